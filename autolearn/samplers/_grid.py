@@ -1,0 +1,182 @@
+"""Grid search that covers a declared space exactly once, also with many workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autolearn._rng import SeedLike, as_generator, derive_seed
+from autolearn.exceptions import SearchExhausted, SearchSpaceError
+from autolearn.samplers._base import BaseSampler
+from autolearn.space import BaseDistribution, CategoricalDistribution, SearchSpace
+from autolearn.storages._base import FIXED_PARAMS_KEY
+
+if TYPE_CHECKING:
+    from autolearn.study import FrozenTrial, Study
+
+__all__ = ["GridSampler"]
+
+_logger = logging.getLogger(__name__)
+
+GRID_ID_KEY = "grid_id"
+_MAX_CLAIM_ATTEMPTS = 64
+
+
+class GridSampler(BaseSampler):
+    """Evaluates every point of a finite grid exactly once, then stops the study.
+
+    Args:
+        search_space: Either a :class:`~autolearn.space.SearchSpace` with finite
+            distributions (categoricals, ints, stepped floats; conditional parameters are
+            enumerated only where active), or a dict mapping each parameter name to the
+            list of values to try (Optuna style).
+        seed: Order in which grid points are visited (shuffled); ``None`` keeps the
+            declaration order.
+
+    Each trial claims a grid point by writing its index to the trial's system attributes
+    and re-reading the study: if another trial holds the same index, the trial releases
+    it and claims another. A point is therefore evaluated by exactly one trial even with
+    several workers on one storage. Failed trials keep their point (rerun it with
+    ``study.enqueue_trial``). When the last point is claimed the sampler stops the study;
+    ``optimize(n_trials=None)`` then ends by itself.
+
+    The objective must suggest exactly the grid's parameters (with the declared names);
+    a parameter outside the grid is sampled uniformly at random and a warning is logged.
+
+    Example:
+        >>> import autolearn
+        >>> sampler = autolearn.samplers.GridSampler({"x": [-1, 0, 1], "y": ["a", "b"]})
+        >>> study = autolearn.create_study(sampler=sampler)
+        >>> study.optimize(lambda t: t.suggest_int("x", -1, 1) ** 2
+        ...                + (t.suggest_categorical("y", ["a", "b"]) == "b"))
+        >>> len(study.trials)
+        6
+    """
+
+    def __init__(
+        self,
+        search_space: SearchSpace | Mapping[str, Sequence[Any]],
+        *,
+        seed: SeedLike = None,
+    ) -> None:
+        if isinstance(search_space, SearchSpace):
+            self._space = search_space
+        elif isinstance(search_space, Mapping):
+            specs: dict[str, BaseDistribution] = {}
+            for name, values in search_space.items():
+                if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+                    raise SearchSpaceError(
+                        f"grid values for {name!r} must be a non-empty list, but got {values!r}"
+                    )
+                specs[name] = CategoricalDistribution(list(values))
+            self._space = SearchSpace(specs)
+        else:
+            raise SearchSpaceError(
+                "`search_space` must be a SearchSpace or a dict of value lists, "
+                f"but got {search_space!r}"
+            )
+        self._points = list(self._space.grid())
+        if not self._points:
+            raise SearchSpaceError("the grid is empty")
+        if seed is None:
+            self._seed = 0
+        elif isinstance(seed, np.random.Generator):
+            self._seed = int(seed.integers(2**62))
+        else:
+            as_generator(seed)  # validates
+            self._seed = int(seed)
+        self._order = np.arange(len(self._points))
+        if seed is not None:
+            np.random.default_rng(self._seed).shuffle(self._order)
+        self._grid_params = set(self._space)
+
+    @property
+    def grid_size(self) -> int:
+        """Number of grid points."""
+        return len(self._points)
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        """The grid points in index order (copies)."""
+        return [dict(p) for p in self._points]
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return dict(self._space)
+
+    def _taken(self, study: Study, exclude_trial_id: int) -> dict[int, int]:
+        taken: dict[int, int] = {}
+        for t in study._storage.get_all_trials(study._study_id):
+            gid = t.system_attrs.get(GRID_ID_KEY)
+            if gid is not None and t.trial_id != exclude_trial_id:
+                taken[int(gid)] = t.trial_id
+        return taken
+
+    def _index_of(self, params: Mapping[str, Any]) -> int | None:
+        for i, p in enumerate(self._points):
+            if all(k in params and params[k] == v for k, v in p.items()):
+                return i
+        return None
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        storage = study._storage
+        fixed = trial.system_attrs.get(FIXED_PARAMS_KEY) or {}
+        rng = np.random.default_rng(derive_seed(self._seed, trial.number))
+        for attempt in range(_MAX_CLAIM_ATTEMPTS):
+            taken = self._taken(study, trial.trial_id)
+            if fixed:
+                # An enqueued trial keeps its own parameters; claim its point if it is free.
+                idx = self._index_of(fixed)
+                if idx is None or idx in taken:
+                    return {}
+                pick = idx
+            else:
+                free = [int(i) for i in self._order if int(i) not in taken]
+                if not free:
+                    raise SearchExhausted(
+                        f"all {len(self._points)} grid points are taken; the grid search is done"
+                    )
+                # Concurrent trials see the same free list; offsetting by trial number
+                # spreads them over different points (a retry after a clash is random).
+                pick = free[trial.number % len(free)] if attempt == 0 else int(rng.choice(free))
+            storage.set_trial_attr(trial.trial_id, GRID_ID_KEY, pick, system=True)
+            clash = pick in self._taken(study, trial.trial_id)
+            if not clash:
+                if len(taken) + 1 >= len(self._points):
+                    study.stop()
+                return dict(self._points[pick])
+            storage.set_trial_attr(trial.trial_id, GRID_ID_KEY, None, system=True)
+            if fixed:
+                return {}
+        raise SearchExhausted(
+            f"could not claim a free grid point after {_MAX_CLAIM_ATTEMPTS} attempts"
+        )
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
+    ) -> Any:
+        from autolearn.space import sample_distribution
+
+        if param_name in self._grid_params:
+            # Inactive in the claimed point (conditional space) but suggested anyway.
+            _logger.warning(
+                "Parameter %r is not part of the grid point of trial %d; sampling it at random.",
+                param_name, trial.number,
+            )
+        else:
+            _logger.warning(
+                "Parameter %r is not in the grid %s; sampling it at random.",
+                param_name, sorted(self._grid_params),
+            )
+        return sample_distribution(
+            distribution, np.random.default_rng(derive_seed(self._seed, trial.number, 1))
+        )
+
+    def is_exhausted(self, study: Study) -> bool:
+        return len(self._taken(study, -1)) >= len(self._points)

@@ -1,0 +1,75 @@
+"""Random search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autolearn._rng import SeedLike, as_generator, derive_seed
+from autolearn.samplers._base import BaseSampler
+from autolearn.space import sample_distribution
+
+if TYPE_CHECKING:
+    from autolearn.space import BaseDistribution
+    from autolearn.study import FrozenTrial, Study
+
+__all__ = ["RandomSampler"]
+
+
+class RandomSampler(BaseSampler):
+    """Independent uniform sampling (log-uniform for ``log`` distributions).
+
+    Each trial draws from its own stream seeded by ``(seed, trial.number)``, so a run is
+    reproducible from ``seed`` whichever worker process runs which trial, including with
+    ``n_jobs > 1`` and with several workers on one storage (given the same trial numbers).
+
+    Args:
+        seed: Base seed. ``None`` draws one from the operating system.
+
+    Example:
+        >>> import autolearn
+        >>> study = autolearn.create_study(sampler=autolearn.samplers.RandomSampler(seed=0))
+        >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=5)
+        >>> len(study.trials)
+        5
+
+    References:
+        Bergstra & Bengio (2012). Random search for hyper-parameter optimization. JMLR 13.
+    """
+
+    def __init__(self, *, seed: SeedLike = None) -> None:
+        if isinstance(seed, np.random.Generator):
+            self._base_seed = int(seed.integers(2**62))
+        elif seed is None:
+            self._base_seed = int(as_generator(None).integers(2**62))
+        else:
+            as_generator(seed)  # validates
+            self._base_seed = int(seed)
+        self._rngs: dict[int, np.random.Generator] = {}
+
+    def _rng(self, number: int) -> np.random.Generator:
+        rng = self._rngs.get(number)
+        if rng is None:
+            if len(self._rngs) > 64:  # only trials running in this process need a stream
+                self._rngs.clear()
+            rng = self._rngs[number] = np.random.default_rng(derive_seed(self._base_seed, number))
+        return rng
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
+    ) -> Any:
+        return sample_distribution(distribution, self._rng(trial.number))
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: Any, values: Any) -> None:
+        self._rngs.pop(trial.number, None)
