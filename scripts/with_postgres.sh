@@ -45,6 +45,8 @@ port_in_use() {
   python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
 s = socket.socket()
+# PostgreSQL binds with SO_REUSEADDR too, so sockets in TIME_WAIT do not count as "in use".
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:

@@ -81,13 +81,18 @@ def create_study(
     ] = False,
 ) -> None:
     """Create a study and print its name."""
+    from autolearn.exceptions import DuplicatedStudyError
     from autolearn.study import create_study as _create
 
     direction, dirs = parse_directions(direction, directions)
-    created = _create(
-        storage=open_storage(storage, must_exist=False), study_name=study,
-        direction=direction, directions=dirs, load_if_exists=skip_if_exists,
-    )
+    try:
+        created = _create(
+            storage=open_storage(storage, must_exist=False), study_name=study,
+            direction=direction, directions=dirs, load_if_exists=skip_if_exists,
+        )
+    except DuplicatedStudyError:
+        fail(f"a study named {study!r} already exists in this storage; pass "
+             "--skip-if-exists to accept it, or choose another name")
     typer.echo(created.study_name)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import abc
 import datetime as _dt
-import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any

@@ -154,7 +154,7 @@ def test_pruned_trial_keeps_last_reported_value():
     t = study.trials[0]
     assert t.state == TrialState.PRUNED and t.values == (8.0,) and t.last_step == 2
     with pytest.raises(NoCompletedTrialsError):
-        study.best_trial
+        _ = study.best_trial
 
 
 def test_report_errors():
@@ -235,7 +235,7 @@ def test_best_trials_pareto_front():
         study.add_trial(create_trial(values=v))
     assert sorted(t.values for t in study.best_trials) == [(0.0, 0.0), (1.0, 1.0), (2.0, 3.0)]
     with pytest.raises(ConfigError, match="Pareto"):
-        study.best_trial
+        _ = study.best_trial
 
 
 def test_user_attrs_and_dataframe():

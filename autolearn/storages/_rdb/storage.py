@@ -45,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql as _pg
 from sqlalchemy.dialects import sqlite as _sqlite
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 
 from autolearn.exceptions import (
@@ -80,6 +80,15 @@ _TA = schema.trial_attrs
 _RUNNING = int(TrialState.RUNNING)
 _WAITING = int(TrialState.WAITING)
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+#: A result row (tuple-like; columns by position).
+_Row = Any
+
+
+def _new_id(result: CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -122,7 +131,12 @@ def _values_from_json(text: str | None) -> tuple[float, ...] | None:
 
 
 class _Statements:
-    """Statements built once per dialect (SQLAlchemy then reuses their compiled form)."""
+    """Statements built once per dialect (SQLAlchemy then reuses their compiled form).
+
+    Conditional inserts keep their row count (``preserve_rowcount``): SQLAlchemy otherwise
+    drops it for INSERT statements on some drivers (psycopg), and 0 rows is how they say
+    the trial is not RUNNING.
+    """
 
     def __init__(self, dialect: str) -> None:
         dialect_insert = _pg.insert if dialect == "postgresql" else _sqlite.insert
@@ -193,7 +207,7 @@ class _Statements:
                 "param_value": ins.excluded.param_value,
                 "distribution_json": ins.excluded.distribution_json,
             },
-        )
+        ).execution_options(preserve_rowcount=True)
         ins = dialect_insert(_IV).from_select(
             ["trial_id", "step", "value", "value_type"],
             running_trial(
@@ -205,7 +219,7 @@ class _Statements:
         self.set_intermediate = ins.on_conflict_do_update(
             index_elements=[_IV.c.trial_id, _IV.c.step],
             set_={"value": ins.excluded.value, "value_type": ins.excluded.value_type},
-        )
+        ).execution_options(preserve_rowcount=True)
         attr_columns = (
             bindparam("p_system", type_=Boolean),
             bindparam("p_key", type_=String),
@@ -225,7 +239,7 @@ class _Statements:
             self.set_trial_attr[system] = ins.on_conflict_do_update(
                 index_elements=[_TA.c.trial_id, _TA.c.is_system, _TA.c.attr_key],
                 set_={"value_json": ins.excluded.value_json},
-            )
+            ).execution_options(preserve_rowcount=True)
         ins = dialect_insert(_SA).from_select(
             ["study_id", "is_system", "attr_key", "value_json"],
             select(_S.c.study_id, *attr_columns).where(_S.c.study_id == sid),
@@ -233,7 +247,7 @@ class _Statements:
         self.set_study_attr = ins.on_conflict_do_update(
             index_elements=[_SA.c.study_id, _SA.c.is_system, _SA.c.attr_key],
             set_={"value_json": ins.excluded.value_json},
-        )
+        ).execution_options(preserve_rowcount=True)
 
         # ---- reads -------------------------------------------------------------------
         trial_columns = (
@@ -253,7 +267,7 @@ class _Statements:
         self.attrs_of = select(*attr_cols).where(_TA.c.trial_id == tid)
         self.ivs_of = select(*iv_columns).where(_IV.c.trial_id == tid)
 
-        states = bindparam("p_states", expanding=True)
+        states: Any = bindparam("p_states", expanding=True)
         self.study_trials: dict[bool, Any] = {}
         self.study_params: dict[bool, Any] = {}
         self.study_attrs: dict[bool, Any] = {}
@@ -396,7 +410,7 @@ class RDBStorage(BaseStorage):
         )
         if not isinstance(url, str):
             raise ConfigError(f"`url` must be a string, but got {url!r}")
-        self.url = url
+        self.url = self._url = url
         self._engine_kwargs = dict(engine_kwargs or {})
         self._sqlite_path = sqlite_path(url)
         self._lock = threading.Lock()
@@ -414,9 +428,9 @@ class RDBStorage(BaseStorage):
             path = self._sqlite_path
             if path is not None and not check_sqlite_file(path):
                 ensure_parent_dir(path)
-            engine = make_engine(self.url, self._engine_kwargs)
+            engine = make_engine(self._url, self._engine_kwargs)
             try:
-                _prepare(engine, self.url, path is not None)
+                _prepare(engine, self._url, path is not None)
             except BaseException:
                 engine.dispose()
                 raise
@@ -488,10 +502,10 @@ class RDBStorage(BaseStorage):
 
     @staticmethod
     def _build(
-        row: Row[Any],
-        params: list[Row[Any]],
-        attrs: list[Row[Any]],
-        ivs: list[Row[Any]],
+        row: _Row,
+        params: Sequence[_Row],
+        attrs: Sequence[_Row],
+        ivs: Sequence[_Row],
     ) -> FrozenTrial:
         distributions: dict[str, BaseDistribution] = {}
         external: dict[str, Any] = {}
@@ -519,7 +533,7 @@ class RDBStorage(BaseStorage):
             datetime_complete=row[5],
         )
 
-    def _load(self, conn: Connection, row: Row[Any] | None) -> FrozenTrial | None:
+    def _load(self, conn: Connection, row: _Row | None) -> FrozenTrial | None:
         if row is None:
             return None
         q, arg = self._q, {"p_tid": row[0]}
@@ -535,14 +549,14 @@ class RDBStorage(BaseStorage):
         if study_id is None:
             rows = conn.execute(q.all_studies).all()
             attr_rows = conn.execute(q.all_study_attrs).all()
-            counts = dict(conn.execute(q.all_counts).all())
+            counts: dict[int, int] = dict(conn.execute(q.all_counts).tuples().all())
         else:
             arg = {"p_sid": study_id}
             rows = conn.execute(q.one_study, arg).all()
             if not rows:
                 raise StudyNotFoundError(f"no study with id {study_id} in this storage")
             attr_rows = conn.execute(q.one_study_attrs, arg).all()
-            counts = dict(conn.execute(q.one_count, arg).all())
+            counts = dict(conn.execute(q.one_count, arg).tuples().all())
         attrs: dict[int, tuple[dict[str, Any], dict[str, Any]]] = defaultdict(lambda: ({}, {}))
         for sid, is_system, key, value_json in attr_rows:
             attrs[sid][1 if is_system else 0][key] = json.loads(value_json)
@@ -581,7 +595,7 @@ class RDBStorage(BaseStorage):
                 raise DuplicatedStudyError(
                     f"a study named {study_name!r} already exists"
                 ) from None
-            return int(result.inserted_primary_key[0])
+            return _new_id(result)
 
         return int(self._write(fn))
 
@@ -647,7 +661,7 @@ class RDBStorage(BaseStorage):
             )
             return FrozenTrial(
                 number=number,
-                trial_id=int(result.inserted_primary_key[0]),
+                trial_id=_new_id(result),
                 state=TrialState.RUNNING,
                 values=None,
                 params={},
@@ -685,12 +699,12 @@ class RDBStorage(BaseStorage):
             if next_number is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in this storage")
             number = int(next_number) - 1
-            trial_id = int(conn.execute(
+            trial_id = _new_id(conn.execute(
                 q.insert_trial,
                 {"study_id": study_id, "number": number, "state": int(state),
                  "values_json": values_json, "datetime_start": start,
                  "datetime_complete": complete, "heartbeat": heartbeat},
-            ).inserted_primary_key[0])
+            ))
             if internal:
                 conn.execute(insert(_P), [
                     {"trial_id": trial_id, "param_name": name, "param_value": value,
@@ -701,7 +715,7 @@ class RDBStorage(BaseStorage):
                 conn.execute(insert(_TA), [dict(r, trial_id=trial_id) for r in attr_rows])
             if ivs:
                 conn.execute(insert(_IV), [
-                    dict(zip(("value", "value_type"), schema.encode_float(v)),
+                    dict(zip(("value", "value_type"), schema.encode_float(v), strict=True),
                          trial_id=trial_id, step=step)
                     for step, v in ivs.items()
                 ])
@@ -823,14 +837,14 @@ class RDBStorage(BaseStorage):
             if not rows:
                 self._check_study(conn, study_id)
                 return []
-            params: dict[int, list[Row[Any]]] = defaultdict(list)
-            attrs: dict[int, list[Row[Any]]] = defaultdict(list)
-            ivs: dict[int, list[Row[Any]]] = defaultdict(list)
+            params: dict[int, list[_Row]] = defaultdict(list)
+            attrs: dict[int, list[_Row]] = defaultdict(list)
+            ivs: dict[int, list[_Row]] = defaultdict(list)
             for target, stmt in ((params, q.study_params), (attrs, q.study_attrs),
                                  (ivs, q.study_ivs)):
                 for r in conn.execute(stmt[filtered], args):
                     target[r[0]].append(r)
-            empty: list[Row[Any]] = []
+            empty: list[_Row] = []
             return [
                 self._build(r, params.get(r[0], empty), attrs.get(r[0], empty),
                             ivs.get(r[0], empty))

@@ -1,0 +1,16 @@
+"""Benchmarks of autolearn against its peers (not run by CI; see ``benchmarks/README.md``).
+
+Each benchmark is one module with ``DESCRIPTION``, ``add_arguments(parser)`` and
+``run(args) -> Report``; :data:`REGISTRY` lists them explicitly. Run one with
+``python -m benchmarks run NAME``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["REGISTRY"]
+
+#: Benchmark name -> module (imported only when that benchmark runs).
+REGISTRY: dict[str, str] = {
+    "storage_overhead": "benchmarks.storage_overhead",
+    "worker_throughput": "benchmarks.worker_throughput",
+}
