@@ -82,7 +82,7 @@ runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust
   >"$PGDIR/initdb.log" 2>&1 || { cat "$PGDIR/initdb.log" >&2; exit 1; }
 STARTED=1
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR -c fsync=off" -w start >/dev/null \
+  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR" -w start >/dev/null \
   || { cat "$PGDIR/log" >&2; exit 1; }
 "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qc "create database autolearn;" >/dev/null
 

@@ -68,10 +68,16 @@ def fail(message: str) -> NoReturn:
 
 
 def stdout_console() -> Console:
-    """A rich console on the current stdout (looked up at call time for test runners)."""
+    """A rich console on the current stdout (looked up at call time for test runners).
+
+    Off a terminal (a pipe, a file) tables are not squeezed into 80 columns unless
+    ``COLUMNS`` says so, so that ``grep`` sees whole rows.
+    """
     from rich.console import Console
 
-    return Console(file=sys.stdout, soft_wrap=False, highlight=False)
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(file=sys.stdout, soft_wrap=False, highlight=False,
+                   width=1000 if wide else None)
 
 
 def stderr_console() -> Console:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["load_objective", "register"]
 
 
-class SamplerName(str, enum.Enum):
+class SamplerName(enum.StrEnum):
     """Samplers selectable from the command line."""
 
     random = "random"

@@ -22,6 +22,7 @@ from autolearn.cli._common import (
     trial_to_dict,
     trials_table,
 )
+from autolearn.study import TrialState
 
 if TYPE_CHECKING:
     from autolearn.study import FrozenTrial, Study
@@ -31,9 +32,7 @@ __all__ = ["register"]
 _FINISHED = ("complete", "pruned", "fail")
 
 
-def _parse_states(states: list[str] | None) -> list[object] | None:
-    from autolearn.study import TrialState
-
+def _parse_states(states: list[str] | None) -> list[TrialState] | None:
     if not states:
         return None
     out = []
@@ -61,7 +60,7 @@ def trials(
     """List a study's trials: number, state, value(s), params, duration."""
     s = load_study(storage, study)
     states = _parse_states(state)
-    found = s.get_trials(states=states) if states else s.trials  # type: ignore[arg-type]
+    found = s.get_trials(states=states) if states else s.trials
     if limit is not None:
         found = found[-limit:]
     if json_output:
@@ -77,7 +76,8 @@ def _show_best(s: Study, best: list[FrozenTrial], json_output: bool, as_list: bo
     title = "best trial" if not as_list else (
         "Pareto front" if s.is_multi_objective else "best trials"
     )
-    stdout_console().print(trials_table(best, len(s.directions), title=f"{title} of {s.study_name}"))
+    table = trials_table(best, len(s.directions), title=f"{title} of {s.study_name}")
+    stdout_console().print(table)
 
 
 def best_trial(storage: StorageOpt, study: StudyOpt, json_output: JsonOpt = False) -> None:
@@ -119,8 +119,6 @@ def ask(
     process exits right away), so other workers never reap it as dead: finish it with
     ``tell`` even when your script fails (``tell --state fail``).
     """
-    from autolearn.study import TrialState
-
     space = parse_search_space(params) if params is not None else None
     s = load_study(storage, study, leases=False)
     trial = s.ask()
@@ -158,8 +156,6 @@ def tell(
     json_output: JsonOpt = False,
 ) -> None:
     """Finish a trial started with ``ask``: COMPLETE with values, PRUNED or FAIL."""
-    from autolearn.study import TrialState
-
     st_text = (state or ("complete" if values else "")).lower()
     if st_text not in _FINISHED:
         fail("give --values V (a COMPLETE trial) or --state pruned|fail"

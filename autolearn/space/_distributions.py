@@ -12,7 +12,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autolearn.exceptions import SearchSpaceError
@@ -221,6 +221,7 @@ class CategoricalDistribution(BaseDistribution):
     """One of a finite tuple of JSON-serialisable ``choices``; stored as the choice's index."""
 
     choices: tuple[Any, ...]
+    _keys: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __init__(self, choices: Sequence[Any]) -> None:
         if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
@@ -245,12 +246,10 @@ class CategoricalDistribution(BaseDistribution):
         object.__setattr__(self, "_keys", {k: i for i, k in enumerate(keys)})
 
     def __hash__(self) -> int:
-        return hash(tuple(self._keys))  # type: ignore[attr-defined]
+        return hash(tuple(self._keys))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, CategoricalDistribution) and list(self._keys) == list(
-            other._keys  # type: ignore[attr-defined]
-        )
+        return isinstance(other, CategoricalDistribution) and list(self._keys) == list(other._keys)
 
     def __repr__(self) -> str:
         return f"CategoricalDistribution(choices={self.choices!r})"
@@ -263,7 +262,7 @@ class CategoricalDistribution(BaseDistribution):
             key = json.dumps(value, sort_keys=True)
         except (TypeError, ValueError):
             key = None
-        idx = self._keys.get(key) if key is not None else None  # type: ignore[attr-defined]
+        idx = self._keys.get(key) if key is not None else None
         if idx is None:
             # Accept 1 for 1.0 and numpy scalars by value equality as a fallback.
             for i, c in enumerate(self.choices):

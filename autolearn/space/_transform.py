@@ -72,9 +72,10 @@ class UnitCubeTransform:
             if isinstance(dist, CategoricalDistribution):
                 x[sl.start + int(dist.to_internal(params[name]))] = 1.0
                 continue
+            assert isinstance(dist, FloatDistribution | IntDistribution)
             v = float(params[name])
-            lo, hi = self._bounds(dist)  # type: ignore[arg-type]
-            if dist.log:  # type: ignore[union-attr]
+            lo, hi = self._bounds(dist)
+            if dist.log:
                 v = math.log(v)
             x[sl.start] = 0.5 if hi == lo else (v - lo) / (hi - lo)
         return x
@@ -94,9 +95,10 @@ class UnitCubeTransform:
             if isinstance(dist, CategoricalDistribution):
                 out[name] = dist.choices[int(np.argmax(x[sl]))]
                 continue
-            lo, hi = self._bounds(dist)  # type: ignore[arg-type]
+            assert isinstance(dist, FloatDistribution | IntDistribution)
+            lo, hi = self._bounds(dist)
             v = lo + float(x[sl.start]) * (hi - lo)
-            if dist.log:  # type: ignore[union-attr]
+            if dist.log:
                 v = math.exp(v)
             if isinstance(dist, IntDistribution):
                 k = round((v - dist.low) / dist.step)

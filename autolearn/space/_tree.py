@@ -23,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import json
+import math
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -268,26 +270,36 @@ def enumerate_values(name: str, dist: BaseDistribution) -> list[Any]:
     raise SearchSpaceError(f"cannot enumerate {dist!r}")
 
 
-def sample_distribution(dist: BaseDistribution, rng: np.random.Generator) -> Any:
-    """One uniform draw from ``dist`` (log-uniform when ``log``), as an external value."""
-    import math
+def sample_distribution(dist: BaseDistribution, rng: np.random.Generator | random.Random) -> Any:
+    """One uniform draw from ``dist`` (log-uniform when ``log``), as an external value.
+
+    ``rng`` is a numpy Generator or a :class:`random.Random` (cheaper to create per trial).
+    """
+    if isinstance(rng, random.Random):
+        randrange, uniform = rng.randrange, rng.uniform
+    else:
+        def randrange(n: int) -> int:
+            return int(rng.integers(n))  # type: ignore[union-attr]
+
+        def uniform(a: float, b: float) -> float:
+            return float(rng.uniform(a, b))
 
     if isinstance(dist, CategoricalDistribution):
-        return dist.choices[int(rng.integers(len(dist.choices)))]
+        return dist.choices[randrange(len(dist.choices))]
     if isinstance(dist, IntDistribution):
         if dist.log:
             lo, hi = math.log(dist.low - 0.5), math.log(dist.high + 0.5)
-            v = int(round(math.exp(rng.uniform(lo, hi))))
+            v = int(round(math.exp(uniform(lo, hi))))
             return min(max(v, dist.low), dist.high)
         n = (dist.high - dist.low) // dist.step
-        return dist.low + int(rng.integers(n + 1)) * dist.step
+        return dist.low + randrange(n + 1) * dist.step
     if isinstance(dist, FloatDistribution):
         if dist.step is not None:
             n = int(round((dist.high - dist.low) / dist.step))
-            return _round_step(dist.low + int(rng.integers(n + 1)) * dist.step, dist.step)
+            return _round_step(dist.low + randrange(n + 1) * dist.step, dist.step)
         if dist.log:
-            v = math.exp(rng.uniform(math.log(dist.low), math.log(dist.high)))
+            x = math.exp(uniform(math.log(dist.low), math.log(dist.high)))
         else:
-            v = rng.uniform(dist.low, dist.high)
-        return min(max(float(v), dist.low), dist.high)
+            x = uniform(dist.low, dist.high)
+        return min(max(x, dist.low), dist.high)
     raise SearchSpaceError(f"cannot sample {dist!r}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autolearn.exceptions import (
+    ConfigError,
     DuplicatedStudyError,
     StudyNotFoundError,
     TrialNotFoundError,
@@ -29,8 +30,6 @@ __all__ = ["InMemoryStorage"]
 
 
 def _check_json(key: str, value: Any) -> Any:
-    from autolearn.exceptions import ConfigError
-
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError):
@@ -59,20 +58,18 @@ class _Trial:
 
     def freeze(self) -> FrozenTrial:
         if self.frozen is None:
-            self.frozen = FrozenTrial(
-                number=self.number,
-                trial_id=self.trial_id,
-                state=self.state,
-                values=self.values,
-                params=dict(self.params),
-                distributions=dict(self.distributions),
-                user_attrs=copy.deepcopy(self.user_attrs),
-                system_attrs=copy.deepcopy(self.system_attrs),
-                intermediate_values=dict(self.intermediate_values),
-                datetime_start=self.datetime_start,
-                datetime_complete=self.datetime_complete,
+            self.frozen = FrozenTrial._trusted(
+                self.number, self.trial_id, self.state, self.values, dict(self.params),
+                dict(self.distributions), _copy_attrs(self.user_attrs),
+                _copy_attrs(self.system_attrs), dict(self.intermediate_values),
+                self.datetime_start, self.datetime_complete,
             )
         return self.frozen
+
+
+def _copy_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    # Values came from JSON: only lists and dicts are mutable and need a deep copy.
+    return {k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in attrs.items()}
 
 
 @dataclass
@@ -226,9 +223,14 @@ class InMemoryStorage(BaseStorage):
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
     ) -> None:
+        state = TrialState(state)
+        if not state.is_finished():
+            raise ConfigError(
+                f"a trial can only be finished as COMPLETE, PRUNED or FAIL, but got {state.name}"
+            )
         with self._lock:
             t = self._running(trial_id)
-            t.state = TrialState(state)
+            t.state = state
             t.values = tuple(float(v) for v in values) if values is not None else None
             t.datetime_complete = _dt.datetime.now()
             t.frozen = None

@@ -96,12 +96,40 @@ class FrozenTrial:
     datetime_complete: _dt.datetime | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "state", TrialState(self.state))
+        if type(self.state) is not TrialState:
+            object.__setattr__(self, "state", TrialState(self.state))
         if self.values is not None:
-            object.__setattr__(self, "values", tuple(float(v) for v in self.values))
+            object.__setattr__(self, "values", tuple(map(float, self.values)))
         for name in ("params", "distributions", "user_attrs", "system_attrs",
                      "intermediate_values"):
             object.__setattr__(self, name, _ro(getattr(self, name)))
+
+    @classmethod
+    def _trusted(
+        cls,
+        number: int,
+        trial_id: int,
+        state: TrialState,
+        values: tuple[float, ...] | None,
+        params: dict[str, Any],
+        distributions: dict[str, BaseDistribution],
+        user_attrs: dict[str, Any],
+        system_attrs: dict[str, Any],
+        intermediate_values: dict[int, float],
+        datetime_start: _dt.datetime | None,
+        datetime_complete: _dt.datetime | None,
+    ) -> FrozenTrial:
+        """Fast constructor for autolearn's own code: arguments are already normalised
+        (a TrialState, a tuple of floats) and the dicts are fresh copies nobody else holds."""
+        self = object.__new__(cls)
+        self.__dict__.update(
+            number=number, trial_id=trial_id, state=state, values=values,
+            params=MappingProxyType(params), distributions=MappingProxyType(distributions),
+            user_attrs=MappingProxyType(user_attrs), system_attrs=MappingProxyType(system_attrs),
+            intermediate_values=MappingProxyType(intermediate_values),
+            datetime_start=datetime_start, datetime_complete=datetime_complete,
+        )
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -142,13 +170,13 @@ class FrozenTrial:
 
     def replace(self, **changes: Any) -> FrozenTrial:
         """A copy with ``changes`` applied (the record itself never changes)."""
-        args = dict(zip(
-            ("number", "trial_id", "state", "values", "params", "distributions", "user_attrs",
-             "system_attrs", "intermediate_values", "datetime_start", "datetime_complete"),
-            self.__reduce__()[1],
-        ))
+        args = dict(zip(_FIELDS, self.__reduce__()[1], strict=True))
         args.update(changes)
         return FrozenTrial(**args)
+
+
+_FIELDS = ("number", "trial_id", "state", "values", "params", "distributions", "user_attrs",
+           "system_attrs", "intermediate_values", "datetime_start", "datetime_complete")
 
 
 def create_trial(

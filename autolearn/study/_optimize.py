@@ -60,10 +60,10 @@ def run_trial(
             _logger.warning("Trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
             return frozen
         raise
-    values, reason = check_values(result, len(study.directions))
-    if reason is not None:
-        _logger.warning("Trial %d failed: %s", trial.number, reason)
-        return study.tell(trial, state=TrialState.FAIL, fail_reason=reason,
+    values, problem = check_values(result, len(study.directions))
+    if problem is not None:
+        _logger.warning("Trial %d failed: %s", trial.number, problem)
+        return study.tell(trial, state=TrialState.FAIL, fail_reason=problem,
                           skip_if_finished=True)
     return study.tell(trial, values, skip_if_finished=True)
 

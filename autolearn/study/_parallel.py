@@ -41,7 +41,7 @@ def _open_storage(spec: tuple[Any, ...]) -> BaseStorage:
         from autolearn.storages._proxy import StorageClient
 
         _, address, authkey, lease = spec
-        return StorageClient(address, authkey, **lease)
+        return StorageClient(address, authkey, **lease)  # type: ignore[abstract]
     _, url, lease = spec
     from autolearn.storages import get_storage
 
@@ -121,7 +121,7 @@ def run_parallel(
 ) -> None:
     storage = study._storage
     methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    ctx: Any = mp.get_context("fork" if "fork" in methods else "spawn")
     lease = {"heartbeat_interval": storage.heartbeat_interval,
              "grace_period": storage.grace_period,
              "failed_trial_retries": storage.failed_trial_retries}
@@ -188,7 +188,7 @@ def run_parallel(
                 i = readers.get(obj)  # type: ignore[call-overload]
                 if i is not None:
                     try:
-                        handle(obj.recv())  # type: ignore[union-attr]
+                        handle(pipes[i][0].recv())
                     except EOFError:
                         pass
                     continue

@@ -314,9 +314,7 @@ class Study:
             live._finished = True
             if state == TrialState.FAIL and fail_reason:
                 live._system_attrs[FAIL_REASON_KEY] = fail_reason
-            snap = live._snapshot()
-            finished = snap.replace(state=state, values=checked,
-                                    datetime_complete=_dt.datetime.now())
+            finished = live._snapshot(state, checked, _dt.datetime.now())
         else:
             finished = self._storage.get_trial(trial_id)
         self.sampler.after_trial(self, finished, state, checked)

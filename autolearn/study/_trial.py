@@ -140,18 +140,16 @@ class Trial(BaseTrial):
     def datetime_start(self) -> _dt.datetime | None:
         return self._datetime_start
 
-    def _snapshot(self) -> FrozenTrial:
-        return FrozenTrial(
-            number=self._number,
-            trial_id=self._trial_id,
-            state=TrialState.RUNNING,
-            values=None,
-            params=self._params,
-            distributions=self._distributions,
-            user_attrs=self._user_attrs,
-            system_attrs=self._system_attrs,
-            intermediate_values=self._intermediate,
-            datetime_start=self._datetime_start,
+    def _snapshot(
+        self,
+        state: TrialState = TrialState.RUNNING,
+        values: tuple[float, ...] | None = None,
+        datetime_complete: _dt.datetime | None = None,
+    ) -> FrozenTrial:
+        return FrozenTrial._trusted(
+            self._number, self._trial_id, state, values, dict(self._params),
+            dict(self._distributions), dict(self._user_attrs), dict(self._system_attrs),
+            dict(self._intermediate), self._datetime_start, datetime_complete,
         )
 
     def _check_running(self, what: str) -> None:
@@ -186,10 +184,10 @@ class Trial(BaseTrial):
                     if isinstance(distribution, CategoricalDistribution)
                     else distribution.low  # type: ignore[attr-defined]
                 )
-            elif (
-                name in self._relative_params
-                and self._relative_space.get(name) == distribution
-            ):
+            elif name in self._relative_params and _fits(distribution,
+                                                          self._relative_params[name]):
+                # A joint proposal is used whenever the suggested distribution admits it
+                # (e.g. a grid given as a value list, suggested with suggest_int).
                 value = self._relative_params[name]
             else:
                 value = self.study.sampler.sample_independent(
@@ -299,3 +297,10 @@ class FixedTrial(BaseTrial):
     def set_user_attr(self, key: str, value: Any) -> None:
         self.user_attrs[key] = value
 
+
+def _fits(distribution: BaseDistribution, value: Any) -> bool:
+    try:
+        distribution.to_internal(value)
+    except SearchSpaceError:
+        return False
+    return True

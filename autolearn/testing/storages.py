@@ -157,6 +157,10 @@ class StorageConformance:
                                                state == TrialState.COMPLETE else None)
         with pytest.raises(TrialStateError):
             storage.set_trial_param(t.trial_id, "x", 0.5, FloatDistribution(0, 1))
+        running = storage.create_trial(sid)
+        for state in (TrialState.RUNNING, TrialState.WAITING):
+            with pytest.raises(ConfigError):
+                storage.set_trial_state_values(running.trial_id, state)
         with pytest.raises(TrialStateError):
             storage.set_trial_intermediate_value(t.trial_id, 1, 0.5)
         with pytest.raises(TrialStateError):

@@ -43,7 +43,10 @@ def upgrade(url: str) -> tuple[int, int]:
 
     path = sqlite_path(url)
     if path is not None and not check_sqlite_file(path):
-        raise NotAStoreError(f"{url!r} holds no autolearn store, so there is nothing to upgrade")
+        raise NotAStoreError(
+            f"{schema.display_url(url)!r} holds no autolearn store, so there is nothing to "
+            "upgrade (nothing was created)"
+        )
     engine = make_engine(url)
     try:
 

@@ -139,7 +139,7 @@ def make_engine(url: str, engine_kwargs: dict[str, Any] | None = None) -> Engine
         optional_import("psycopg")
     elif backend != "sqlite":
         raise ConfigError(
-            f"unsupported database {backend!r} in {url!r}; the RDB store supports "
+            f"unsupported database {backend!r}; the RDB store supports "
             "'sqlite:///file.db' and 'postgresql+psycopg://user@host:port/db'"
         )
     engine = create_engine(parsed, connect_args=connect_args, **kwargs)

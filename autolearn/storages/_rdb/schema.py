@@ -47,7 +47,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
 
 from autolearn.exceptions import NotAStoreError, SchemaVersionError, StorageError
 
@@ -58,6 +59,7 @@ __all__ = [
     "check_version",
     "create_schema",
     "current_schema_version",
+    "display_url",
     "metadata",
     "read_version",
     "run_migrations",
@@ -225,6 +227,14 @@ def read_version(conn: Connection) -> int | None:
     return int(row[0])
 
 
+def display_url(url: str) -> str:
+    """``url`` with its password (if any) masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def check_version(version: int, url: str) -> None:
     """Raise unless ``version`` is the current schema version.
 
@@ -233,6 +243,7 @@ def check_version(version: int, url: str) -> None:
             store with ``autolearn storage upgrade URL``).
     """
     current = SCHEMA_VERSION
+    url = display_url(url)
     if version > current:
         raise SchemaVersionError(
             f"the store at {url!r} has schema version {version}, newer than the version "
@@ -272,7 +283,9 @@ def run_migrations(conn: Connection, url: str) -> tuple[int, int]:
     """
     version = read_version(conn)
     if version is None:
-        raise NotAStoreError(f"{url!r} holds no autolearn store, so there is nothing to upgrade")
+        raise NotAStoreError(
+            f"{display_url(url)!r} holds no autolearn store, so there is nothing to upgrade"
+        )
     current = SCHEMA_VERSION
     if version > current:
         check_version(version, url)

@@ -24,6 +24,7 @@ import datetime as _dt
 import functools
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections import defaultdict
@@ -51,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
+    StorageError,
     StudyNotFoundError,
     TrialNotFoundError,
     TrialStateError,
@@ -133,9 +135,9 @@ def _values_from_json(text: str | None) -> tuple[float, ...] | None:
 class _Statements:
     """Statements built once per dialect (SQLAlchemy then reuses their compiled form).
 
-    Conditional inserts keep their row count (``preserve_rowcount``): SQLAlchemy otherwise
-    drops it for INSERT statements on some drivers (psycopg), and 0 rows is how they say
-    the trial is not RUNNING.
+    Conditional inserts say whether they wrote through ``RETURNING`` (no row: the trial is
+    not RUNNING), not through the row count, which SQLAlchemy does not keep for INSERT
+    statements on every driver (psycopg).
     """
 
     def __init__(self, dialect: str) -> None:
@@ -207,7 +209,7 @@ class _Statements:
                 "param_value": ins.excluded.param_value,
                 "distribution_json": ins.excluded.distribution_json,
             },
-        ).execution_options(preserve_rowcount=True)
+        ).returning(_P.c.trial_id)
         ins = dialect_insert(_IV).from_select(
             ["trial_id", "step", "value", "value_type"],
             running_trial(
@@ -219,7 +221,7 @@ class _Statements:
         self.set_intermediate = ins.on_conflict_do_update(
             index_elements=[_IV.c.trial_id, _IV.c.step],
             set_={"value": ins.excluded.value, "value_type": ins.excluded.value_type},
-        ).execution_options(preserve_rowcount=True)
+        ).returning(_IV.c.trial_id)
         attr_columns = (
             bindparam("p_system", type_=Boolean),
             bindparam("p_key", type_=String),
@@ -239,7 +241,7 @@ class _Statements:
             self.set_trial_attr[system] = ins.on_conflict_do_update(
                 index_elements=[_TA.c.trial_id, _TA.c.is_system, _TA.c.attr_key],
                 set_={"value_json": ins.excluded.value_json},
-            ).execution_options(preserve_rowcount=True)
+            ).returning(_TA.c.trial_id)
         ins = dialect_insert(_SA).from_select(
             ["study_id", "is_system", "attr_key", "value_json"],
             select(_S.c.study_id, *attr_columns).where(_S.c.study_id == sid),
@@ -247,7 +249,7 @@ class _Statements:
         self.set_study_attr = ins.on_conflict_do_update(
             index_elements=[_SA.c.study_id, _SA.c.is_system, _SA.c.attr_key],
             set_={"value_json": ins.excluded.value_json},
-        ).execution_options(preserve_rowcount=True)
+        ).returning(_SA.c.study_id)
 
         # ---- reads -------------------------------------------------------------------
         trial_columns = (
@@ -357,9 +359,9 @@ def _ensure_wal(engine: Engine) -> None:
             try:
                 switch(conn)
                 return
-            except Exception as exc:  # sqlite3.OperationalError: database is locked
+            except sqlite3.OperationalError as exc:  # another process holds the database
                 if "locked" not in str(exc).lower() or attempt == 49:
-                    raise
+                    raise StorageError(f"cannot switch SQLite to WAL mode: {exc}") from exc
         time.sleep(0.05)
 
 
@@ -486,7 +488,7 @@ class RDBStorage(BaseStorage):
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"RDBStorage({self.url!r})"
+        return f"RDBStorage({schema.display_url(self._url)!r})"
 
     # ---- helpers ---------------------------------------------------------------------
     def _check_study(self, conn: Connection, study_id: int) -> None:
@@ -549,14 +551,14 @@ class RDBStorage(BaseStorage):
         if study_id is None:
             rows = conn.execute(q.all_studies).all()
             attr_rows = conn.execute(q.all_study_attrs).all()
-            counts: dict[int, int] = dict(conn.execute(q.all_counts).tuples().all())
+            counts: dict[int, int] = {sid: n for sid, n in conn.execute(q.all_counts)}
         else:
             arg = {"p_sid": study_id}
             rows = conn.execute(q.one_study, arg).all()
             if not rows:
                 raise StudyNotFoundError(f"no study with id {study_id} in this storage")
             attr_rows = conn.execute(q.one_study_attrs, arg).all()
-            counts = dict(conn.execute(q.one_count, arg).tuples().all())
+            counts = {sid: n for sid, n in conn.execute(q.one_count, arg)}
         attrs: dict[int, tuple[dict[str, Any], dict[str, Any]]] = defaultdict(lambda: ({}, {}))
         for sid, is_system, key, value_json in attr_rows:
             attrs[sid][1 if is_system else 0][key] = json.loads(value_json)
@@ -627,7 +629,7 @@ class RDBStorage(BaseStorage):
                   "p_json": _attr_json(key, value)}
 
         def fn(conn: Connection) -> None:
-            if conn.execute(self._q.set_study_attr, params).rowcount == 0:
+            if conn.execute(self._q.set_study_attr, params).first() is None:
                 raise StudyNotFoundError(f"no study with id {study_id} in this storage")
 
         self._write(fn)
@@ -744,7 +746,7 @@ class RDBStorage(BaseStorage):
         q = self._q
 
         def fn(conn: Connection) -> None:
-            if conn.execute(q.set_param, params).rowcount == 0:
+            if conn.execute(q.set_param, params).first() is None:
                 self._explain(conn, trial_id, "only a RUNNING trial can get parameters")
 
         self._write(fn)
@@ -774,7 +776,7 @@ class RDBStorage(BaseStorage):
         q = self._q
 
         def fn(conn: Connection) -> None:
-            if conn.execute(q.set_intermediate, params).rowcount == 0:
+            if conn.execute(q.set_intermediate, params).first() is None:
                 self._explain(conn, trial_id, "only a RUNNING trial can report values")
 
         self._write(fn)
@@ -785,7 +787,7 @@ class RDBStorage(BaseStorage):
         stmt = self._q.set_trial_attr[bool(system)]
 
         def fn(conn: Connection) -> None:
-            if conn.execute(stmt, params).rowcount == 0:
+            if conn.execute(stmt, params).first() is None:
                 self._explain(
                     conn, trial_id, "user attributes of a finished trial cannot change"
                 )
