@@ -108,13 +108,21 @@ class GridSampler(BaseSampler):
     ) -> dict[str, BaseDistribution]:
         return dict(self._space)
 
-    def _taken(self, study: Study, exclude_trial_id: int) -> dict[int, int]:
+    def _taken(self, study: Study, exclude_trial_id: int) -> tuple[dict[int, int], int]:
+        """Claimed grid indices (-> trial id), and how many other trials are RUNNING."""
+        from autolearn._records import TrialState
+
         taken: dict[int, int] = {}
+        running = 0
         for t in study._storage.get_all_trials(study._study_id):
+            if t.trial_id == exclude_trial_id:
+                continue
             gid = t.system_attrs.get(GRID_ID_KEY)
-            if gid is not None and t.trial_id != exclude_trial_id:
+            if gid is not None:
                 taken[int(gid)] = t.trial_id
-        return taken
+            if t.state == TrialState.RUNNING:
+                running += 1
+        return taken, running
 
     def _index_of(self, params: Mapping[str, Any]) -> int | None:
         for i, p in enumerate(self._points):
@@ -129,7 +137,7 @@ class GridSampler(BaseSampler):
         fixed = trial.system_attrs.get(FIXED_PARAMS_KEY) or {}
         rng = np.random.default_rng(derive_seed(self._seed, trial.number))
         for attempt in range(_MAX_CLAIM_ATTEMPTS):
-            taken = self._taken(study, trial.trial_id)
+            taken, concurrent = self._taken(study, trial.trial_id)
             if fixed:
                 # An enqueued trial keeps its own parameters; claim its point if it is free.
                 idx = self._index_of(fixed)
@@ -142,11 +150,12 @@ class GridSampler(BaseSampler):
                     raise SearchExhausted(
                         f"all {len(self._points)} grid points are taken; the grid search is done"
                     )
-                # Concurrent trials see the same free list; offsetting by trial number
-                # spreads them over different points (a retry after a clash is random).
-                pick = free[trial.number % len(free)] if attempt == 0 else int(rng.choice(free))
+                # Concurrent trials see the same free list; offsetting by the number of
+                # other running trials spreads them over different points (alone, a trial
+                # takes the next point in order; a retry after a clash picks at random).
+                pick = free[concurrent % len(free)] if attempt == 0 else int(rng.choice(free))
             storage.set_trial_attr(trial.trial_id, GRID_ID_KEY, pick, system=True)
-            clash = pick in self._taken(study, trial.trial_id)
+            clash = pick in self._taken(study, trial.trial_id)[0]
             if not clash:
                 if len(taken) + 1 >= len(self._points):
                     study.stop()
@@ -179,4 +188,4 @@ class GridSampler(BaseSampler):
         )
 
     def is_exhausted(self, study: Study) -> bool:
-        return len(self._taken(study, -1)) >= len(self._points)
+        return len(self._taken(study, -1)[0]) >= len(self._points)

@@ -31,7 +31,7 @@ from typing import Any
 
 from autolearn.exceptions import ConfigError
 from autolearn.space import BaseDistribution
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["BaseStorage", "StudyInfo"]
 
@@ -231,7 +231,7 @@ class BaseStorage(ABC):
             _logger.warning("Trial %d marked FAIL: its worker died.", trial.number)
             retries = int(trial.system_attrs.get("retry_count", 0))
             if retries < self.failed_trial_retries:
-                from autolearn.study._frozen import FrozenTrial as _FT
+                from autolearn._records import FrozenTrial as _FT
 
                 root = trial.system_attrs.get(RETRY_OF_KEY, trial.number)
                 self.create_trial(

@@ -24,7 +24,7 @@ from autolearn.exceptions import (
 )
 from autolearn.space import BaseDistribution
 from autolearn.storages._base import BaseStorage, StudyInfo
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["InMemoryStorage"]
 

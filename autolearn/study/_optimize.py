@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from autolearn.exceptions import ConfigError, SearchExhausted, TrialPruned
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 from autolearn.study._progress import Progress
 
 if TYPE_CHECKING:

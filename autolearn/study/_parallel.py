@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolearn.exceptions import SearchExhausted, StorageError, TrialStateError
 from autolearn.storages._base import FAIL_REASON_KEY
-from autolearn.study._frozen import TrialState
+from autolearn._records import TrialState
 from autolearn.study._optimize import BestTracker, run_trial
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from autolearn.space import BaseDistribution
 from autolearn.storages import BaseStorage, StudyInfo, get_storage
 from autolearn.storages._base import FAIL_REASON_KEY, FIXED_PARAMS_KEY
 from autolearn.study import _heartbeat
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState, create_trial
+from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 from autolearn.study._trial import Trial
 
 if TYPE_CHECKING:

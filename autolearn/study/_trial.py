@@ -17,7 +17,7 @@ from autolearn.space import (
     check_compatible,
 )
 from autolearn.storages._base import FIXED_PARAMS_KEY
-from autolearn.study._frozen import FrozenTrial, TrialState
+from autolearn._records import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from autolearn.study._study import Study

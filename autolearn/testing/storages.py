@@ -28,7 +28,7 @@ from autolearn.exceptions import (
 )
 from autolearn.space import CategoricalDistribution, FloatDistribution, IntDistribution
 from autolearn.storages import BaseStorage
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState, create_trial
+from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 
 __all__ = ["StorageConformance"]
 

@@ -12,7 +12,7 @@ from autolearn.exceptions import NotAStoreError, SchemaVersionError, TrialStateE
 from autolearn.space import CategoricalDistribution, FloatDistribution
 from autolearn.storages import get_storage
 from autolearn.storages._journal import FORMAT_VERSION, JournalStorage
-from autolearn.study._frozen import StudyDirection, TrialState, create_trial
+from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.testing.storages import StorageConformance
 
 MIN = (StudyDirection.MINIMIZE,)

@@ -29,7 +29,7 @@ from autolearn.exceptions import (
 from autolearn.space import FloatDistribution, IntDistribution
 from autolearn.storages import RDBStorage, get_storage
 from autolearn.storages._rdb import current_schema_version, schema, upgrade
-from autolearn.study._frozen import StudyDirection, TrialState, create_trial
+from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.testing.storages import StorageConformance
 
 PG_URL = os.environ.get("AUTOLEARN_TEST_POSTGRES_URL")

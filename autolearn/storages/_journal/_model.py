@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autolearn.space import BaseDistribution, distribution_from_json
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["JournalModel"]
 

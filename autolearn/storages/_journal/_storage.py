@@ -38,7 +38,7 @@ from autolearn.exceptions import (
 from autolearn.space import BaseDistribution, distribution_to_json
 from autolearn.storages._base import BaseStorage, StudyInfo
 from autolearn.storages._journal._model import JournalModel, _Study, _Trial
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["FORMAT_VERSION", "JournalStorage"]
 

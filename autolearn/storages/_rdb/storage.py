@@ -68,7 +68,7 @@ from autolearn.storages._rdb.engine import (
     sqlite_path,
     transact,
 )
-from autolearn.study._frozen import FrozenTrial, StudyDirection, TrialState
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["RDBStorage"]
 

@@ -1,4 +1,8 @@
-"""Immutable trial records and the enums that describe them."""
+"""Immutable trial records and the enums that describe them.
+
+They sit below every other layer (storages return them, studies and samplers read them)
+and are re-exported from :mod:`autolearn.study` and :mod:`autolearn`.
+"""
 
 from __future__ import annotations
 
