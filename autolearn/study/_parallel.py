@@ -193,7 +193,9 @@ def run_parallel(
                         pass
                     continue
                 # A worker process ended: read what it sent last, then check it said goodbye.
-                i = next(j for j in alive if procs[j].sentinel == obj)
+                i = next(j for j in range(n_jobs) if procs[j].sentinel == obj)
+                if i not in alive:  # its goodbye was read earlier in this batch
+                    continue
                 reader = pipes[i][0]
                 try:
                     while i in alive and reader.poll():

@@ -360,3 +360,14 @@ def test_live_asked_trial_is_not_reaped():
     assert study.trials[0].state == TrialState.RUNNING
     study.tell(t, 1.0)
     assert not math.isnan(study.trials[0].value)
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_many_short_trials_in_parallel(tmp_path, storage):
+    url = None if storage == "memory" else f"sqlite:///{tmp_path / 'p.db'}"
+    study = autolearn.create_study(url, seed=0)
+    for _ in range(3):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=60, n_jobs=3)
+    trials = study.trials
+    assert sorted(t.number for t in trials) == list(range(180))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
