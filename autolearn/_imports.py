@@ -26,4 +26,6 @@ def optional_import(name: str) -> ModuleType:
         root = name.split(".")[0]
         extra = _EXTRA_FOR.get(root)
         hint = f"pip install 'autolearn[{extra}]'" if extra else f"pip install {root}"
-        raise ImportError(f"{name} is needed for this feature but is not installed: {hint}") from exc
+        raise ImportError(
+            f"{name} is needed for this feature but is not installed: {hint}"
+        ) from exc

@@ -190,7 +190,9 @@ class IntDistribution(BaseDistribution):
 
     def to_internal(self, value: Any) -> float:
         if isinstance(value, bool):
-            raise SearchSpaceError(f"expected an int in [{self.low}, {self.high}], but got {value!r}")
+            raise SearchSpaceError(
+                f"expected an int in [{self.low}, {self.high}], but got {value!r}"
+            )
         try:
             f = float(value)
         except (TypeError, ValueError):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -275,14 +275,18 @@ def sample_distribution(dist: BaseDistribution, rng: np.random.Generator | rando
 
     ``rng`` is a numpy Generator or a :class:`random.Random` (cheaper to create per trial).
     """
+    randrange: Callable[[int], int]
+    uniform: Callable[[float, float], float]
     if isinstance(rng, random.Random):
         randrange, uniform = rng.randrange, rng.uniform
     else:
+        gen = rng
+
         def randrange(n: int) -> int:
-            return int(rng.integers(n))  # type: ignore[union-attr]
+            return int(gen.integers(n))
 
         def uniform(a: float, b: float) -> float:
-            return float(rng.uniform(a, b))
+            return float(gen.uniform(a, b))
 
     if isinstance(dist, CategoricalDistribution):
         return dist.choices[randrange(len(dist.choices))]

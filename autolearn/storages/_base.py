@@ -29,9 +29,9 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 from autolearn.exceptions import ConfigError
 from autolearn.space import BaseDistribution
-from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["BaseStorage", "StudyInfo"]
 

@@ -15,6 +15,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
@@ -24,7 +25,6 @@ from autolearn.exceptions import (
 )
 from autolearn.space import BaseDistribution
 from autolearn.storages._base import BaseStorage, StudyInfo
-from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["InMemoryStorage"]
 

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from autolearn.exceptions import ConfigError, SearchExhausted, TrialPruned
 from autolearn._records import FrozenTrial, StudyDirection, TrialState
+from autolearn.exceptions import ConfigError, SearchExhausted, TrialPruned
 from autolearn.study._progress import Progress
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ import time
 import traceback
 from typing import TYPE_CHECKING, Any
 
+from autolearn._records import TrialState
 from autolearn.exceptions import SearchExhausted, StorageError, TrialStateError
 from autolearn.storages._base import FAIL_REASON_KEY
-from autolearn._records import TrialState
 from autolearn.study._optimize import BestTracker, run_trial
 
 if TYPE_CHECKING:

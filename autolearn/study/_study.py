@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 from autolearn._rng import SeedLike
 from autolearn.exceptions import (
     ConfigError,
@@ -26,7 +27,6 @@ from autolearn.space import BaseDistribution
 from autolearn.storages import BaseStorage, StudyInfo, get_storage
 from autolearn.storages._base import FAIL_REASON_KEY, FIXED_PARAMS_KEY
 from autolearn.study import _heartbeat
-from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 from autolearn.study._trial import Trial
 
 if TYPE_CHECKING:

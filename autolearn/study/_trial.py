@@ -8,6 +8,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from autolearn._records import FrozenTrial, TrialState
 from autolearn.exceptions import ConfigError, SearchSpaceError, TrialStateError
 from autolearn.space import (
     BaseDistribution,
@@ -17,7 +18,6 @@ from autolearn.space import (
     check_compatible,
 )
 from autolearn.storages._base import FIXED_PARAMS_KEY
-from autolearn._records import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     from autolearn.study._study import Study

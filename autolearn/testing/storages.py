@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
@@ -28,7 +29,6 @@ from autolearn.exceptions import (
 )
 from autolearn.space import CategoricalDistribution, FloatDistribution, IntDistribution
 from autolearn.storages import BaseStorage
-from autolearn._records import FrozenTrial, StudyDirection, TrialState, create_trial
 
 __all__ = ["StorageConformance"]
 

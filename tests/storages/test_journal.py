@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.exceptions import NotAStoreError, SchemaVersionError, TrialStateError
 from autolearn.space import CategoricalDistribution, FloatDistribution
 from autolearn.storages import get_storage
 from autolearn.storages._journal import FORMAT_VERSION, JournalStorage
-from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.testing.storages import StorageConformance
 
 MIN = (StudyDirection.MINIMIZE,)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.exceptions import (
     ConfigError,
     NotAStoreError,
@@ -29,7 +30,6 @@ from autolearn.exceptions import (
 from autolearn.space import FloatDistribution, IntDistribution
 from autolearn.storages import RDBStorage, get_storage
 from autolearn.storages._rdb import current_schema_version, schema, upgrade
-from autolearn._records import StudyDirection, TrialState, create_trial
 from autolearn.testing.storages import StorageConformance
 
 PG_URL = os.environ.get("AUTOLEARN_TEST_POSTGRES_URL")

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from autolearn.space import BaseDistribution, distribution_from_json
 from autolearn._records import FrozenTrial, StudyDirection, TrialState
+from autolearn.space import BaseDistribution, distribution_from_json
 
 __all__ = ["JournalModel"]
 

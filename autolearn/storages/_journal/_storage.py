@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable, Container, Sequence
 from typing import Any
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
@@ -38,7 +39,6 @@ from autolearn.exceptions import (
 from autolearn.space import BaseDistribution, distribution_to_json
 from autolearn.storages._base import BaseStorage, StudyInfo
 from autolearn.storages._journal._model import JournalModel, _Study, _Trial
-from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["FORMAT_VERSION", "JournalStorage"]
 

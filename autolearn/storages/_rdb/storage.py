@@ -49,6 +49,7 @@ from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 
+from autolearn._records import FrozenTrial, StudyDirection, TrialState
 from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
@@ -68,7 +69,6 @@ from autolearn.storages._rdb.engine import (
     sqlite_path,
     transact,
 )
-from autolearn._records import FrozenTrial, StudyDirection, TrialState
 
 __all__ = ["RDBStorage"]
 
