@@ -72,6 +72,8 @@ def main() -> None:
     print(f"study {study.study_name!r} in {args.storage}: {len(finished)} finished trials, "
           f"running {todo} more")
     study.optimize(make_objective(X, y), n_trials=todo, show_progress_bar=True)
+    if todo == 0:
+        print(f"the study is complete; pass --n-trials {args.n_trials + 40} to continue it")
 
     best = study.best_trial
     print(f"best trial #{best.number}: 3-fold CV accuracy {best.value:.4f}")
