@@ -36,7 +36,7 @@ class Report:
 
     title: str
     header: Sequence[str]
-    rows: list[Sequence[Any]]
+    rows: Sequence[Sequence[Any]]
     notes: list[str] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -61,6 +61,22 @@ def _version(module: str) -> str:
         return "not installed"
 
 
+def _git_revision() -> str:
+    """The checked-out commit (read-only git calls), ``+dirty`` if autolearn/ has edits."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                             capture_output=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "autolearn"], cwd=root,
+                               text=True, capture_output=True, check=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
 def machine_info() -> dict[str, Any]:
     cpu_model = ""
     with contextlib.suppress(OSError):
@@ -74,6 +90,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "autolearn": _version("autolearn"),
+        "autolearn_commit": _git_revision(),
         "optuna": _version("optuna"),
         "sqlalchemy": _version("sqlalchemy"),
         "numpy": _version("numpy"),
@@ -148,7 +165,8 @@ def write_report(
         f"{info['platform']}",
         f"- Load average (1/5/15 min) before: {fmt_load(load_before)}; "
         f"after: {fmt_load(load_after)}",
-        f"- Versions: Python {info['python']}, autolearn {info['autolearn']}, "
+        f"- Versions: Python {info['python']}, autolearn {info['autolearn']} "
+        f"(commit {info['autolearn_commit']}), "
         f"Optuna {info['optuna']}, SQLAlchemy {info['sqlalchemy']}, NumPy {info['numpy']}, "
         f"scikit-learn {info['scikit-learn']}",
         "",

@@ -64,6 +64,7 @@ def _autolearn_study(storage: str, seed: int, workdir: Path, pg_url: str | None)
 
 def _optuna_study(storage: str, seed: int, workdir: Path, pg_url: str | None) -> Any:
     import optuna
+    from optuna.storages.journal import JournalFileBackend
 
     if storage == "memory":
         store: Any = optuna.storages.InMemoryStorage()
@@ -71,10 +72,12 @@ def _optuna_study(storage: str, seed: int, workdir: Path, pg_url: str | None) ->
         store = optuna.storages.RDBStorage(f"sqlite:///{workdir / f'op-{seed}.db'}")
     elif storage == "journal":
         store = optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(str(workdir / f"op-{seed}.jsonl"))
+            JournalFileBackend(str(workdir / f"op-{seed}.jsonl"))
         )
-    else:
+    elif pg_url is not None:
         store = optuna.storages.RDBStorage(pg_url)
+    else:
+        raise ValueError("PostgreSQL needs a URL")
     return optuna.create_study(storage=store, study_name=f"overhead-{uuid.uuid4().hex}",
                                sampler=optuna.samplers.RandomSampler(seed=seed))
 
@@ -120,8 +123,8 @@ def run(args: argparse.Namespace) -> Report:
     failures: dict[str, list[str]] = {s: [] for s in wanted}
     workdir = Path(tempfile.mkdtemp(prefix="autolearn-bench-"))
     try:
-        with postgres_databases(pg_base, LIBRARIES) if "postgres" in wanted else _null() \
-                as pg_urls:
+        with postgres_databases(pg_base, LIBRARIES) if pg_base and "postgres" in wanted \
+                else _null() as pg_urls:
             for rep in range(reps):
                 order = LIBRARIES if rep % 2 == 0 else LIBRARIES[::-1]
                 for storage in wanted:

@@ -86,11 +86,11 @@ def _load(lib: str, storage: str, target: str, study_name: str, seed: int) -> An
         return autolearn.load_study(study_name=study_name, storage=target,
                                     sampler=autolearn.samplers.RandomSampler(seed=seed))
     import optuna
+    from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if storage == "journal":
-        store: Any = optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(target))
+        store: Any = optuna.storages.JournalStorage(JournalFileBackend(target))
     else:
         store = optuna.storages.RDBStorage(target)
     return optuna.load_study(study_name=study_name, storage=store,
@@ -135,11 +135,11 @@ def _create(lib: str, storage: str, target: str, study_name: str) -> None:
         autolearn.create_study(target, study_name=study_name)
         return
     import optuna
+    from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if storage == "journal":
-        store: Any = optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(target))
+        store: Any = optuna.storages.JournalStorage(JournalFileBackend(target))
     else:
         store = optuna.storages.RDBStorage(target)
     optuna.create_study(storage=store, study_name=study_name)
@@ -188,7 +188,7 @@ def _run_once(lib: str, storage: str, objective: str, rep: int, workdir: Path,
     try:
         barrier.wait(READY_TIMEOUT_S)
         t0 = time.monotonic()
-        got = []
+        got: list[dict[str, Any]] = []
         deadline = t0 + RUN_TIMEOUT_S
         while len(got) < n_workers:
             try:
@@ -244,7 +244,8 @@ def run(args: argparse.Namespace) -> Report:
     workdir = Path(tempfile.mkdtemp(prefix="autolearn-bench-"))
     try:
         for storage in wanted:
-            ctxm = postgres_databases(pg_base, LIBRARIES) if storage == "postgres" else None
+            ctxm = postgres_databases(pg_base, LIBRARIES) \
+                if pg_base and storage == "postgres" else None
             pg_urls = ctxm.__enter__() if ctxm is not None else None
             try:
                 for objective in objectives:

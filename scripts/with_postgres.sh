@@ -81,9 +81,16 @@ trap 'exit 130' INT TERM
 runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 \
   >"$PGDIR/initdb.log" 2>&1 || { cat "$PGDIR/initdb.log" >&2; exit 1; }
 STARTED=1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
-  -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR" -w start >/dev/null \
-  || { cat "$PGDIR/log" >&2; exit 1; }
+# Another process may take the port between the check above and the start: then retry on
+# a port the kernel picks.
+for attempt in 1 2 3; do
+  if runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDIR" -w start >/dev/null; then
+    break
+  fi
+  if [ "$attempt" -eq 3 ]; then cat "$PGDIR/log" >&2; exit 1; fi
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+done
 "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qc "create database autolearn;" >/dev/null
 
 export AUTOLEARN_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/autolearn"
