@@ -110,3 +110,35 @@ class UnitCubeTransform:
             else:
                 out[name] = float(min(max(v, dist.low), dist.high))
         return out
+
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """Move ``(m, D)`` points onto the nearest valid encodings (vectorised).
+
+        Clips to the cube, rounds int and stepped-float coordinates to the encoding of
+        their nearest value, and turns each one-hot block into an exact one-hot vector
+        (its arg-max), so that ``snap(X)[i] == encode(decode(X[i]))``.
+        """
+        X = np.clip(np.array(X, dtype=float, ndmin=2), 0.0, 1.0)
+        for name, dist in self.space.items():
+            sl = self.slices[name]
+            if isinstance(dist, CategoricalDistribution):
+                winner = np.argmax(X[:, sl], axis=1)
+                X[:, sl] = 0.0
+                X[np.arange(len(X)), sl.start + winner] = 1.0
+                continue
+            step = dist.step
+            if step is None:
+                continue
+            lo, hi = self._bounds(dist)
+            if hi == lo:
+                X[:, sl.start] = 0.5
+                continue
+            v = lo + X[:, sl.start] * (hi - lo)
+            if dist.log:
+                v = np.exp(v)
+            k = np.clip(np.round((v - dist.low) / step), 0, round((dist.high - dist.low) / step))
+            v = dist.low + k * step
+            if dist.log:
+                v = np.log(v)
+            X[:, sl.start] = (v - lo) / (hi - lo)
+        return X
