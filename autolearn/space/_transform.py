@@ -126,6 +126,7 @@ class UnitCubeTransform:
                 X[:, sl] = 0.0
                 X[np.arange(len(X)), sl.start + winner] = 1.0
                 continue
+            assert isinstance(dist, FloatDistribution | IntDistribution)
             step = dist.step
             if step is None:
                 continue
