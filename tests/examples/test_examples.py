@@ -22,3 +22,13 @@ def test_quickstart_runs_and_resumes(tmp_path):
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "2 finished trials, running 1 more" in second.stdout
+
+
+def test_pruning_torch_example():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, str(ROOT / "examples" / "pruning_torch.py"), "--n-trials", "6",
+           "--epochs", "3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "6 trials" in out.stdout and "best validation accuracy" in out.stdout
