@@ -22,7 +22,7 @@ from autolearn.exceptions import (
     TrialStateError,
 )
 from autolearn.pruners import BasePruner, NopPruner
-from autolearn.samplers import BaseSampler, RandomSampler
+from autolearn.samplers import AutoSampler, BaseSampler
 from autolearn.space import BaseDistribution
 from autolearn.storages import BaseStorage, StudyInfo, get_storage
 from autolearn.storages._base import FAIL_REASON_KEY, FIXED_PARAMS_KEY
@@ -48,7 +48,7 @@ Callback = Callable[["Study", FrozenTrial], None]
 
 
 def _default_sampler(seed: SeedLike) -> BaseSampler:
-    return RandomSampler(seed=seed)
+    return AutoSampler(seed=seed)
 
 
 def check_values(
@@ -507,7 +507,8 @@ def create_study(
         study_name: Unique name in the storage; generated if None.
         direction: ``"minimize"`` (default) or ``"maximize"``.
         directions: One direction per objective for multi-objective studies.
-        sampler: Searcher; default: random search seeded with ``seed``.
+        sampler: Searcher; default: :class:`~autolearn.samplers.AutoSampler` seeded with
+            ``seed`` (GP-BO or TPE, chosen from the problem's shape).
         pruner: Early stopping; default: never prune.
         load_if_exists: Load the study if the name exists (directions must match).
         seed: Seed of the default sampler.

@@ -287,7 +287,7 @@ def test_progress_bar_plain_lines(capsys):
 
 def test_n_jobs_uses_processes_and_runs_callbacks_here():
     pids = []
-    study = autolearn.create_study(seed=0)
+    study = autolearn.create_study(sampler=RandomSampler(seed=0))
 
     def objective(trial):
         trial.set_user_attr("pid", os.getpid())
@@ -298,7 +298,7 @@ def test_n_jobs_uses_processes_and_runs_callbacks_here():
     workers = {t.user_attrs["pid"] for t in study.trials}
     assert len(study.trials) == 12 and os.getpid() not in workers and len(workers) == 2
     assert pids == [os.getpid()] * 12
-    serial = autolearn.create_study(seed=0)
+    serial = autolearn.create_study(sampler=RandomSampler(seed=0))
     serial.optimize(quad, n_trials=12)
     # Per-trial seeds: same parameters per trial number, whichever process ran it.
     assert {t.number: t.params for t in study.trials} == {

@@ -43,6 +43,30 @@ class CubeSpace:
         """Snap ``(m, D)`` points onto valid encodings (see ``UnitCubeTransform.snap``)."""
         return self.transform.snap(X)
 
+    def shift_levels(self, X: np.ndarray, j: int, delta: int) -> np.ndarray:
+        """Move int / stepped-float coordinate ``j`` of ``(m, D)`` valid points by ``delta``
+        levels (clipped to the first and last level); other coordinates are kept.
+
+        Levels of a ``log`` int are not evenly spaced on the cube, so this is the way for
+        a local search to reach a point's neighbours.
+        """
+        from autolearn.space import FloatDistribution, IntDistribution
+
+        name = next(k for k, sl in self.transform.slices.items() if sl.start == j)
+        dist = self.transform.space[name]
+        assert isinstance(dist, FloatDistribution | IntDistribution) and dist.step is not None
+        lo, hi = self.transform._bounds(dist)
+        X = np.array(X, dtype=float, ndmin=2)
+        v = lo + X[:, j] * (hi - lo)
+        if dist.log:
+            v = np.exp(v)
+        k = np.round((v - dist.low) / dist.step) + delta
+        v = dist.low + np.clip(k, 0, self.discrete_levels[j] - 1) * dist.step
+        if dist.log:
+            v = np.log(v)
+        X[:, j] = (v - lo) / (hi - lo)
+        return X
+
     @classmethod
     def build(cls, transform: UnitCubeTransform) -> CubeSpace:
         """Describe the coordinates of ``transform``."""
@@ -88,6 +112,7 @@ class Surrogate(abc.ABC):
 Acquisition = Callable[[Posterior, np.ndarray, float], np.ndarray]
 
 #: ``maximizer(score, space, X_observed, rng) -> (D,)`` the best point found, where
-#: ``score(X (m, D)) -> (m,)`` is the acquisition at valid (rounded) points.
+#: ``score(X (m, D)) -> (m,)`` is the acquisition at valid (rounded) points and
+#: ``X_observed: (n, D)`` are the points of the history, best observed value first.
 Maximizer = Callable[[Callable[[np.ndarray], np.ndarray], CubeSpace, np.ndarray,
                       np.random.Generator], np.ndarray]

@@ -164,7 +164,9 @@ class BOSampler(BaseSampler):
         def score(Xc: np.ndarray) -> np.ndarray:
             return self.acquisition(posterior, Xc, best)
 
-        x = self.maximizer(score, space, X, rng)
+        # Best first, so maximisers can search around the incumbents (running trials,
+        # given the worst value by the constant liar, come last).
+        x = self.maximizer(score, space, X[np.argsort(y, kind="stable")], rng)
         return transform.decode(space.round(x[None, :])[0])
 
     def _sobol(self, dim: int, index: int) -> np.ndarray:

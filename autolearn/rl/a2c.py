@@ -1,0 +1,227 @@
+"""Synchronous advantage actor-critic, A2C (Mnih et al. 2016, the synchronous variant of A3C).
+
+``n_envs`` environments step in lockstep for ``n_steps``; each state's advantage is the
+bootstrapped n-step return minus the critic (or GAE(lambda) when ``gae_lambda < 1``), and
+one gradient step is taken on
+
+    L = -E[log pi(a_t|s_t) A_t] + c_v * E[(R_t - V(s_t))^2] - beta * H[pi(.|s_t)]
+
+with RMSprop (the paper's optimiser, SB3's default) or Adam, and global grad-norm clipping.
+
+Example:
+    >>> from autolearn.rl import A2C, A2CConfig
+    >>> agent = A2C("CartPole-v1", A2CConfig(n_envs=8), seed=0).learn(2_000)
+    >>> agent.history[-1]["timesteps"]
+    2000
+
+References:
+    Mnih, Badia, Mirza, Graves, Lillicrap, Harley, Silver, Kavukcuoglu. Asynchronous Methods
+    for Deep Reinforcement Learning. ICML 2016.
+    Schulman et al. High-Dimensional Continuous Control Using Generalized Advantage
+    Estimation. ICLR 2016.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from autolearn._rng import SeedLike
+from autolearn.exceptions import ConfigError
+from autolearn.rl.common.agent import (
+    CSVLogger,
+    adam,
+    build_actor_critic,
+    check,
+    check_network,
+    explained_variance,
+    is_int,
+    load_checkpoint,
+    mean_episode_stats,
+    predict,
+    save_checkpoint,
+    seed_streams,
+    setup_env,
+)
+from autolearn.rl.common.buffers import PolicyBatch, flatten
+from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.returns import gae, nstep_returns
+from autolearn.rl.common.rollout import (
+    RolloutBuffer,
+    RolloutState,
+    collect_rollout,
+    start_rollouts,
+)
+from autolearn.rl.common.schedules import Schedule, as_schedule
+
+__all__ = ["A2C", "A2CConfig", "a2c_loss"]
+
+
+@dataclass(frozen=True)
+class A2CConfig:
+    """A2C hyperparameters (defaults: SB3's, from the paper's Atari settings).
+
+    ``gae_lambda = 1`` gives the paper's n-step returns; lower values use GAE(lambda).
+    """
+
+    n_envs: int = 1
+    n_steps: int = 5
+    gamma: float = 0.99
+    gae_lambda: float = 1.0
+    learning_rate: float | Schedule = 7e-4
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float | None = 0.5
+    optimizer: str = "rmsprop"
+    rms_alpha: float = 0.99
+    eps: float = 1e-5
+    normalize_advantage: bool = False
+    hidden: tuple[int, ...] = (64, 64)
+    shared: bool = False
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    vectorization: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_network(self)
+        check("n_steps", self.n_steps, is_int(self.n_steps), "be an int >= 1")
+        check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
+        check("gae_lambda", self.gae_lambda, 0 <= self.gae_lambda <= 1, "be in [0, 1]")
+        sched = as_schedule(self.learning_rate, "learning_rate")
+        check("learning_rate", self.learning_rate, sched(0.0) > 0 and sched(1.0) >= 0,
+              "be positive (a schedule may end at 0)")
+        object.__setattr__(self, "learning_rate", sched)
+        check("optimizer", self.optimizer, self.optimizer in ("rmsprop", "adam"),
+              "be 'rmsprop' or 'adam'")
+        check("rms_alpha", self.rms_alpha, 0 < self.rms_alpha < 1, "be in (0, 1)")
+        check("eps", self.eps, self.eps > 0, "be > 0")
+        check("max_grad_norm", self.max_grad_norm,
+              self.max_grad_norm is None or self.max_grad_norm > 0, "be None or > 0")
+        for name in ("ent_coef", "vf_coef"):
+            check(name, getattr(self, name), getattr(self, name) >= 0, "be >= 0")
+
+
+def a2c_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
+             batch: PolicyBatch, *, ent_coef: float, vf_coef: float, normalize_advantage: bool
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The actor-critic loss on ``(B,)`` tensors and its detached diagnostics."""
+    adv = batch.advantages
+    if normalize_advantage and adv.numel() > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    policy_loss = -(adv * log_prob).mean()
+    value_loss = (batch.returns - values).pow(2).mean()
+    entropy_mean = entropy.mean()
+    loss = policy_loss + vf_coef * value_loss
+    if ent_coef > 0:
+        loss = loss - ent_coef * entropy_mean
+    return loss, {"policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(),
+                  "entropy": entropy_mean.detach()}
+
+
+class A2C:
+    """A2C agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, save/load)."""
+
+    algo = "a2c"
+
+    def __init__(self, env: EnvLike | None, config: A2CConfig | None = None, *,
+                 seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
+                 spec: SpaceSpec | None = None) -> None:
+        self.config = cfg = config if config is not None else A2CConfig()
+        self.generator, self._env_seed, _ = seed_streams(seed)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.policy = build_actor_critic(self.spec, cfg, self.generator)
+        lr = as_schedule(cfg.learning_rate, "learning_rate")(0.0)
+        if cfg.optimizer == "rmsprop":
+            self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
+                self.policy.parameters(), lr=lr, alpha=cfg.rms_alpha, eps=cfg.eps, foreach=True)
+        else:
+            self.optimizer = adam(self.policy.parameters(), lr=lr, eps=cfg.eps)
+        self.logger = CSVLogger(log_path) if log_path is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.num_timesteps = 0
+        self._state: RolloutState | None = None
+        self._buffer: RolloutBuffer | None = None
+
+    def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
+              ) -> A2C:
+        """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""
+        cfg = self.config
+        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
+        env = self.env
+        if env is None:
+            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        if self._state is None or self._buffer is None:
+            self._state = start_rollouts(env, self._env_seed)
+            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
+        state, buffer = self._state, self._buffer
+        lr_at = as_schedule(cfg.learning_rate, "learning_rate")
+        start = self.num_timesteps
+        while self.num_timesteps - start < total_timesteps:
+            lr = lr_at((self.num_timesteps - start) / total_timesteps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            rollout = collect_rollout(env, self.policy, buffer, state,
+                                      gamma=cfg.gamma, generator=self.generator)
+            self.num_timesteps += cfg.n_steps * env.num_envs
+            if cfg.gae_lambda == 1.0:
+                returns = nstep_returns(rollout.rewards, rollout.dones, rollout.last_value,
+                                        cfg.gamma)
+                advantages = returns - rollout.values
+            else:
+                advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones,
+                                          rollout.last_value, cfg.gamma, cfg.gae_lambda)
+            batch = flatten(rollout, advantages, returns)
+            log_prob, entropy, values = self.policy.evaluate(
+                batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
+            loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
+                                   vf_coef=cfg.vf_coef,
+                                   normalize_advantage=cfg.normalize_advantage)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = float("nan")
+            if cfg.max_grad_norm is not None:
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(),
+                                                                 cfg.max_grad_norm))
+            self.optimizer.step()
+            ep_return, ep_length = mean_episode_stats(state.episodes)
+            row: dict[str, Any] = {
+                "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
+                "ep_length_mean": ep_length, "learning_rate": lr,
+                **{k: float(v) for k, v in stats.items()},
+                "explained_variance": explained_variance(batch.old_values, batch.returns),
+                "grad_norm": grad_norm,
+            }
+            keep_going = run_callbacks(callback, self, row)
+            self.history.append(row)
+            if self.logger is not None:
+                self.logger.write(row)
+            if not keep_going:
+                break
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
+        """Actions for a batch of observations (or one observation)."""
+        return predict(self.policy, self.spec, obs, deterministic=deterministic,
+                       generator=self.generator, mask=mask)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write config JSON, spaces and policy/optimizer state dicts to one file."""
+        save_checkpoint(path, algo=self.algo, config=self.config, spec=self.spec,
+                        modules={"policy": self.policy, "optimizer": self.optimizer},
+                        extra={"num_timesteps": self.num_timesteps})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
+             seed: SeedLike = None) -> A2C:
+        """An agent from :meth:`save`; pass ``env`` to continue training."""
+        config, spec, state, extra = load_checkpoint(path, cls.algo, A2CConfig)
+        agent = cls(env, config, seed=seed, spec=spec)
+        agent.policy.load_state_dict(state["policy"])
+        agent.optimizer.load_state_dict(state["optimizer"])
+        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        return agent

@@ -1,0 +1,55 @@
+"""Shared RL plumbing: envs, rollouts, returns, policies, distributions, schedules, batches.
+
+Every name here is a plain function or a small class; algorithms import them and never
+subclass a common agent base.
+"""
+
+from autolearn.rl.common.buffers import PolicyBatch, RolloutBatch, flatten, minibatches
+from autolearn.rl.common.callbacks import (
+    CheckpointCallback,
+    EvalCallback,
+    StopOnRewardThreshold,
+    evaluate,
+)
+from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+from autolearn.rl.common.env import (
+    NormalizeObservation,
+    NormalizeReward,
+    RunningMeanStd,
+    SequenceEnv,
+    SequenceGymEnv,
+    SpaceSpec,
+    make_vec_env,
+)
+from autolearn.rl.common.policies import ActorCritic, AutoregressivePolicy, SequenceSample
+from autolearn.rl.common.returns import bootstrap_truncated, discounted_returns, gae, nstep_returns
+from autolearn.rl.common.schedules import Constant, Linear
+
+__all__ = [
+    "ActorCritic",
+    "AutoregressivePolicy",
+    "CheckpointCallback",
+    "Constant",
+    "DiagGaussian",
+    "EvalCallback",
+    "Linear",
+    "MaskedCategorical",
+    "NormalizeObservation",
+    "NormalizeReward",
+    "PolicyBatch",
+    "RolloutBatch",
+    "RunningMeanStd",
+    "SequenceEnv",
+    "SequenceGymEnv",
+    "SequenceSample",
+    "SpaceSpec",
+    "StopOnRewardThreshold",
+    "bootstrap_truncated",
+    "discounted_returns",
+    "evaluate",
+    "flatten",
+    "gae",
+    "make_vec_env",
+    "minibatches",
+    "nstep_returns",
+]

@@ -1,0 +1,203 @@
+"""Plumbing every agent shares, as plain functions: configs to JSON, checkpoints, predict,
+explained variance and a CSV diagnostics log. Agents call these; nothing is inherited.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from gymnasium.vector import VectorEnv
+
+from autolearn._rng import SeedLike, as_generator
+from autolearn.exceptions import ConfigError
+from autolearn.rl.common.env import EnvLike, SpaceSpec, make_vec_env, space_info
+from autolearn.rl.common.policies import ActorCritic
+from autolearn.rl.common.schedules import Constant, Linear, schedule_from_dict
+
+__all__ = [
+    "CSVLogger",
+    "adam",
+    "build_actor_critic",
+    "check",
+    "check_network",
+    "is_int",
+    "seed_streams",
+    "setup_env",
+    "config_from_json",
+    "config_to_json",
+    "explained_variance",
+    "load_checkpoint",
+    "predict",
+    "save_checkpoint",
+]
+
+C = TypeVar("C")
+
+
+def config_to_json(config: Any) -> str:
+    """A frozen dataclass config as JSON (schedules become tagged dicts)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        out[f.name] = v.to_dict() if isinstance(v, Constant | Linear) else v
+    return json.dumps(out, sort_keys=True)
+
+
+def config_from_json(cls: type[C], text: str) -> C:
+    """Inverse of :func:`config_to_json` (lists become tuples again)."""
+    raw = json.loads(text)
+    kwargs = {}
+    for k, v in raw.items():
+        if isinstance(v, dict) and "type" in v:
+            v = schedule_from_dict(v)
+        elif isinstance(v, list):
+            v = tuple(v)
+        kwargs[k] = v
+    return cls(**kwargs)
+
+
+def save_checkpoint(path: str | os.PathLike[str], *, algo: str, config: Any, spec: SpaceSpec,
+                    modules: dict[str, Any], extra: dict[str, Any] | None = None
+                    ) -> None:
+    """One ``torch.save`` file: the algorithm name, config JSON, space spec, state dicts."""
+    payload = {
+        "algo": algo,
+        "config": config_to_json(config),
+        "spec": json.dumps(spec.to_dict()),
+        "extra": json.dumps(extra or {}),
+        "state": {name: m.state_dict() for name, m in modules.items()},
+    }
+    torch.save(payload, path)
+
+
+def load_checkpoint(path: str | os.PathLike[str], algo: str, config_cls: type[C]
+                    ) -> tuple[C, SpaceSpec, dict[str, Any], dict[str, Any]]:
+    """``(config, spec, state dicts, extra)`` from a file written by :func:`save_checkpoint`."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("algo") != algo:
+        raise ConfigError(f"{path} holds a {payload.get('algo')!r} agent, not {algo!r}")
+    config = config_from_json(config_cls, payload["config"])
+    spec = SpaceSpec.from_dict(json.loads(payload["spec"]))
+    return config, spec, payload["state"], json.loads(payload["extra"])
+
+
+def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bool,
+            generator: torch.Generator, mask: Any = None,
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> np.ndarray:
+    """Actions for a batch ``(B, *obs_shape)`` (or one observation ``obs_shape``) as numpy.
+
+    Continuous actions are clipped to the action bounds, as sent to the env.
+    """
+    x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+    single = x.dim() == len(spec.obs_shape)
+    if single:
+        x = x.unsqueeze(0)
+    m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(
+        x.shape[0], -1)
+    with torch.inference_mode():
+        if transform is not None:
+            x = transform(x)
+        actions, _, _ = policy.act(x, m, generator, deterministic=deterministic)
+    out = actions.numpy()
+    if spec.low is not None:
+        out = np.clip(out, np.asarray(spec.low, np.float32), np.asarray(spec.high, np.float32))
+    return out[0] if single else out
+
+
+def explained_variance(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
+    """``1 - Var[y - y_pred] / Var[y]``: 1 is perfect, 0 no better than a constant."""
+    var_y = float(y_true.var())
+    return float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y
+
+
+class CSVLogger:
+    """Appends one row of diagnostics per update to a CSV file (header from the first row)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._fields: list[str] | None = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        new = self._fields is None
+        fields = self._fields = list(row) if self._fields is None else self._fields
+        with open(self.path, "w" if new else "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def mean_episode_stats(episodes: Iterable[tuple[float, int]]) -> tuple[float, float]:
+    """Mean return and length of recent episodes (nan when none finished yet)."""
+    eps = list(episodes)
+    if not eps:
+        return float("nan"), float("nan")
+    return float(np.mean([r for r, _ in eps])), float(np.mean([n for _, n in eps]))
+
+
+def check(name: str, value: Any, ok: bool, rule: str) -> None:
+    """Raise ``ConfigError("`name` must <rule>, but got name=value")`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"`{name}` must {rule}, but got {name}={value!r}")
+
+
+def is_int(value: Any, low: int = 1) -> bool:
+    return bool(isinstance(value, int | np.integer) and not isinstance(value, bool)
+                and value >= low)
+
+
+def seed_streams(seed: SeedLike) -> tuple[torch.Generator, int | None, np.random.Generator]:
+    """``(torch generator, env reset seed, numpy generator)`` all derived from ``seed``.
+
+    With ``seed=None`` everything is drawn from OS entropy (not reproducible).
+    """
+    rng = as_generator(seed)
+    gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    env_seed = int(rng.integers(2**31 - 1)) if seed is not None else None
+    return gen, env_seed, rng
+
+
+def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
+              spec: SpaceSpec | None) -> tuple[VectorEnv | None, SpaceSpec]:
+    """The agent's vector env (``None`` for a loaded agent without one) and its spec."""
+    if env is None:
+        if spec is None:
+            raise ConfigError("`env` is required (only a loaded agent may be built without one)")
+        return None, spec
+    venv = make_vec_env(env, n_envs, vectorization=vectorization)
+    return venv, space_info(venv)
+
+
+def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator) -> ActorCritic:
+    """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``."""
+    return ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
+                       shared=config.shared, activation=config.activation,
+                       log_std_init=config.log_std_init, generator=generator)
+
+
+def adam(params: Any, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel where this torch build supports it on CPU (torch >= 2.4)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+
+
+def check_network(config: Any) -> None:
+    """Validate the network fields shared by every actor-critic config."""
+    check("hidden", config.hidden, isinstance(config.hidden, tuple | list)
+          and all(is_int(h) for h in config.hidden), "be a tuple of positive ints")
+    check("activation", config.activation, config.activation in ("tanh", "relu"),
+          "be 'tanh' or 'relu'")
+    check("vectorization", config.vectorization, config.vectorization in ("sync", "async"),
+          "be 'sync' or 'async'")
+    check("n_envs", config.n_envs, is_int(config.n_envs), "be an int >= 1")
+    object.__setattr__(config, "hidden", tuple(config.hidden))

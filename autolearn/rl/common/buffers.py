@@ -1,0 +1,71 @@
+"""Typed batches (NamedTuples) passed between rollout collection and the updates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import torch
+
+__all__ = ["PolicyBatch", "RolloutBatch", "flatten", "minibatches"]
+
+
+class RolloutBatch(NamedTuple):
+    """``n_steps x n_envs`` transitions as collected; leading axes ``(T, N)``.
+
+    Attributes:
+        obs: ``(T, N, *obs_shape)`` float32 observations the actions were taken in.
+        actions: ``(T, N)`` int64 or ``(T, N, D)`` float32 (unclipped) actions.
+        log_probs: ``(T, N)`` log pi_old(a|s) at collection time.
+        values: ``(T, N)`` V_old(s) at collection time.
+        rewards: ``(T, N)`` rewards, with ``gamma * V(final_obs)`` already added where an
+            episode was truncated (see :func:`~autolearn.rl.common.returns.bootstrap_truncated`).
+        dones: ``(T, N)`` 1.0 where the episode ended after the step (terminated or truncated).
+        masks: ``(T, N, K)`` bool allowed actions, or ``None`` when the env has no masks.
+        last_value: ``(N,)`` V(s_T) of the observation after the last step.
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    log_probs: torch.Tensor
+    values: torch.Tensor
+    rewards: torch.Tensor
+    dones: torch.Tensor
+    masks: torch.Tensor | None
+    last_value: torch.Tensor
+
+
+class PolicyBatch(NamedTuple):
+    """Flat ``(B, ...)`` samples for a policy-gradient update."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    old_log_probs: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    masks: torch.Tensor | None
+
+
+def flatten(rollout: RolloutBatch, advantages: torch.Tensor, returns: torch.Tensor) -> PolicyBatch:
+    """Merge the time and env axes of a rollout plus its ``(T, N)`` advantages/returns."""
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(-1, *x.shape[2:])
+
+    return PolicyBatch(f(rollout.obs), f(rollout.actions), f(rollout.log_probs),
+                       f(rollout.values), f(advantages), f(returns),
+                       None if rollout.masks is None else f(rollout.masks))
+
+
+def minibatches(batch: PolicyBatch, batch_size: int,
+                generator: torch.Generator) -> Iterator[PolicyBatch]:
+    """Shuffled minibatches of ``batch_size`` (the last one may be smaller) covering ``batch``."""
+    n = batch.obs.shape[0]
+    if batch_size >= n:
+        yield batch
+        return
+    perm = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        idx = perm[start:start + batch_size]
+        yield PolicyBatch._make(None if x is None else x[idx] for x in batch)

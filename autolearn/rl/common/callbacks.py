@@ -1,0 +1,164 @@
+"""Deterministic evaluation and the callbacks agents call after every update.
+
+A callback is any callable ``callback(agent, row) -> bool | None`` where ``row`` is the
+diagnostics dict just logged (it always holds ``timesteps``); returning ``False`` stops
+``learn``. ``learn(callback=...)`` takes one callable, a list of them, or ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+from autolearn.exceptions import ConfigError
+from autolearn.rl.common.env import EnvLike
+
+__all__ = [
+    "CheckpointCallback",
+    "EvalCallback",
+    "StopOnRewardThreshold",
+    "evaluate",
+    "run_callbacks",
+]
+
+
+class _Agent(Protocol):
+    num_timesteps: int
+
+    def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray: ...
+
+    def save(self, path: str | os.PathLike[str]) -> None: ...
+
+
+Callback = Callable[[Any, dict[str, Any]], "bool | None"]
+
+
+def _vector(env: EnvLike, n: int) -> tuple[VectorEnv, bool]:
+    if isinstance(env, VectorEnv):
+        return env, False
+    if isinstance(env, gym.Env):
+        fns: list[Callable[[], gym.Env]] = [lambda: env]  # type: ignore[list-item, return-value]
+    elif isinstance(env, str):
+        fns = [lambda: gym.make(env)] * n  # type: ignore[arg-type]
+    else:
+        fns = [env] * n  # type: ignore[list-item]
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=AutoresetMode.SAME_STEP), True
+
+
+def evaluate(agent: _Agent, env: EnvLike, n_episodes: int = 10, *, deterministic: bool = True,
+             seed: int | None = 0) -> tuple[float, float]:
+    """Mean and standard deviation of the undiscounted return over ``n_episodes`` episodes.
+
+    ``env`` may be an id, a factory (one copy per episode, all stepped in one batch, copy
+    ``i`` seeded ``seed + i``), a single env (episodes one after another) or a vector env
+    (rounds of one episode per sub-env). With ``deterministic=True`` and a fixed ``seed``
+    the result is reproducible.
+    """
+    if n_episodes < 1:
+        raise ConfigError(f"`n_episodes` must be >= 1, but got n_episodes={n_episodes}")
+    venv, owned = _vector(env, n_episodes)
+    returns: list[float] = []
+    first = True
+    while len(returns) < n_episodes:
+        obs, info = venv.reset(seed=seed if first else None)
+        first = False
+        ret = np.zeros(venv.num_envs)
+        active = np.ones(venv.num_envs, bool)
+        while active.any():
+            actions = agent.predict(obs, deterministic=deterministic, mask=info.get("action_mask"))
+            obs, rew, term, trunc, info = venv.step(actions)
+            ret += np.asarray(rew, np.float64) * active
+            active &= ~np.logical_or(term, trunc)
+        returns.extend(ret.tolist())
+    if owned:
+        venv.close()
+    arr = np.asarray(returns[:n_episodes])
+    return float(arr.mean()), float(arr.std())
+
+
+def run_callbacks(callback: Callback | Sequence[Callback] | None, agent: Any,
+                  row: dict[str, Any]) -> bool:
+    """Call every callback; ``False`` if any asked to stop."""
+    if callback is None:
+        return True
+    cbs = [callback] if callable(callback) else list(callback)
+    keep_going = True
+    for cb in cbs:
+        if cb(agent, row) is False:
+            keep_going = False
+    return keep_going
+
+
+class _Every:
+    def __init__(self, every: int, name: str) -> None:
+        if every < 1:
+            raise ConfigError(f"`{name}` must be >= 1, but got {name}={every}")
+        self.every, self.last = every, 0
+
+    def due(self, timesteps: int) -> bool:
+        if timesteps // self.every > self.last // self.every:
+            self.last = timesteps
+            return True
+        return False
+
+
+class EvalCallback:
+    """Evaluate every ``eval_every`` timesteps; optionally stop once the mean reaches ``stop_at``.
+
+    ``evaluations`` collects ``(timesteps, mean, std)``.
+    """
+
+    def __init__(self, env: EnvLike, *, eval_every: int, n_episodes: int = 10,
+                 deterministic: bool = True, seed: int | None = 0,
+                 stop_at: float | None = None) -> None:
+        self.env, self.n_episodes, self.deterministic, self.seed = env, n_episodes, \
+            deterministic, seed
+        self.stop_at = stop_at
+        self._every = _Every(eval_every, "eval_every")
+        self.evaluations: list[tuple[int, float, float]] = []
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        if not self._every.due(agent.num_timesteps):
+            return True
+        mean, std = evaluate(agent, self.env, self.n_episodes, deterministic=self.deterministic,
+                             seed=self.seed)
+        self.evaluations.append((agent.num_timesteps, mean, std))
+        row["eval_return_mean"] = mean
+        return self.stop_at is None or mean < self.stop_at
+
+
+class CheckpointCallback:
+    """Save the agent to ``directory/{prefix}_{timesteps}.pt`` every ``save_every`` timesteps."""
+
+    def __init__(self, directory: str | os.PathLike[str], *, save_every: int,
+                 prefix: str = "agent") -> None:
+        self.directory = Path(directory)
+        self.prefix = prefix
+        self._every = _Every(save_every, "save_every")
+        self.paths: list[Path] = []
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        if self._every.due(agent.num_timesteps):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{self.prefix}_{agent.num_timesteps}.pt"
+            agent.save(path)
+            self.paths.append(path)
+        return True
+
+
+class StopOnRewardThreshold:
+    """Stop when the mean return of the last (up to 100) training episodes reaches ``threshold``."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        value = row.get("ep_return_mean", math.nan)
+        return not (isinstance(value, float) and value >= self.threshold)

@@ -1,0 +1,287 @@
+"""Environments: a protocol for decision sequences, gymnasium vector envs, normalisation.
+
+* :class:`SequenceEnv` — the smallest "environment" an AutoML controller needs: a fixed
+  sequence of categorical decisions, some choices possibly invalid given the earlier ones,
+  and one reward for the whole sequence (e.g. a child network's validation accuracy).
+  :class:`SequenceGymEnv` exposes one as a gymnasium ``Env`` so every agent can learn it.
+* :func:`make_vec_env` — a gymnasium ``SyncVectorEnv`` (or ``AsyncVectorEnv``) in
+  same-step autoreset mode, so a finished episode's final observation arrives in
+  ``info["final_obs"]`` in the step that ended it (needed to bootstrap truncations).
+* :class:`NormalizeObservation`, :class:`NormalizeReward` — running mean/std wrappers on
+  a vector env, with ``training`` on/off and ``state_dict()`` for saving the statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+
+from autolearn.exceptions import ConfigError
+
+__all__ = [
+    "EnvLike",
+    "NormalizeObservation",
+    "NormalizeReward",
+    "RunningMeanStd",
+    "SequenceEnv",
+    "SequenceGymEnv",
+    "SpaceSpec",
+    "make_vec_env",
+    "space_info",
+]
+
+EnvLike = str | gym.Env | VectorEnv | Callable[[], gym.Env]
+
+
+@runtime_checkable
+class SequenceEnv(Protocol):
+    """A sequence of categorical decisions rewarded once at the end.
+
+    ``num_choices[t]`` options at step ``t``; ``action_mask(prefix)`` says which options are
+    allowed after the decisions ``prefix`` (``None``: all); ``reward(decisions)`` scores a
+    complete sequence. Implementations must not keep state between calls.
+    """
+
+    @property
+    def num_choices(self) -> Sequence[int]: ...
+
+    def action_mask(self, prefix: Sequence[int]) -> np.ndarray | None: ...
+
+    def reward(self, decisions: Sequence[int]) -> float: ...
+
+
+class SequenceGymEnv(gym.Env):  # type: ignore[type-arg]
+    """A :class:`SequenceEnv` as a gymnasium env.
+
+    Observation: one-hot of the step index (``T``) concatenated with one-hot of the previous
+    decision (``K_max + 1``, the extra slot meaning "none yet"). Action: ``Discrete(K_max)``;
+    ``info["action_mask"]`` holds the allowed choices for the next decision (choices beyond
+    ``num_choices[t]`` are never allowed). Reward: 0 until the last decision, then
+    ``seq_env.reward(decisions)``.
+    """
+
+    def __init__(self, seq_env: SequenceEnv) -> None:
+        self.seq_env = seq_env
+        self.T = len(seq_env.num_choices)
+        self.k_max = max(seq_env.num_choices)
+        self.obs_dim = self.T + self.k_max + 1
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.obs_dim,), np.float32)
+        self.action_space = gym.spaces.Discrete(self.k_max)
+        self._prefix: list[int] = []
+
+    def _obs(self) -> np.ndarray:
+        obs = np.zeros(self.obs_dim, np.float32)
+        obs[len(self._prefix)] = 1.0
+        prev = self._prefix[-1] if self._prefix else self.k_max
+        obs[self.T + prev] = 1.0
+        return obs
+
+    def _mask(self) -> np.ndarray:
+        mask = np.zeros(self.k_max, bool)
+        t = len(self._prefix)
+        if t < self.T:
+            mask[: self.seq_env.num_choices[t]] = True
+            extra = self.seq_env.action_mask(self._prefix)
+            if extra is not None:
+                mask[: self.seq_env.num_choices[t]] &= np.asarray(extra, bool)
+        return mask
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._prefix = []
+        return self._obs(), {"action_mask": self._mask()}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self._prefix.append(int(action))
+        done = len(self._prefix) == self.T
+        reward = float(self.seq_env.reward(list(self._prefix))) if done else 0.0
+        obs = self._obs() if not done else np.zeros(self.obs_dim, np.float32)
+        return obs, reward, done, False, {"action_mask": self._mask()}
+
+
+def make_vec_env(env: EnvLike, n_envs: int = 1, *, vectorization: str = "sync",
+                 wrappers: Sequence[Callable[[gym.Env], gym.Env]] = ()) -> VectorEnv:
+    """A same-step-autoreset vector env of ``n_envs`` copies of ``env``.
+
+    Args:
+        env: a gymnasium id (``"CartPole-v1"``), a zero-argument factory, or an existing
+            ``VectorEnv`` (returned as is). A single ``gym.Env`` instance is accepted only
+            for ``n_envs=1``.
+        vectorization: ``"sync"`` (one process; best for cheap envs) or ``"async"``
+            (one subprocess per env; for expensive envs).
+        wrappers: applied to each sub-environment.
+
+    Seeding happens at ``reset(seed=s)``: sub-environment ``i`` gets ``s + i``.
+    """
+    if isinstance(env, VectorEnv):
+        return env
+    if n_envs < 1:
+        raise ConfigError(f"`n_envs` must be >= 1, but got n_envs={n_envs}")
+    if isinstance(env, gym.Env):
+        if n_envs != 1:
+            raise ConfigError("pass a factory (or an id), not an env instance, for n_envs > 1")
+        instance = env
+        factory: Callable[[], gym.Env] = lambda: instance  # noqa: E731
+    elif isinstance(env, str):
+        env_id = env
+        factory = lambda: gym.make(env_id)  # noqa: E731
+    elif callable(env):
+        factory = env
+    else:
+        raise ConfigError(f"`env` must be an id, a factory or a gymnasium env, but got {env!r}")
+
+    def build() -> gym.Env:
+        e = factory()
+        for w in wrappers:
+            e = w(e)
+        return e
+
+    if vectorization == "sync":
+        return gym.vector.SyncVectorEnv([build] * n_envs, copy=False,
+                                        autoreset_mode=AutoresetMode.SAME_STEP)
+    if vectorization == "async":
+        return gym.vector.AsyncVectorEnv([build] * n_envs, copy=False,
+                                         autoreset_mode=AutoresetMode.SAME_STEP)
+    raise ConfigError(f"`vectorization` must be 'sync' or 'async', but got {vectorization!r}")
+
+
+@dataclass(frozen=True)
+class SpaceSpec:
+    """What a policy needs to know about an env's spaces; JSON-able, saved with an agent.
+
+    ``n_actions`` is the number of discrete actions, or ``None`` for a continuous Box
+    action of ``action_dim`` dimensions bounded by ``low``/``high``.
+    """
+
+    obs_shape: tuple[int, ...]
+    n_actions: int | None
+    action_dim: int = 1
+    low: tuple[float, ...] | None = None
+    high: tuple[float, ...] | None = None
+
+    @property
+    def obs_dim(self) -> int:
+        return int(np.prod(self.obs_shape))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SpaceSpec:
+        return cls(tuple(d["obs_shape"]), d["n_actions"], d["action_dim"],
+                   None if d["low"] is None else tuple(d["low"]),
+                   None if d["high"] is None else tuple(d["high"]))
+
+
+def space_info(env: VectorEnv) -> SpaceSpec:
+    """The :class:`SpaceSpec` of a vector env (Box observations; Discrete or 1-d Box actions)."""
+    obs_space, act_space = env.single_observation_space, env.single_action_space
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise ConfigError(f"observations must be a Box space, but got {obs_space}; "
+                          "wrap the env (e.g. one-hot encode a Discrete observation)")
+    shape = tuple(int(s) for s in obs_space.shape)
+    if isinstance(act_space, gym.spaces.Discrete):
+        return SpaceSpec(shape, int(act_space.n))
+    if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
+        return SpaceSpec(shape, None, int(act_space.shape[0]),
+                         tuple(float(x) for x in act_space.low),
+                         tuple(float(x) for x in act_space.high))
+    raise ConfigError(f"actions must be Discrete or a 1-d Box, but got {act_space}")
+
+
+class RunningMeanStd:
+    """Running mean and variance by the parallel algorithm (Chan et al. 1979)."""
+
+    def __init__(self, shape: tuple[int, ...] = ()) -> None:
+        self.mean = np.zeros(shape, np.float64)
+        self.var = np.ones(shape, np.float64)
+        self.count = 1e-4
+
+    def update(self, x: np.ndarray) -> None:
+        """Fold in a batch ``x`` of shape ``(B, *shape)``."""
+        b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
+        delta = b_mean - self.mean
+        total = self.count + b_count
+        self.mean = self.mean + delta * b_count / total
+        m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
+        self.var = m2 / total
+        self.count = total
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.mean = np.asarray(state["mean"], np.float64)
+        self.var = np.asarray(state["var"], np.float64)
+        self.count = float(state["count"])
+
+
+class NormalizeObservation(VectorWrapper):
+    """Observations become ``clip((obs - mean) / sqrt(var + eps), -clip, clip)``.
+
+    Statistics update only while ``training`` is True; set it False for evaluation and
+    copy the statistics over with ``load_state_dict(train_env.state_dict())``.
+    """
+
+    def __init__(self, env: VectorEnv, *, clip: float = 10.0, eps: float = 1e-8) -> None:
+        super().__init__(env)
+        self.rms = RunningMeanStd(env.single_observation_space.shape or ())
+        self.clip, self.eps, self.training = clip, eps, True
+
+    def _norm(self, obs: np.ndarray, update: bool) -> np.ndarray:
+        if update and self.training:
+            self.rms.update(obs)
+        out = (obs - self.rms.mean) / np.sqrt(self.rms.var + self.eps)
+        return np.clip(out, -self.clip, self.clip).astype(np.float32)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        return self._norm(obs, True), info
+
+    def step(self, actions: Any) -> tuple[Any, ...]:
+        obs, rew, term, trunc, info = self.env.step(actions)
+        if "final_obs" in info:
+            info = dict(info)
+            final = info["final_obs"].copy()
+            for i in np.flatnonzero(info["_final_obs"]):
+                final[i] = self._norm(np.asarray(final[i])[None], False)[0]
+            info["final_obs"] = final
+        return self._norm(obs, True), rew, term, trunc, info
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.rms.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rms.load_state_dict(state)
+
+
+class NormalizeReward(VectorWrapper):
+    """Rewards divided by the running std of the discounted return (as SB3's VecNormalize)."""
+
+    def __init__(self, env: VectorEnv, *, gamma: float = 0.99, clip: float = 10.0,
+                 eps: float = 1e-8) -> None:
+        super().__init__(env)
+        self.rms = RunningMeanStd(())
+        self.returns = np.zeros(env.num_envs)
+        self.gamma, self.clip, self.eps, self.training = gamma, clip, eps, True
+
+    def step(self, actions: Any) -> tuple[Any, ...]:
+        obs, rew, term, trunc, info = self.env.step(actions)
+        if self.training:
+            self.returns = self.returns * self.gamma + rew
+            self.rms.update(self.returns)
+            self.returns[np.logical_or(term, trunc)] = 0.0
+        rew = np.clip(rew / np.sqrt(self.rms.var + self.eps), -self.clip, self.clip)
+        return obs, rew.astype(np.float32), term, trunc, info
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.rms.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rms.load_state_dict(state)

@@ -1,0 +1,263 @@
+"""Policies: an MLP actor-critic and an autoregressive LSTM controller.
+
+Both initialise every weight orthogonally from an explicit ``torch.Generator`` (hidden
+layers gain sqrt(2), policy head 0.01, value head 1 — the PPO/A2C implementation details
+of Engstrom et al. 2020 and Huang et al. 2022), so the seed alone fixes the network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+
+__all__ = [
+    "ActorCritic",
+    "AutoregressivePolicy",
+    "SequenceSample",
+    "TwinMLP",
+    "orthogonal_init",
+]
+
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
+_ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.tanh, "relu": torch.relu}
+
+
+def orthogonal_init(module: nn.Module, gain: float, generator: torch.Generator) -> None:
+    """Orthogonal weights with ``gain`` and zero biases for every Linear/LSTM in ``module``."""
+    for name, p in module.named_parameters():
+        if p.dim() >= 2:
+            nn.init.orthogonal_(p.data, gain=gain, generator=generator)
+        elif "bias" in name:
+            nn.init.zeros_(p.data)
+
+
+def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [nn.Linear(a, b), _ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
+
+
+class TwinMLP(nn.Module):
+    """Two MLPs of the same layer sizes (the policy and value trunks) run as one.
+
+    Layer 1 is one ``Linear`` with both trunks' units side by side; each deeper layer is
+    one batched matmul over a ``(2, in, out)`` weight. The same function as two separate
+    ``nn.Sequential`` trunks, in about half the kernel calls — which is what a small
+    network's forward and backward cost on a CPU. Output: ``(2, B, hidden[-1])``.
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], activation: str,
+                 generator: torch.Generator) -> None:
+        super().__init__()
+        self.sizes = tuple(hidden)
+        self.act = _ACTIVATION_FNS[activation]
+        self.first = nn.Linear(in_dim, 2 * hidden[0])
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.empty(2, a, b)) for a, b in zip(hidden[:-1], hidden[1:],
+                                                                  strict=True))
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.zeros(2, 1, b)) for b in hidden[1:])
+        gain = math.sqrt(2)
+        with torch.no_grad():
+            for half in self.first.weight.chunk(2, dim=0):  # each trunk orthogonal alone
+                nn.init.orthogonal_(half, gain=gain, generator=generator)
+            self.first.bias.zero_()
+            for w in self.weights:
+                for i in range(2):
+                    nn.init.orthogonal_(w[i], gain=gain, generator=generator)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.act(F.linear(x, self.first.weight, self.first.bias))
+        h = h.view(x.shape[0], 2, self.sizes[0]).transpose(0, 1)
+        for w, b in zip(self.weights, self.biases, strict=True):
+            h = self.act(torch.baddbmm(b, h, w))
+        return h
+
+
+class ActorCritic(nn.Module):
+    """MLP policy and value function, with a shared trunk or two separate ones.
+
+    Args:
+        obs_dim: size of the flattened observation.
+        n_actions: number of discrete actions, or ``None`` for continuous actions.
+        action_dim: dimension of a continuous (Box) action; ignored when discrete.
+        hidden: hidden layer sizes, e.g. ``(64, 64)``; ``()`` for linear heads.
+        shared: one trunk feeding both heads (A2C-style) instead of separate networks
+            (evaluated together as a :class:`TwinMLP`).
+        activation: ``"tanh"`` or ``"relu"``.
+        log_std_init: initial state-independent log-std of the Gaussian head.
+        generator: the ``torch.Generator`` that draws the initial weights.
+    """
+
+    def __init__(
+        self, obs_dim: int, n_actions: int | None, action_dim: int = 1, *,
+        hidden: Sequence[int] = (64, 64), shared: bool = False, activation: str = "tanh",
+        log_std_init: float = 0.0, generator: torch.Generator,
+    ) -> None:
+        super().__init__()
+        self.discrete = n_actions is not None
+        out = n_actions if n_actions is not None else action_dim
+        self.shared = shared or not hidden
+        width = hidden[-1] if hidden else obs_dim
+        self.trunk: nn.Module
+        with torch.random.fork_rng(devices=[]):  # default inits draw from the global RNG
+            if self.shared:
+                self.trunk = _mlp([obs_dim, *hidden], activation)
+                orthogonal_init(self.trunk, math.sqrt(2), generator)
+            else:
+                self.trunk = TwinMLP(obs_dim, hidden, activation, generator)
+            self.pi_head = nn.Linear(width, out)
+            self.vf_head = nn.Linear(width, 1)
+        self.log_std = nn.Parameter(torch.full((out,), float(log_std_init)),
+                                    requires_grad=not self.discrete)
+        orthogonal_init(self.pi_head, 0.01, generator)
+        orthogonal_init(self.vf_head, 1.0, generator)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(policy head output (B, K), values (B,))``."""
+        h = self.trunk(obs)
+        h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
+        # F.linear rather than module calls: this runs once per env step
+        pi, vf = self.pi_head, self.vf_head
+        return F.linear(h_pi, pi.weight, pi.bias), F.linear(h_vf, vf.weight, vf.bias).squeeze(-1)
+
+    def distribution(self, head: torch.Tensor,
+                     mask: torch.Tensor | None = None) -> MaskedCategorical | DiagGaussian:
+        if self.discrete:
+            return MaskedCategorical(head, mask)
+        return DiagGaussian(head, self.log_std)
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(B,)`` state values."""
+        return self(obs)[1]
+
+    def act(self, obs: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator,
+            deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(actions, log_probs, values)`` for a batch; call under ``torch.inference_mode``."""
+        head, values = self(obs)
+        dist = self.distribution(head, mask)
+        actions = dist.mode() if deterministic else dist.sample(generator)
+        return actions, dist.log_prob(actions), values
+
+    def evaluate(self, obs: torch.Tensor, actions: torch.Tensor,
+                 mask: torch.Tensor | None = None, *, entropy_grad: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(log_probs, entropy, values)`` of taken ``actions``, with gradients.
+
+        ``entropy_grad=False`` returns a detached entropy (for logging only), sparing its
+        backward pass when the entropy bonus is 0.
+        """
+        head, values = self(obs)
+        dist = self.distribution(head, mask)
+        with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+            entropy = dist.entropy()
+        return dist.log_prob(actions), entropy, values
+
+
+class SequenceSample(NamedTuple):
+    """A batch of decision sequences drawn by :class:`AutoregressivePolicy`.
+
+    Attributes:
+        actions: ``(B, T)`` int64 choices.
+        log_prob: ``(B,)`` sum over steps of the log-probability of each choice.
+        entropy: ``(B,)`` sum over steps of the (masked) entropy.
+        masks: ``(B, T, K_max)`` bool, the allowed choices at each step (padding False).
+    """
+
+    actions: torch.Tensor
+    log_prob: torch.Tensor
+    entropy: torch.Tensor
+    masks: torch.Tensor
+
+
+MaskFn = Callable[[int, torch.Tensor], torch.Tensor | None]
+
+
+class AutoregressivePolicy(nn.Module):
+    """LSTM controller emitting a sequence of categorical decisions (Zoph & Le 2017).
+
+    Step ``t`` feeds the embedding of decision ``t-1`` (a learned start token at ``t=0``)
+    into an LSTM cell; a per-step linear head gives logits over that step's
+    ``num_choices[t]`` options. Invalid choices are masked out through ``mask_fn(t,
+    prefix)`` which sees the ``(B, t)`` decisions so far and returns a ``(B, num_choices[t])``
+    bool mask (or ``None`` for all allowed).
+
+    Args:
+        num_choices: options per decision, e.g. ``(4, 3, 2)``.
+        hidden_size: LSTM units.
+        temperature: logits are divided by it; ``tanh_c``: if set, logits are
+            ``tanh_c * tanh(logits)`` (the NAS paper's sampling-logit squashing).
+        generator: draws the initial weights.
+    """
+
+    def __init__(self, num_choices: Sequence[int], *, hidden_size: int = 32,
+                 temperature: float = 1.0, tanh_c: float | None = None,
+                 generator: torch.Generator) -> None:
+        super().__init__()
+        self.num_choices = tuple(int(k) for k in num_choices)
+        self.k_max = max(self.num_choices)
+        self.temperature = temperature
+        self.tanh_c = tanh_c
+        self.start = nn.Parameter(torch.zeros(1, hidden_size))
+        with torch.random.fork_rng(devices=[]):  # default inits draw from the global RNG
+            embeds = [nn.Embedding(k, hidden_size) for k in self.num_choices[:-1]]
+            self.cell = nn.LSTMCell(hidden_size, hidden_size)
+            self.heads = nn.ModuleList(nn.Linear(hidden_size, k) for k in self.num_choices)
+        for emb in embeds:
+            nn.init.uniform_(emb.weight, -0.1, 0.1, generator=generator)
+        self.embed = nn.ModuleList(embeds)
+        orthogonal_init(self.cell, 1.0, generator)
+        orthogonal_init(self.heads, 0.01, generator)
+
+    def _logits(self, h: torch.Tensor, t: int) -> torch.Tensor:
+        logits = self.heads[t](h) / self.temperature
+        return self.tanh_c * torch.tanh(logits) if self.tanh_c is not None else logits
+
+    def _run(self, batch_size: int, actions: torch.Tensor | None, mask_fn: MaskFn | None,
+             generator: torch.Generator | None, deterministic: bool) -> SequenceSample:
+        B, T = batch_size, len(self.num_choices)
+        x = self.start.expand(B, -1)
+        state: tuple[torch.Tensor, torch.Tensor] | None = None
+        chosen = torch.zeros(B, T, dtype=torch.long)
+        masks = torch.zeros(B, T, self.k_max, dtype=torch.bool)
+        log_prob = torch.zeros(B)
+        entropy = torch.zeros(B)
+        for t, k in enumerate(self.num_choices):
+            state = self.cell(x, state)
+            mask = mask_fn(t, chosen[:, :t]) if mask_fn is not None else None
+            dist = MaskedCategorical(self._logits(state[0], t), mask)
+            if actions is not None:
+                a = actions[:, t]
+            else:
+                a = dist.mode() if deterministic else dist.sample(generator)
+            chosen[:, t] = a
+            masks[:, t, :k] = mask if mask is not None else True
+            log_prob = log_prob + dist.log_prob(a)
+            entropy = entropy + dist.entropy()
+            if t + 1 < T:
+                x = self.embed[t](a)
+        return SequenceSample(chosen, log_prob, entropy, masks)
+
+    def sample(self, batch_size: int, *, generator: torch.Generator | None = None,
+               mask_fn: MaskFn | None = None, deterministic: bool = False) -> SequenceSample:
+        """Draw ``batch_size`` sequences (with gradients; wrap in ``no_grad`` to act only)."""
+        return self._run(batch_size, None, mask_fn, generator, deterministic)
+
+    def evaluate(self, actions: torch.Tensor, masks: torch.Tensor | None = None) -> SequenceSample:
+        """Log-probability and entropy of given ``(B, T)`` sequences (teacher forcing).
+
+        ``masks`` is the ``(B, T, K_max)`` tensor returned by :meth:`sample`.
+        """
+        def mask_fn(t: int, _prefix: torch.Tensor) -> torch.Tensor | None:
+            return None if masks is None else masks[:, t, : self.num_choices[t]]
+
+        return self._run(actions.shape[0], actions, mask_fn, None, False)

@@ -1,0 +1,265 @@
+"""Proximal Policy Optimization with the clipped surrogate objective (Schulman et al. 2017).
+
+Each iteration collects ``n_steps x n_envs`` transitions with the current policy pi_old,
+computes GAE(lambda) advantages, then runs ``n_epochs`` passes of minibatch Adam steps on
+
+    L = -E[min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t)] + c1 * L_VF - c2 * H[pi],
+    r_t = pi(a_t|s_t) / pi_old(a_t|s_t).
+
+Diagnostics per iteration (the paper's and the implementation studies'): ``approx_kl``
+(the ``(r - 1) - log r`` estimator), ``clip_fraction`` (share of samples with
+``|r - 1| > eps``), ``explained_variance`` of the value targets, ``entropy``, losses.
+
+Example:
+    >>> from autolearn.rl import PPO, PPOConfig, Linear
+    >>> cfg = PPOConfig(n_envs=8, n_steps=32, batch_size=256, n_epochs=20, gamma=0.98,
+    ...                 gae_lambda=0.8, learning_rate=Linear(1e-3), clip_range=Linear(0.2))
+    >>> agent = PPO("CartPole-v1", cfg, seed=0).learn(2_000)
+    >>> agent.predict(agent.env.reset(seed=0)[0]).shape
+    (8,)
+
+References:
+    Schulman, Wolski, Dhariwal, Radford, Klimov. Proximal Policy Optimization Algorithms.
+    arXiv:1707.06347, 2017.
+    Schulman, Moritz, Levine, Jordan, Abbeel. High-Dimensional Continuous Control Using
+    Generalized Advantage Estimation. ICLR 2016.
+    Huang et al. The 37 Implementation Details of Proximal Policy Optimization. ICLR Blog 2022.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from autolearn._rng import SeedLike
+from autolearn.exceptions import ConfigError
+from autolearn.rl.common.agent import (
+    CSVLogger,
+    adam,
+    build_actor_critic,
+    check,
+    check_network,
+    explained_variance,
+    is_int,
+    load_checkpoint,
+    mean_episode_stats,
+    predict,
+    save_checkpoint,
+    seed_streams,
+    setup_env,
+)
+from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches
+from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.returns import gae
+from autolearn.rl.common.rollout import (
+    RolloutBuffer,
+    RolloutState,
+    collect_rollout,
+    start_rollouts,
+)
+from autolearn.rl.common.schedules import Schedule, as_schedule
+
+__all__ = ["PPO", "PPOConfig", "ppo_loss"]
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings)."""
+
+    n_envs: int = 1
+    n_steps: int = 2048
+    batch_size: int = 64
+    n_epochs: int = 10
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    learning_rate: float | Schedule = 3e-4
+    clip_range: float | Schedule = 0.2
+    clip_range_vf: float | None = None
+    normalize_advantage: bool = True
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float | None = 0.5
+    target_kl: float | None = None
+    hidden: tuple[int, ...] = (64, 64)
+    shared: bool = False
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    vectorization: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_network(self)
+        for name in ("n_steps", "batch_size", "n_epochs"):
+            check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
+        check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
+        check("gae_lambda", self.gae_lambda, 0 <= self.gae_lambda <= 1, "be in [0, 1]")
+        for name in ("learning_rate", "clip_range"):
+            sched = as_schedule(getattr(self, name), name)
+            check(name, getattr(self, name), sched(0.0) > 0 and sched(1.0) >= 0,
+                  "be positive (a schedule may end at 0)")
+            object.__setattr__(self, name, sched)
+        for name in ("clip_range_vf", "max_grad_norm", "target_kl"):
+            v = getattr(self, name)
+            check(name, v, v is None or v > 0, "be None or > 0")
+        for name in ("ent_coef", "vf_coef"):
+            check(name, getattr(self, name), getattr(self, name) >= 0, "be >= 0")
+
+
+def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
+             batch: PolicyBatch, *, clip_range: float, clip_range_vf: float | None,
+             ent_coef: float, vf_coef: float, normalize_advantage: bool
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The clipped PPO loss on one minibatch and its diagnostics (detached tensors).
+
+    ``log_prob``, ``entropy``, ``values``: ``(B,)`` from the current policy on ``batch``.
+    """
+    adv = batch.advantages
+    if normalize_advantage and adv.numel() > 1:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    log_ratio = log_prob - batch.old_log_probs
+    ratio = log_ratio.exp()
+    policy_loss = -torch.min(adv * ratio,
+                             adv * ratio.clamp(1 - clip_range, 1 + clip_range)).mean()
+    value_loss = (batch.returns - values).pow(2)
+    if clip_range_vf is not None:  # the baselines/PPO2 pessimistic value clipping
+        clipped = batch.old_values + (values - batch.old_values).clamp(-clip_range_vf,
+                                                                        clip_range_vf)
+        value_loss = torch.max(value_loss, (batch.returns - clipped).pow(2))
+    value_loss = value_loss.mean()
+    entropy_mean = entropy.mean()
+    loss = policy_loss + vf_coef * value_loss
+    if ent_coef > 0:
+        loss = loss - ent_coef * entropy_mean
+    with torch.no_grad():
+        stats = {
+            "policy_loss": policy_loss.detach(),
+            "value_loss": value_loss.detach(),
+            "entropy": entropy_mean.detach(),
+            "approx_kl": ((ratio - 1) - log_ratio).mean(),
+            "clip_fraction": ((ratio - 1).abs() > clip_range).float().mean(),
+        }
+    return loss, stats
+
+
+class PPO:
+    """PPO agent over a gymnasium env with discrete or diagonal-Gaussian actions.
+
+    Args:
+        env: gymnasium id, env factory or vector env (``None`` only via :meth:`load`).
+        config: hyperparameters; ``config.n_envs`` copies are made unless ``env`` is
+            already a vector env.
+        seed: fixes network init, env resets, actions and minibatch order: the same seed
+            gives identical actions and losses on a rerun (single-threaded torch).
+        log_path: CSV file receiving one diagnostics row per iteration.
+    """
+
+    algo = "ppo"
+
+    def __init__(self, env: EnvLike | None, config: PPOConfig | None = None, *,
+                 seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
+                 spec: SpaceSpec | None = None) -> None:
+        self.config = config if config is not None else PPOConfig()
+        self.generator, self._env_seed, _ = seed_streams(seed)
+        self.env, self.spec = setup_env(env, self.config.n_envs, self.config.vectorization, spec)
+        self.policy = build_actor_critic(self.spec, self.config, self.generator)
+        lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)
+        self.optimizer = adam(self.policy.parameters(), lr=lr0, eps=1e-5)
+        self.logger = CSVLogger(log_path) if log_path is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.num_timesteps = 0
+        self._state: RolloutState | None = None
+        self._buffer: RolloutBuffer | None = None
+
+    def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
+              ) -> PPO:
+        """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""
+        cfg = self.config
+        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
+        env = self.env
+        if env is None:
+            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        if self._state is None or self._buffer is None:
+            self._state = start_rollouts(env, self._env_seed)
+            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
+        state, buffer = self._state, self._buffer
+        lr_at = as_schedule(cfg.learning_rate, "learning_rate")
+        start = self.num_timesteps
+        while self.num_timesteps - start < total_timesteps:
+            progress = (self.num_timesteps - start) / total_timesteps
+            lr, clip = lr_at(progress), as_schedule(cfg.clip_range, "clip_range")(progress)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            rollout = collect_rollout(env, self.policy, buffer, state,
+                                      gamma=cfg.gamma, generator=self.generator)
+            self.num_timesteps += cfg.n_steps * env.num_envs
+            advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones,
+                                      rollout.last_value, cfg.gamma, cfg.gae_lambda)
+            row = self._update(flatten(rollout, advantages, returns), clip)
+            ep_return, ep_length = mean_episode_stats(state.episodes)
+            row = {"timesteps": self.num_timesteps, "ep_return_mean": ep_return,
+                   "ep_length_mean": ep_length, "learning_rate": lr, "clip_range": clip, **row}
+            keep_going = run_callbacks(callback, self, row)
+            self.history.append(row)
+            if self.logger is not None:
+                self.logger.write(row)
+            if not keep_going:
+                break
+        return self
+
+    def _update(self, batch: PolicyBatch, clip: float) -> dict[str, Any]:
+        cfg = self.config
+        stats: list[dict[str, torch.Tensor]] = []
+        stopped_early = False
+        for _epoch in range(cfg.n_epochs):
+            for mb in minibatches(batch, cfg.batch_size, self.generator):
+                log_prob, entropy, values = self.policy.evaluate(
+                    mb.obs, mb.actions, mb.masks, entropy_grad=cfg.ent_coef > 0)
+                loss, mb_stats = ppo_loss(
+                    log_prob, entropy, values, mb, clip_range=clip,
+                    clip_range_vf=cfg.clip_range_vf, ent_coef=cfg.ent_coef,
+                    vf_coef=cfg.vf_coef, normalize_advantage=cfg.normalize_advantage)
+                if cfg.target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * cfg.target_kl:
+                    stopped_early = True
+                    break
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                stats.append(mb_stats)
+            if stopped_early:
+                break
+        row: dict[str, Any] = {k: float(torch.stack([s[k] for s in stats]).mean()) if stats
+                               else float("nan") for k in ("policy_loss", "value_loss",
+                                                           "entropy", "approx_kl",
+                                                           "clip_fraction")}
+        row["explained_variance"] = explained_variance(batch.old_values, batch.returns)
+        row["n_updates"] = len(stats)
+        row["stopped_early"] = stopped_early
+        return row
+
+    def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
+        """Actions for a batch of observations (or one observation)."""
+        return predict(self.policy, self.spec, obs, deterministic=deterministic,
+                       generator=self.generator, mask=mask)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write config JSON, spaces and policy/optimizer state dicts to one file."""
+        save_checkpoint(path, algo=self.algo, config=self.config, spec=self.spec,
+                        modules={"policy": self.policy, "optimizer": self.optimizer},
+                        extra={"num_timesteps": self.num_timesteps})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
+             seed: SeedLike = None) -> PPO:
+        """An agent from :meth:`save`; pass ``env`` to continue training."""
+        config, spec, state, extra = load_checkpoint(path, cls.algo, PPOConfig)
+        agent = cls(env, config, seed=seed, spec=spec)
+        agent.policy.load_state_dict(state["policy"])
+        agent.optimizer.load_state_dict(state["optimizer"])
+        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        return agent

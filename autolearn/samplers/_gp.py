@@ -1,0 +1,91 @@
+"""Gaussian-process Bayesian optimisation in the style of Spearmint."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from autolearn._rng import SeedLike
+from autolearn.samplers.bo._loop import BOSampler
+from autolearn.samplers.bo.acquisition import LogExpectedImprovement, UpperConfidenceBound
+from autolearn.samplers.bo.gp import GaussianProcess
+from autolearn.samplers.bo.maximize import AcquisitionMaximizer
+
+__all__ = ["GPSampler"]
+
+
+class GPSampler(BOSampler):
+    """Bayesian optimisation with a Gaussian process (Snoek et al. 2012).
+
+    A :class:`~autolearn.samplers.bo.BOSampler` composed of
+
+    * :class:`~autolearn.samplers.bo.gp.GaussianProcess`: constant mean, ARD Matérn-5/2
+      kernel on the unit cube (one lengthscale per coordinate, one-hot coordinates of
+      categoricals included), noise bounded below by ``1e-6`` of the variance of ``y``;
+      its hyperparameters slice-sampled (``"slice"``) or fitted by maximum marginal
+      likelihood with priors (``"mll"``);
+    * log expected improvement averaged over the hyperparameter samples, computed stably
+      in log space (Ament et al. 2023), or an upper confidence bound;
+    * :class:`~autolearn.samplers.bo.maximize.AcquisitionMaximizer`: Sobol and local
+      candidates, L-BFGS-B on continuous coordinates, discrete hill-climbing on int,
+      stepped and categorical ones, so every proposal is a valid point.
+
+    Best for expensive, low-dimensional (up to ~20 coordinates), mostly continuous
+    problems of up to a few hundred trials: a suggestion costs about 0.1 s at 100 trials
+    and grows with the cube of the number of trials.
+
+    Args:
+        seed: Makes a run reproducible (with trials suggested in the same order).
+        n_startup_trials: Trials taken from a scrambled Sobol sequence before the GP.
+        hyperparameters: ``"mll"`` takes the posterior mode of the GP hyperparameters
+            (maximum marginal likelihood with priors); ``"slice"`` marginalises them by
+            slice sampling (Spearmint's default), at about four times the cost.
+        n_hyper_samples: Hyperparameter samples (slice-sampling chains) for ``"slice"``.
+        acquisition: ``"log_ei"`` (log expected improvement) or ``"ucb"``.
+        constant_liar: Treat trials still running as observed at the worst value so far,
+            so parallel workers spread out.
+
+    Example:
+        >>> import autolearn
+        >>> from autolearn.samplers._gp import GPSampler
+        >>> study = autolearn.create_study(sampler=GPSampler(seed=0, n_startup_trials=4))
+        >>> study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=8)
+        >>> len(study.trials)
+        8
+
+    References:
+        Snoek, Larochelle & Adams (2012). Practical Bayesian optimization of machine
+        learning algorithms. NeurIPS.
+        Neal (2003). Slice sampling. Annals of Statistics 31(3).
+        Ament, Daulton, Eriksson, Balandat & Bakshy (2023). Unexpected improvements to
+        expected improvement for Bayesian optimization. NeurIPS.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: SeedLike = None,
+        n_startup_trials: int = 10,
+        hyperparameters: Literal["slice", "mll"] = "mll",
+        n_hyper_samples: int = 10,
+        acquisition: Literal["log_ei", "ucb"] = "log_ei",
+        constant_liar: bool = True,
+    ) -> None:
+        from autolearn.exceptions import ConfigError
+
+        if hyperparameters not in ("slice", "mll"):
+            raise ConfigError("`hyperparameters` must be 'slice' or 'mll', but got "
+                              f"{hyperparameters!r}")
+        if acquisition not in ("log_ei", "ucb"):
+            raise ConfigError(f"`acquisition` must be 'log_ei' or 'ucb', but got {acquisition!r}")
+        if isinstance(n_hyper_samples, bool) or n_hyper_samples < 1:
+            raise ConfigError(f"`n_hyper_samples >= 1` must hold, but got {n_hyper_samples}")
+        super().__init__(
+            surrogate=GaussianProcess(hyperparameters=hyperparameters,
+                                      n_samples=int(n_hyper_samples)),
+            acquisition=(LogExpectedImprovement() if acquisition == "log_ei"
+                         else UpperConfidenceBound()),
+            maximizer=AcquisitionMaximizer(),
+            n_startup_trials=n_startup_trials,
+            constant_liar=constant_liar,
+            seed=seed,
+        )

@@ -1,0 +1,346 @@
+"""Pruners side by side with Optuna's on precomputed learning curves.
+
+A study's objective picks a configuration with ``suggest_categorical`` over a table's space
+and "trains" it by reading its validation curve epoch by epoch: it reports the accuracy
+after epoch ``e`` at step ``e`` (1-based, so a step is the epochs consumed) and stops when
+the pruner says so. It does not ask the pruner after the last epoch (nothing is left to
+save then), so a trial that trains all ``R`` epochs is COMPLETE. Each report costs one
+epoch; a callback stops the study once the epoch budget is spent (the same for both
+libraries). The incumbent is the best COMPLETE trial's final accuracy, i.e. the best
+fully trained configuration found so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import Report
+from benchmarks.pruners._tables import CurveTable, load_table, synthetic_table
+
+__all__ = ["DESCRIPTION", "METHODS", "Record", "add_arguments", "run", "run_study"]
+
+DESCRIPTION = ("pruners (median, ASHA, Hyperband, BOHB) vs Optuna's on tabulated learning "
+               "curves: incumbent vs epochs, medians over seeds")
+
+PROBLEMS = ("mlp_mnist1d", "mlp_digits", "sgd_digits")
+#: Checkpoints of the main table, as fractions of the epoch budget.
+CHECKPOINTS = (1 / 9, 1 / 3, 2 / 3, 1.0)
+CHECKPOINT_NAMES = ("1/9", "1/3", "2/3", "all")
+#: The plot-free anytime table's grid.
+ANYTIME = tuple(k / 9 for k in range(1, 10))
+
+
+@dataclass(frozen=True)
+class Method:
+    key: str        # pruner/sampler combination
+    library: str    # "autolearn" | "optuna"
+    label: str
+
+
+METHODS: tuple[Method, ...] = (
+    Method("random", "autolearn", "autolearn random search (no pruning)"),
+    Method("random", "optuna", "Optuna random search (no pruning)"),
+    Method("median", "autolearn", "autolearn Median"),
+    Method("median", "optuna", "Optuna Median"),
+    Method("asha", "autolearn", "autolearn ASHA"),
+    Method("asha", "optuna", "Optuna SuccessiveHalving"),
+    Method("hyperband", "autolearn", "autolearn Hyperband"),
+    Method("hyperband", "optuna", "Optuna Hyperband"),
+    Method("bohb", "autolearn", "autolearn BOHB"),
+    Method("tpe_hyperband", "optuna", "Optuna TPE + Hyperband"),
+)
+
+
+#: Optuna's TPE + Hyperband is a reference for BOHB, left out by default (slow sampler).
+DEFAULT_METHODS = ("random", "median", "asha", "hyperband", "bohb")
+
+
+def _bohb_factory() -> Callable[..., tuple[Any, Any]] | None:
+    """autolearn's BOHB (sampler, pruner) maker, if this checkout has one."""
+    import autolearn
+
+    for owner in (autolearn.samplers, autolearn.pruners):
+        if hasattr(owner, "bohb"):
+            return owner.bohb  # type: ignore[no-any-return]
+    if hasattr(autolearn.samplers, "BOHBSampler"):
+        sampler_cls = autolearn.samplers.BOHBSampler
+
+        def make(*, max_resource: int, min_resource: int, reduction_factor: int,
+                 seed: int) -> tuple[Any, Any]:
+            return sampler_cls(seed=seed), autolearn.pruners.HyperbandPruner(
+                min_resource=min_resource, max_resource=max_resource,
+                reduction_factor=reduction_factor)
+
+        return make
+    return None
+
+
+def available(method: Method) -> bool:
+    return method.key != "bohb" or _bohb_factory() is not None
+
+
+def _sampler_and_pruner(method: Method, seed: int, n_epochs: int) -> tuple[Any, Any]:
+    if method.library == "autolearn":
+        import autolearn as lib
+
+        pruners: Any = lib.pruners
+        random = lib.samplers.RandomSampler(seed=seed)
+    else:
+        import optuna as lib  # type: ignore[no-redef]
+
+        pruners = lib.pruners
+        random = lib.samplers.RandomSampler(seed=seed)
+    if method.key == "random":
+        return random, pruners.NopPruner()
+    if method.key == "median":
+        return random, pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    if method.key == "asha":
+        return random, pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    hyperband = {"min_resource": 1, "max_resource": n_epochs, "reduction_factor": 3}
+    if method.key == "hyperband":
+        return random, pruners.HyperbandPruner(**hyperband)
+    if method.key == "tpe_hyperband":  # Optuna's documented multi-fidelity combination
+        import optuna
+
+        return optuna.samplers.TPESampler(seed=seed), pruners.HyperbandPruner(**hyperband)
+    if method.key == "bohb":
+        factory = _bohb_factory()
+        if factory is None:
+            raise RuntimeError("autolearn has no BOHB yet")
+        return factory(seed=seed, **hyperband)
+    raise ValueError(f"unknown method {method.key!r}")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One study: per trial, in order, the epochs consumed so far when it ended, whether it
+    trained all epochs (COMPLETE), and its accuracy at the last epoch it trained."""
+
+    epochs: np.ndarray     # (n_trials,) cumulative, increasing
+    complete: np.ndarray   # (n_trials,) bool
+    value: np.ndarray      # (n_trials,)
+    seconds: float
+
+    def incumbent(self, at_epochs: float) -> float:
+        """Best COMPLETE value among trials that ended within ``at_epochs``; -inf if none."""
+        ok = self.complete & (self.epochs <= at_epochs + 1e-9)
+        return float(self.value[ok].max()) if ok.any() else -math.inf
+
+    def epochs_to_reach(self, target: float) -> float:
+        """Epochs consumed when a COMPLETE trial first reached ``target``; inf if never."""
+        hit = np.flatnonzero(self.complete & (self.value >= target - 1e-12))
+        return float(self.epochs[hit[0]]) if hit.size else math.inf
+
+
+def run_study(method: Method, table: CurveTable, seed: int, budget: int) -> Record:
+    """Run one study until ``budget`` epochs are consumed; see the module docstring."""
+    if method.library == "autolearn":
+        import autolearn as lib
+    else:
+        import optuna as lib  # type: ignore[no-redef]
+    sampler, pruner = _sampler_and_pruner(method, seed, table.n_epochs)
+    study = lib.create_study(direction="maximize", sampler=sampler, pruner=pruner,
+                             study_name=f"{table.name}-{method.key}-{seed}")
+    curves, n_epochs, space = table.curves, table.n_epochs, table.space
+    consumed = [0]
+    epochs: list[int] = []
+    complete: list[bool] = []
+    values: list[float] = []
+
+    def objective(trial: Any) -> float:
+        params = {name: trial.suggest_categorical(name, list(choices)) for name, choices in space}
+        curve = curves[table.index(params)]
+        for e in range(1, n_epochs + 1):
+            consumed[0] += 1
+            value = float(curve[e - 1])
+            trial.report(value, e)
+            if e < n_epochs and trial.should_prune():
+                epochs.append(consumed[0])
+                complete.append(False)
+                values.append(value)
+                raise lib.TrialPruned()
+        epochs.append(consumed[0])
+        complete.append(True)
+        values.append(float(curve[-1]))
+        return float(curve[-1])
+
+    def stop_when_spent(study: Any, trial: Any) -> None:
+        if consumed[0] >= budget:
+            study.stop()
+
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=budget, callbacks=[stop_when_spent])
+    return Record(np.array(epochs), np.array(complete, dtype=bool), np.array(values),
+                  time.perf_counter() - t0)
+
+
+def _seed_job(job: tuple[CurveTable, int, int, list[Method]]) -> dict[str, Record]:
+    """Every method once with one seed (a worker process's unit of work)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("autolearn").setLevel(logging.WARNING)
+    table, seed, budget, methods = job
+    # Alternate which library goes first, so both see the same machine noise.
+    order = methods if seed % 2 == 0 else sorted(methods, key=lambda m: m.library != "optuna")
+    return {m.label: run_study(m, table, seed, budget) for m in order}
+
+
+def _median(xs: Sequence[float]) -> float:
+    """Median that keeps +-inf (never reached / no incumbent yet) as such."""
+    return float(np.median(np.asarray(xs, dtype=float))) if len(xs) else math.nan
+
+
+def _pct(v: float) -> Any:
+    return "none yet" if v == -math.inf else 100.0 * v
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--problems", default=",".join(PROBLEMS),
+                        help=f"tables in benchmarks/pruners/data (default {','.join(PROBLEMS)})")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per method (default 10)")
+    parser.add_argument("--budget", type=int, default=100,
+                        help="epoch budget per study, in full trainings (default 100: 100*R "
+                             "epochs)")
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                        help="comma-separated method keys "
+                             f"({','.join(dict.fromkeys(m.key for m in METHODS))}); default "
+                             f"{','.join(DEFAULT_METHODS)}")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes running seeds side by side (default 2); only epochs "
+                             "are measured, so this does not change the results")
+
+
+def run(args: argparse.Namespace) -> Report:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("autolearn").setLevel(logging.WARNING)
+    if args.quick:
+        tables = [synthetic_table(seed=0)]
+        n_seeds, budget_trainings = 2, 20
+    else:
+        tables = [load_table(p) for p in args.problems.split(",")]
+        n_seeds, budget_trainings = args.seeds, args.budget
+    keys = set(args.methods.split(","))
+    methods = [m for m in METHODS if m.key in keys]
+    runnable = [m for m in methods if available(m)]
+
+    header = ["problem", "method", "trials (median)",
+              *[f"incumbent at {c} of budget (%)" for c in CHECKPOINT_NAMES],
+              "epochs to reach random search's final best (median)",
+              "÷ budget (goal <= 1/3 for ASHA, Hyperband)",
+              "÷ random search's own epochs to reach it",
+              "epochs to reach the table's best (median)",
+              "Δ vs counterpart at 1/3 (points)", "Δ vs counterpart at all (points)"]
+    rows: list[list[Any]] = []
+    anytime_rows: list[list[Any]] = []
+    raw: dict[str, Any] = {"budget_trainings": budget_trainings, "seeds": n_seeds,
+                           "problems": {}}
+    notes: list[str] = []
+
+    for table in tables:
+        R = table.n_epochs
+        budget = budget_trainings * R
+        records: dict[str, list[Record]] = {m.label: [] for m in runnable}
+        jobs = [(table, seed, budget, runnable) for seed in range(n_seeds)]
+        if args.workers > 1 and not args.quick:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=args.workers) as pool:
+                results = list(pool.map(_seed_job, jobs))
+        else:
+            results = [_seed_job(j) for j in jobs]
+        for res in results:
+            for label, rec in res.items():
+                records[label].append(rec)
+        grid_cp = [c * budget for c in CHECKPOINTS]
+        inc = {lab: [[r.incumbent(e) for r in recs] for e in grid_cp]
+               for lab, recs in records.items()}
+        med = {lab: [_median(v) for v in vals] for lab, vals in inc.items()}
+        # Target of seed s: the final best of the same library's random search, seed s.
+        rs_final = {lib: [r.incumbent(budget) for r in records[m.label]]
+                    for m in runnable if m.key == "random" for lib in [m.library]}
+        counterparts = {"autolearn": "optuna", "optuna": "autolearn"}
+        prob_raw: dict[str, Any] = {"n_epochs": R, "budget_epochs": budget,
+                                    "n_configs": int(table.curves.shape[0]),
+                                    "table_best_final": float(table.curves[:, -1].max()),
+                                    "random_search_final_best": rs_final,
+                                    "meta": table.meta, "methods": {}}
+        for m in methods:
+            if m not in runnable:
+                rows.append([table.name, m.label, "not available yet", *[""] * 10])
+                continue
+            recs = records[m.label]
+            targets = rs_final.get(m.library, [math.nan] * len(recs))
+            reach = _median([r.epochs_to_reach(t) for r, t in zip(recs, targets, strict=True)])
+            rs = next((o for o in runnable if o.key == "random" and o.library == m.library), None)
+            rs_reach = math.nan if rs is None else _median(
+                [r.epochs_to_reach(t) for r, t in zip(records[rs.label], targets, strict=True)])
+            top = _median([r.epochs_to_reach(float(table.curves[:, -1].max())) for r in recs])
+            other = next((o for o in runnable if o.key == m.key
+                          and o.library == counterparts[m.library]), None)
+            d13: Any = ""
+            dall: Any = ""
+            if other is not None and m.library == "autolearn":
+                d13 = 100 * (med[m.label][1] - med[other.label][1])
+                dall = 100 * (med[m.label][-1] - med[other.label][-1])
+            rows.append([
+                table.name, m.label, _median([len(r.epochs) for r in recs]),
+                *[_pct(v) for v in med[m.label]],
+                "not reached" if reach == math.inf else reach,
+                "n/a" if reach == math.inf else f"{reach / budget:.2f}",
+                "n/a" if reach == math.inf or rs_reach != rs_reach else f"{reach / rs_reach:.2f}",
+                "not reached" if top == math.inf else top,
+                d13, dall,
+            ])
+            anytime_rows.append([table.name, m.label, *[
+                _pct(_median([r.incumbent(f * budget) for r in recs])) for f in ANYTIME]])
+            prob_raw["methods"][m.label] = {
+                "epochs": [r.epochs.tolist() for r in recs],
+                "complete": [r.complete.astype(int).tolist() for r in recs],
+                "value": [np.round(r.value, 5).tolist() for r in recs],
+                "seconds": [round(r.seconds, 3) for r in recs],
+                "incumbent_at_checkpoints": inc[m.label],
+            }
+        raw["problems"][table.name] = prob_raw
+        notes.append(
+            f"{table.name}: {table.curves.shape[0]} configurations x {R} epochs "
+            f"({table.meta.get('description', 'synthetic')}); budget {budget:,} epochs "
+            f"(= {budget_trainings} full trainings); best final accuracy in the table "
+            f"{100 * table.curves[:, -1].max():.1f} %; random search's final best (median over "
+            "seeds) "
+            + ", ".join(f"{lib} {100 * _median(t):.1f} %" for lib, t in rs_final.items()))
+    notes += [
+        f"Medians over {n_seeds} seeds. 'Epochs to reach random search's final best': for "
+        "seed s, the epochs a method consumed until a COMPLETE trial first reached the final "
+        "best of its own library's random search with seed s; the median over seeds ('not "
+        "reached' when the median seed never got there within the budget). For random search "
+        "itself it is when it found its final best.",
+        "Incumbent = best COMPLETE trial (trained all R epochs), its final validation "
+        "accuracy. Pruned trials do not count, however good their last report.",
+        "'÷ random search's own epochs to reach it': the median above divided by random "
+        "search's median epochs to find its final best (a stricter reading of the goal than "
+        "÷ budget, since random search may find its final best before the budget ends).",
+        "Δ vs counterpart: median of autolearn minus median of Optuna for the same pruner "
+        "(same random sampler family, same budget), in accuracy points.",
+        "Anytime table (median incumbent, % validation accuracy, at k/9 of the budget):\n\n"
+        + _markdown(["problem", "method", *[f"{k}/9" for k in range(1, 10)]], anytime_rows),
+    ]
+    return Report(title=f"Pruners vs Optuna on tabulated learning curves "
+                        f"({budget_trainings} full trainings of budget, {n_seeds} seeds)",
+                  header=header, rows=rows, notes=notes, raw=raw)
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    from benchmarks._common import markdown_table
+
+    return markdown_table(header, rows)

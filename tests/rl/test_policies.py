@@ -1,0 +1,142 @@
+"""Distributions, policies and the decision-sequence plumbing."""
+
+import math
+
+import numpy as np
+import torch
+
+from autolearn.rl import AutoregressivePolicy, MovingAverageBaseline
+from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+from autolearn.rl.common.policies import ActorCritic
+from autolearn.rl.reinforce import reinforce_loss
+from autolearn.testing.envs import CopySequence
+
+
+def test_masked_categorical_never_samples_masked_actions():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(4096, 5, generator=g) * 3
+    mask = torch.rand(4096, 5, generator=g) < 0.5
+    mask[torch.arange(4096), torch.randint(0, 5, (4096,), generator=g)] = True
+    dist = MaskedCategorical(logits, mask)
+    for _ in range(5):
+        a = dist.sample(g)
+        assert bool(mask.gather(1, a[:, None]).all())
+    assert bool(mask.gather(1, dist.mode()[:, None]).all())
+    assert torch.isfinite(dist.entropy()).all()
+    assert torch.isfinite(dist.log_prob(dist.sample(g))).all()
+
+
+def test_masked_categorical_matches_probabilities_and_entropy():
+    logits = torch.tensor([[0.0, 1.0, 2.0]])
+    mask = torch.tensor([[True, False, True]])
+    dist = MaskedCategorical(logits.expand(20000, 3), mask.expand(20000, 3))
+    a = dist.sample(torch.Generator().manual_seed(1))
+    p2 = math.exp(2) / (1 + math.exp(2))
+    assert abs(float((a == 2).float().mean()) - p2) < 0.02
+    expected_h = -(p2 * math.log(p2) + (1 - p2) * math.log(1 - p2))
+    assert abs(float(dist.entropy()[0]) - expected_h) < 1e-5
+    masked = MaskedCategorical(logits, mask)
+    ref = torch.distributions.Categorical(logits=torch.tensor([0.0, 2.0]))
+    assert abs(float(masked.log_prob(torch.tensor([2]))) - float(ref.log_prob(torch.tensor(1)))) \
+        < 1e-6
+
+
+def test_diag_gaussian_matches_torch():
+    mean, log_std = torch.randn(7, 3), torch.randn(3)
+    ours = DiagGaussian(mean, log_std)
+    ref = torch.distributions.Normal(mean, log_std.exp())
+    x = torch.randn(7, 3)
+    torch.testing.assert_close(ours.log_prob(x), ref.log_prob(x).sum(-1))
+    torch.testing.assert_close(ours.entropy(), ref.entropy().sum(-1))
+
+
+def test_actor_critic_seeded_init_and_shared_trunk():
+    def make(seed, shared):
+        return ActorCritic(4, 2, hidden=(8, 8), shared=shared,
+                           generator=torch.Generator().manual_seed(seed))
+
+    a, b = make(0, False), make(0, False)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb)
+    assert any(not torch.equal(pa, pb) for pa, pb in
+               zip(a.parameters(), make(1, False).parameters(), strict=True))
+    shared = make(0, True)
+    assert sum(p.numel() for p in shared.parameters()) < sum(p.numel() for p in a.parameters())
+    w = shared.trunk[0].weight
+    torch.testing.assert_close(w.T @ w, 2.0 * torch.eye(4), atol=1e-5, rtol=0)  # orthogonal
+    for half in a.trunk.first.weight.chunk(2):
+        torch.testing.assert_close(half.T @ half, 2.0 * torch.eye(4), atol=1e-5, rtol=0)
+
+
+def test_twin_trunks_equal_two_separate_mlps():
+    """The batched twin trunk computes exactly two independent MLPs."""
+    ac = ActorCritic(3, 2, hidden=(5, 4, 6), generator=torch.Generator().manual_seed(0))
+    x = torch.randn(7, 3)
+    twin = ac.trunk
+    for i in range(2):
+        w1 = twin.first.weight[i * 5:(i + 1) * 5]
+        b1 = twin.first.bias[i * 5:(i + 1) * 5]
+        h = torch.tanh(x @ w1.T + b1)
+        for w, b in zip(twin.weights, twin.biases, strict=True):
+            h = torch.tanh(h @ w[i] + b[i])
+        torch.testing.assert_close(twin(x)[i], h)
+    head, v = ac(x)
+    torch.testing.assert_close(v, ac.vf_head(twin(x)[1]).squeeze(-1))
+    # gradients stay separate: the value loss does not touch the policy half
+    v.sum().backward()
+    assert float(twin.first.weight.grad[:5].abs().sum()) == 0.0
+    assert float(twin.first.weight.grad[5:].abs().sum()) > 0.0
+
+
+def test_autoregressive_policy_masks_and_teacher_forcing():
+    g = torch.Generator().manual_seed(0)
+    policy = AutoregressivePolicy((4, 3, 2), hidden_size=16, generator=g)
+
+    def no_repeat_zero(t, prefix):  # choice 0 allowed only at step 0
+        mask = torch.ones(prefix.shape[0], policy.num_choices[t], dtype=torch.bool)
+        if t > 0:
+            mask[:, 0] = False
+        return mask
+
+    with torch.no_grad():
+        s = policy.sample(512, generator=g, mask_fn=no_repeat_zero)
+    assert s.actions.shape == (512, 3)
+    assert (s.actions[:, 1:] != 0).all()
+    assert (s.actions[:, 0] < 4).all() and (s.actions[:, 2] < 2).all()
+    again = policy.evaluate(s.actions, s.masks)
+    torch.testing.assert_close(again.log_prob, s.log_prob)
+    torch.testing.assert_close(again.entropy, s.entropy)
+    again.log_prob.sum().backward()
+    assert policy.heads[0].weight.grad is not None
+
+
+def test_reinforce_controller_learns_copy_sequence():
+    """The NAS-controller loop: sample sequences, score them, REINFORCE with an EMA baseline."""
+    env = CopySequence(target=(2, 0, 1), n_symbols=3, forbid_repeat=True)
+    g = torch.Generator().manual_seed(0)
+    policy = AutoregressivePolicy(env.num_choices, hidden_size=16, generator=g)
+    opt = torch.optim.Adam(policy.parameters(), lr=0.05)
+    baseline = MovingAverageBaseline(0.8)
+
+    def mask_fn(t, prefix):
+        rows = [env.action_mask(p.tolist()) for p in prefix]
+        return None if rows[0] is None else torch.as_tensor(np.stack(rows))
+
+    for _ in range(60):
+        s = policy.sample(8, generator=g, mask_fn=mask_fn)
+        rewards = torch.tensor([env.reward(a.tolist()) for a in s.actions])
+        loss, _ = reinforce_loss(s.log_prob, rewards, baseline.update(rewards), s.entropy,
+                                 ent_coef=0.01)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        best = policy.sample(1, mask_fn=mask_fn, deterministic=True)
+    assert best.actions[0].tolist() == [2, 0, 1]
+
+
+def test_moving_average_baseline():
+    b = MovingAverageBaseline(0.5)
+    assert b.update(torch.tensor([2.0, 4.0])) == 3.0
+    assert b.update(torch.tensor([5.0])) == 3.0
+    assert b.value == 4.0

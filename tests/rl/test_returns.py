@@ -1,0 +1,92 @@
+"""GAE, n-step and Monte Carlo returns against hand-computed values."""
+
+import numpy as np
+import pytest
+import torch
+
+from autolearn.rl.common.returns import (
+    bootstrap_truncated,
+    discounted_returns,
+    gae,
+    nstep_returns,
+)
+
+
+def col(*xs):
+    return np.array(xs, dtype=np.float64)[:, None]
+
+
+def test_gae_by_hand_with_termination():
+    g, lam = 0.9, 0.5
+    r, v, d = col(1, 2, 3), col(0.5, 1.0, 1.5), col(0, 1, 0)
+    last = np.array([2.0])
+    adv, ret = gae(r, v, d, last, g, lam)
+    # t=2: delta = 3 + .9*2 - 1.5 = 3.3; t=1 (episode ends): delta = 2 - 1 = 1, A = 1
+    # t=0: delta = 1 + .9*1 - .5 = 1.4; A = 1.4 + .9*.5*1 = 1.85
+    np.testing.assert_allclose(adv[:, 0], [1.85, 1.0, 3.3])
+    np.testing.assert_allclose(ret, adv + v)
+
+
+def test_gae_lambda_one_is_nstep_and_lambda_zero_is_td():
+    rng = np.random.default_rng(0)
+    r, v = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    d = (rng.random((6, 3)) < 0.3).astype(float)
+    last = rng.normal(size=3)
+    _, ret1 = gae(r, v, d, last, 0.97, 1.0)
+    np.testing.assert_allclose(ret1, nstep_returns(r, d, last, 0.97))
+    adv0, _ = gae(r, v, d, last, 0.97, 0.0)
+    next_v = np.vstack([v[1:], last[None]])
+    np.testing.assert_allclose(adv0, r + 0.97 * next_v * (1 - d) - v)
+
+
+def test_nstep_returns_by_hand():
+    out = nstep_returns(col(1, 1, 1), col(0, 0, 0), np.array([10.0]), 0.5)
+    # R2 = 1 + .5*10 = 6, R1 = 1 + 3 = 4, R0 = 1 + 2 = 3
+    np.testing.assert_allclose(out[:, 0], [3, 4, 6])
+
+
+def test_truncation_bootstraps_from_final_observation_value():
+    # Episode truncated after t=1 with V(final_obs) = 4; a new episode starts at t=2.
+    g = 0.5
+    r, trunc, d = col(1, 1, 1), col(0, 1, 0), col(0, 1, 0)
+    final_v = col(0, 4, 0)
+    r_fixed = bootstrap_truncated(r, trunc, final_v, g)
+    np.testing.assert_allclose(r_fixed[:, 0], [1, 3, 1])
+    ret = nstep_returns(r_fixed, d, np.array([2.0]), g)
+    # R2 = 1 + .5*2 = 2 (new episode); R1 = 1 + .5*4 = 3 (not 1: bootstrapped); R0 = 1 + 1.5
+    np.testing.assert_allclose(ret[:, 0], [2.5, 3, 2])
+    adv, _ = gae(r_fixed, col(0, 0, 0), d, np.array([2.0]), g, 1.0)
+    np.testing.assert_allclose(adv[:, 0], [2.5, 3, 2])
+
+
+def test_terminated_is_not_bootstrapped():
+    ret = nstep_returns(col(1, 1), col(1, 0), np.array([100.0]), 0.9)
+    np.testing.assert_allclose(ret[:, 0], [1, 1 + 90])
+
+
+def test_discounted_returns_marks_unfinished_tail():
+    r, d = col(1, 1, 1, 1), col(0, 1, 0, 0)
+    ret, complete = discounted_returns(r, d, 0.5)
+    np.testing.assert_allclose(ret[:, 0], [1.5, 1, 1.5, 1])
+    np.testing.assert_array_equal(complete[:, 0], [1, 1, 0, 0])
+
+
+def test_torch_and_numpy_agree():
+    rng = np.random.default_rng(1)
+    r, v = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    d = (rng.random((5, 2)) < 0.3).astype(float)
+    last = rng.normal(size=2)
+    a_np, _ = gae(r, v, d, last, 0.9, 0.8)
+    a_t, _ = gae(*(torch.tensor(x) for x in (r, v, d, last)), 0.9, 0.8)
+    np.testing.assert_allclose(a_t.numpy(), a_np)
+    g_np, c_np = discounted_returns(r, d, 0.9)
+    g_t, c_t = discounted_returns(torch.tensor(r), torch.tensor(d), 0.9)
+    np.testing.assert_allclose(g_t.numpy(), g_np)
+    np.testing.assert_array_equal(c_t.numpy(), c_np)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.8, 1.0])
+def test_gae_single_step(lam):
+    adv, ret = gae(col(1.0), col(0.25), col(0), np.array([2.0]), 0.5, lam)
+    np.testing.assert_allclose(adv[0], [1.75])
+    np.testing.assert_allclose(ret[0], [2.0])
