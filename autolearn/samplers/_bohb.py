@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from collections.abc import Container
@@ -108,6 +109,9 @@ class BOHBSampler(BaseSampler):
 
             base = TPESampler(seed=self._seed, multivariate=True, n_startup_trials=1)
         self.base = base
+        # One copy of the base sampler per budget: a sampler may cache what it read of the
+        # study, and the same trial has a different value at each budget.
+        self._bases: dict[int, BaseSampler] = {}
         self.min_points_in_model = min_points_in_model
         self.random_fraction = float(random_fraction)
         self._random = RandomSampler(seed=self._seed)
@@ -129,13 +133,19 @@ class BOHBSampler(BaseSampler):
         self._views[trial.number] = view
         return view
 
+    def _base(self, view: BudgetView) -> BaseSampler:
+        base = self._bases.get(view.budget)
+        if base is None:
+            base = self._bases[view.budget] = copy.deepcopy(self.base)
+        return base
+
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
         view = self._view(study, trial)
         if view is None:
             return {}
-        return self.base.infer_relative_search_space(view, trial)  # type: ignore[arg-type]
+        return self._base(view).infer_relative_search_space(view, trial)  # type: ignore
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
@@ -143,7 +153,7 @@ class BOHBSampler(BaseSampler):
         view = self._view(study, trial)
         if view is None:
             return {}
-        return self.base.sample_relative(view, trial, search_space)  # type: ignore[arg-type]
+        return self._base(view).sample_relative(view, trial, search_space)  # type: ignore
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
@@ -151,13 +161,14 @@ class BOHBSampler(BaseSampler):
         view = self._view(study, trial)
         if view is None:
             return self._random.sample_independent(study, trial, param_name, distribution)
-        return self.base.sample_independent(view, trial, param_name,  # type: ignore[arg-type]
-                                            distribution)
+        return self._base(view).sample_independent(view, trial, param_name,  # type: ignore
+                                                   distribution)
 
     def after_trial(self, study: Study, trial: FrozenTrial, state: Any, values: Any) -> None:
-        self._views.pop(trial.number, None)
+        view = self._views.pop(trial.number, None)
         self._random.after_trial(study, trial, state, values)
-        self.base.after_trial(study, trial, state, values)
+        if view is not None:
+            self._base(view).after_trial(view, trial, state, values)  # type: ignore[arg-type]
 
 
 def bohb(

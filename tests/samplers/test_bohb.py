@@ -51,7 +51,7 @@ def test_bohb_models_the_largest_budget_with_enough_points():
     _add(study, 0.2, [6, 5], TrialState.PRUNED)
     t = study.ask()
     assert t.suggest_float("x", 0, 1) == 0.5
-    assert spy.seen == [(1, 2)]
+    assert study.sampler._bases[1].seen == [(1, 2)]
     assert study.trials[-1].system_attrs["bohb_budget"] == 1
 
 
@@ -62,3 +62,22 @@ def test_bohb_random_fraction_and_helper():
     study = autolearn.create_study(sampler=sampler, pruner=pruner)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=5)
     assert all("bohb_budget" not in t.system_attrs for t in study.trials)
+
+
+def test_bohb_with_tpe_beats_random_budget_use():
+    # A toy multi-fidelity problem: the curve converges to (x - 0.7)^2 as steps grow.
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        y = trial.suggest_float("y", 0, 1)
+        value = 0.0
+        for step in range(9):
+            value = (x - 0.7) ** 2 + (y - 0.2) ** 2 + 1.0 / (step + 1)
+            autolearn.pruners.report_and_prune(trial, value, step)
+        return value
+
+    sampler, pruner = bohb(max_resource=9, seed=0)
+    study = autolearn.create_study(sampler=sampler, pruner=pruner)
+    study.optimize(objective, n_trials=60)
+    budgets = [t.system_attrs.get("bohb_budget") for t in study.trials]
+    assert sum(b is not None for b in budgets) >= 20  # the model was used
+    assert study.best_value < 1 / 9 + 0.01
