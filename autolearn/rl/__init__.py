@@ -16,6 +16,7 @@ optional_import("torch")
 optional_import("gymnasium")
 
 from autolearn.rl.a2c import A2C, A2CConfig  # noqa: E402
+from autolearn.rl.a3c import A3C, A3CConfig  # noqa: E402
 from autolearn.rl.common import (  # noqa: E402
     ActorCritic,
     AutoregressivePolicy,
@@ -31,6 +32,7 @@ from autolearn.rl.common import (  # noqa: E402
     evaluate,
     make_vec_env,
 )
+from autolearn.rl.dqn import DQN, DQNConfig  # noqa: E402
 from autolearn.rl.ppo import PPO, PPOConfig  # noqa: E402
 from autolearn.rl.reinforce import REINFORCE, MovingAverageBaseline, REINFORCEConfig  # noqa: E402
 
@@ -55,4 +57,8 @@ __all__ = [
     "StopOnRewardThreshold",
     "evaluate",
     "make_vec_env",
+    "DQN",
+    "DQNConfig",
+    "A3C",
+    "A3CConfig",
 ]

@@ -1,0 +1,350 @@
+"""Asynchronous advantage actor-critic, A3C (Mnih et al. 2016), Hogwild-style on CPU cores.
+
+``n_workers`` actor-learners run in parallel, each with its own copy of the environment
+(``n_envs`` sub-envs), its own seed and a local copy ``theta'`` of the network. Each
+repeatedly (Algorithm S3 of the paper): copies the shared parameters ``theta' <- theta``;
+acts for ``t_max = n_steps`` steps; computes bootstrapped n-step returns ``R_t`` and the
+gradient of
+
+    L = -log pi(a_t|s_t; theta') (R_t - V(s_t)) + c_v (R_t - V(s_t))^2 - beta H[pi(.|s_t)]
+
+clips its global norm, and applies it to the shared ``theta`` with the paper's *shared*
+RMSProp (the running mean of squared gradients ``g`` is shared too), without locks.
+
+Processes, not threads. On the shared 2-core machine, tiny nets (CartPole, 64x64, t_max
+5, one env per worker), env steps per second over 6 s after a 1 s warm-up (load average
+5-7 from other jobs; absolute numbers are low, the ratios are what matter)::
+
+    workers     1      2      4
+    threads   330    401    422     (torch releases the GIL inside ops, but for a 64-unit
+    processes 307    605    601      net the Python around them dominates and serialises)
+
+So workers are ``torch.multiprocessing`` processes (``fork``) whose parameters and RMSProp
+statistics live in shared memory (``share_memory_()``). The calling process is worker 0
+and the coordinator: between its own updates it reads the other workers' diagnostics
+rows from a queue, logs them and runs the callbacks (which see the live shared network).
+Workers are forked, so env factories may be closures; use ``n_workers=1`` where ``fork``
+is unavailable (Windows).
+
+Not bit-reproducible: the interleaving of asynchronous updates depends on OS scheduling,
+so even with a fixed ``seed`` two runs differ (each worker's env and sampling seeds are
+still derived from ``seed``). With ``n_workers=1`` it is reproducible.
+
+Example:
+    >>> from autolearn.rl import A3C, A3CConfig
+    >>> agent = A3C("CartPole-v1", A3CConfig(n_workers=2), seed=0).learn(2_000)
+    >>> agent.num_timesteps >= 2_000
+    True
+
+References:
+    Mnih, Badia, Mirza, Graves, Lillicrap, Harley, Silver, Kavukcuoglu. Asynchronous Methods
+    for Deep Reinforcement Learning. ICML 2016.
+    Recht, Re, Wright, Niu. Hogwild!: A Lock-Free Approach to Parallelizing Stochastic
+    Gradient Descent. NIPS 2011.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+from gymnasium.vector import VectorEnv
+
+from autolearn._rng import SeedLike
+from autolearn.exceptions import ConfigError
+from autolearn.rl.a2c import a2c_loss
+from autolearn.rl.common.agent import (
+    CSVLogger,
+    build_actor_critic,
+    check,
+    check_network,
+    explained_variance,
+    is_int,
+    load_checkpoint,
+    mean_episode_stats,
+    predict,
+    save_checkpoint,
+    seed_streams,
+    setup_env,
+)
+from autolearn.rl.common.buffers import flatten
+from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.returns import nstep_returns
+from autolearn.rl.common.rollout import RolloutBuffer, collect_rollout, start_rollouts
+from autolearn.rl.common.schedules import Schedule, as_schedule
+
+__all__ = ["A3C", "A3CConfig", "SharedRMSprop"]
+
+
+@dataclass(frozen=True)
+class A3CConfig:
+    """A3C hyperparameters (the paper's: t_max 5, shared RMSProp alpha 0.99, beta 0.01)."""
+
+    n_workers: int = 2
+    n_envs: int = 1
+    n_steps: int = 5
+    gamma: float = 0.99
+    learning_rate: float | Schedule = 7e-4
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float | None = 0.5
+    rms_alpha: float = 0.99
+    eps: float = 1e-5
+    hidden: tuple[int, ...] = (64, 64)
+    shared: bool = False
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    vectorization: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_network(self)
+        check("n_workers", self.n_workers, is_int(self.n_workers), "be an int >= 1")
+        check("n_steps", self.n_steps, is_int(self.n_steps), "be an int >= 1")
+        check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
+        sched = as_schedule(self.learning_rate, "learning_rate")
+        check("learning_rate", self.learning_rate, sched(0.0) > 0 and sched(1.0) >= 0,
+              "be positive (a schedule may end at 0)")
+        object.__setattr__(self, "learning_rate", sched)
+        check("rms_alpha", self.rms_alpha, 0 < self.rms_alpha < 1, "be in (0, 1)")
+        check("eps", self.eps, self.eps > 0, "be > 0")
+        check("max_grad_norm", self.max_grad_norm,
+              self.max_grad_norm is None or self.max_grad_norm > 0, "be None or > 0")
+        for name in ("ent_coef", "vf_coef"):
+            check(name, getattr(self, name), getattr(self, name) >= 0, "be >= 0")
+
+
+class SharedRMSprop:
+    """The paper's shared RMSProp: ``g <- alpha g + (1 - alpha) grad^2``,
+    ``theta <- theta - lr grad / sqrt(g + eps)``, with ``g`` in shared memory."""
+
+    def __init__(self, params: list[torch.Tensor], *, alpha: float, eps: float) -> None:
+        self.params, self.alpha, self.eps = params, alpha, eps
+        self.square_avg = [torch.zeros_like(p) for p in params]
+
+    def share_memory(self) -> None:
+        for g in self.square_avg:
+            g.share_memory_()
+
+    def step(self, grads: list[torch.Tensor], lr: float) -> None:
+        """Apply local ``grads`` to the shared parameters (Hogwild: no lock)."""
+        with torch.no_grad():
+            torch._foreach_mul_(self.square_avg, self.alpha)
+            torch._foreach_addcmul_(self.square_avg, grads, grads, value=1 - self.alpha)
+            denom = torch._foreach_add(torch._foreach_sqrt(self.square_avg), self.eps)
+            torch._foreach_addcdiv_(self.params, grads, denom, value=-lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"square_avg": [g.clone() for g in self.square_avg]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for g, saved in zip(self.square_avg, state["square_avg"], strict=True):
+            g.copy_(saved)
+
+
+class _ActorLearner:
+    """One worker: its env copy, generator, local network theta' and rollout buffer."""
+
+    def __init__(self, agent: A3C, env: VectorEnv, seed: np.random.Generator) -> None:
+        self.cfg, self.env = agent.config, env
+        self.generator, env_seed, _ = seed_streams(seed)
+        self.local = build_actor_critic(agent.spec, self.cfg, self.generator)
+        self.local_params: list[torch.Tensor] = [
+            p for p in self.local.parameters() if p.requires_grad]
+        self.shared_params = agent.optimizer.params
+        self.optimizer = agent.optimizer
+        self.buffer = RolloutBuffer(self.cfg.n_steps, env.num_envs, agent.spec)
+        self.state = start_rollouts(env, env_seed)
+
+    def update(self, lr: float) -> dict[str, Any]:
+        """One t_max segment and one asynchronous shared update; its diagnostics."""
+        cfg = self.cfg
+        with torch.no_grad():
+            torch._foreach_copy_(self.local_params, self.shared_params)  # theta' <- theta
+        rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
+                                  gamma=cfg.gamma, generator=self.generator)
+        returns = nstep_returns(rollout.rewards, rollout.dones, rollout.last_value, cfg.gamma)
+        batch = flatten(rollout, returns - rollout.values, returns)
+        log_prob, entropy, values = self.local.evaluate(
+            batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
+        loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
+                               vf_coef=cfg.vf_coef, normalize_advantage=False)
+        for p in self.local_params:
+            p.grad = None
+        loss.backward()
+        grad_norm = float("nan")
+        if cfg.max_grad_norm is not None:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
+                                                             cfg.max_grad_norm))
+        self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
+        ep_return, ep_length = mean_episode_stats(self.state.episodes)
+        return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
+                **{k: float(v) for k, v in stats.items()},
+                "explained_variance": explained_variance(batch.old_values, batch.returns),
+                "grad_norm": grad_norm}
+
+
+def _step_and_count(worker: _ActorLearner, rank: int, counter: Any, start: int, total: int,
+                    lr_at: Schedule) -> dict[str, Any]:
+    lr = lr_at((counter.value - start) / total)
+    stats = worker.update(lr)
+    with counter.get_lock():  # rows leave in timestep order
+        counter.value += worker.buffer.n_steps * worker.env.num_envs
+        return {"timesteps": int(counter.value), "worker": rank, **stats}
+
+
+def _worker_main(agent: A3C, env: EnvLike, rank: int, seed: np.random.Generator,
+                 counter: Any, stop: Any, rows: Any, start: int, total: int) -> None:
+    """Body of a forked worker process: update until the budget is spent or ``stop``."""
+    torch.set_num_threads(1)
+    try:
+        venv, _ = setup_env(env, agent.config.n_envs, agent.config.vectorization, agent.spec)
+        assert venv is not None  # the coordinator checked that an env was given
+        worker = _ActorLearner(agent, venv, seed)
+        lr_at = as_schedule(agent.config.learning_rate, "learning_rate")
+        while not stop.is_set() and counter.value - start < total:
+            rows.put(("row", _step_and_count(worker, rank, counter, start, total, lr_at)))
+    except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
+        rows.put(("error", f"A3C worker {rank} failed:\n{traceback.format_exc()}"))
+    rows.put(("done", rank))
+
+
+class A3C:
+    """A3C agent; arguments as :class:`~autolearn.rl.A2C` (seeded envs, CSV log, save/load).
+
+    ``env`` is worker 0's vector env (in the calling process); other workers fork and
+    build their own copies from the same id or factory.
+    """
+
+    algo = "a3c"
+
+    def __init__(self, env: EnvLike | None, config: A3CConfig | None = None, *,
+                 seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
+                 spec: SpaceSpec | None = None) -> None:
+        self.config = cfg = config if config is not None else A3CConfig()
+        if isinstance(env, VectorEnv) and cfg.n_workers > 1:
+            raise ConfigError("A3C workers build their own env copies: pass an env id or a "
+                              "factory, not a VectorEnv, when n_workers > 1")
+        self.generator, _, self.rng = seed_streams(seed)
+        self._env_fn = env
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.policy = build_actor_critic(self.spec, cfg, self.generator)  # shared theta
+        self.optimizer = SharedRMSprop([p for p in self.policy.parameters() if p.requires_grad],
+                                       alpha=cfg.rms_alpha, eps=cfg.eps)
+        self.worker_seeds = self.rng.spawn(cfg.n_workers)
+        self.logger = CSVLogger(log_path) if log_path is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.num_timesteps = 0
+        self._worker0: _ActorLearner | None = None
+
+    @property
+    def _buffer(self) -> RolloutBuffer | None:
+        return None if self._worker0 is None else self._worker0.buffer
+
+    def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
+              ) -> A3C:
+        """Train for about ``total_timesteps`` env steps over all workers.
+
+        Workers stop at the first update that reaches the budget, so it is overshot by at
+        most one segment per worker. Rows are logged (and callbacks run) as they reach the
+        calling process, nearly but not exactly in timestep order; when a callback stops
+        training, ``num_timesteps`` is that of the row it stopped at.
+        """
+        cfg = self.config
+        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
+        if self.env is None:
+            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        if self._worker0 is None:
+            self._worker0 = _ActorLearner(self, self.env, self.worker_seeds[0])
+        ctx = mp.get_context("fork") if cfg.n_workers > 1 else None
+        start = self.num_timesteps
+        counter = (ctx or mp).Value("q", start)
+        procs: list[Any] = []
+        if ctx is not None:
+            self.policy.share_memory()
+            self.optimizer.share_memory()
+            stop, rows = ctx.Event(), ctx.Queue()
+            for rank in range(1, cfg.n_workers):
+                p = ctx.Process(target=_worker_main, daemon=True, args=(
+                    self, self._env_fn, rank, self.worker_seeds[rank], counter, stop, rows,
+                    start, total_timesteps))
+                p.start()
+                procs.append(p)
+        lr_at = as_schedule(cfg.learning_rate, "learning_rate")
+        keep_going, running, errors = True, len(procs), []
+        try:
+            while keep_going and counter.value - start < total_timesteps:
+                batch = [_step_and_count(self._worker0, 0, counter, start, total_timesteps,
+                                         lr_at)]
+                while procs:  # what the other workers logged meanwhile
+                    try:
+                        kind, item = rows.get_nowait()
+                    except queue.Empty:
+                        break
+                    if kind == "row":
+                        batch.append(item)
+                    elif kind == "error":
+                        errors.append(item)
+                    else:
+                        running -= 1
+                for row in sorted(batch, key=lambda r: r["timesteps"]):
+                    if keep_going:
+                        keep_going = self._log(row, callback)
+                if errors:
+                    break
+        finally:
+            if procs:
+                stop.set()
+                while running > 0 and any(p.is_alive() for p in procs):
+                    try:
+                        kind, item = rows.get(timeout=0.1)
+                    except queue.Empty:
+                        continue
+                    running -= kind == "done"
+                    if kind == "row" and keep_going and not errors:
+                        keep_going = self._log(item, callback)
+                    elif kind == "error":
+                        errors.append(item)
+                for p in procs:
+                    p.join()
+        if errors:
+            raise RuntimeError(errors[0])
+        if keep_going:  # every worker's steps, including rows that arrived out of order
+            self.num_timesteps = int(counter.value)
+        return self
+
+    def _log(self, row: dict[str, Any], callback: Callback | list[Callback] | None) -> bool:
+        self.num_timesteps = row["timesteps"]
+        keep_going = run_callbacks(callback, self, row)
+        self.history.append(row)
+        if self.logger is not None:
+            self.logger.write(row)
+        return keep_going
+
+    def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
+        """Actions of the shared network for a batch of observations (or one observation)."""
+        return predict(self.policy, self.spec, obs, deterministic=deterministic,
+                       generator=self.generator, mask=mask)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write config JSON, spaces, the shared network and RMSProp statistics to one file."""
+        save_checkpoint(path, algo=self.algo, config=self.config, spec=self.spec,
+                        modules={"policy": self.policy, "optimizer": self.optimizer},
+                        extra={"num_timesteps": self.num_timesteps})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
+             seed: SeedLike = None) -> A3C:
+        """An agent from :meth:`save`; pass ``env`` to continue training."""
+        config, spec, state, extra = load_checkpoint(path, cls.algo, A3CConfig)
+        agent = cls(env, config, seed=seed, spec=spec)
+        agent.policy.load_state_dict(state["policy"])
+        agent.optimizer.load_state_dict(state["optimizer"])
+        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        return agent

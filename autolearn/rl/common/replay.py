@@ -1,0 +1,108 @@
+"""An experience-replay ring buffer for off-policy agents (DQN).
+
+Storage is allocated once (``capacity`` rows, tensors backed by zeroed numpy memory, so
+untouched rows cost no RAM); :meth:`ReplayBuffer.add` writes a whole vector step of
+``N`` transitions at once, wrapping around and overwriting the oldest rows, and
+:meth:`ReplayBuffer.sample` draws uniformly, with replacement, from the filled rows only,
+using the caller's ``numpy.random.Generator`` (no global RNG).
+
+``next_obs`` is the observation the transition really ended in: for a finished episode the
+vector env's ``info["final_obs"]``, not the reset observation. ``terminated`` is 1 only for
+true terminations; time-limit truncations are stored with 0 so the target bootstraps from
+``next_obs`` (Pardo et al. 2018, "Time Limits in Reinforcement Learning").
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from autolearn.exceptions import ConfigError
+
+__all__ = ["ReplayBatch", "ReplayBuffer"]
+
+
+class ReplayBatch(NamedTuple):
+    """``B`` sampled transitions.
+
+    Attributes:
+        obs: ``(B, *obs_shape)`` float32.
+        actions: ``(B,)`` int64.
+        rewards: ``(B,)`` float32.
+        next_obs: ``(B, *obs_shape)`` float32, the true successor (final obs at episode end).
+        terminated: ``(B,)`` float32, 1.0 where the episode terminated (no bootstrap).
+        next_masks: ``(B, K)`` bool actions allowed in ``next_obs``, or ``None``.
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    next_obs: torch.Tensor
+    terminated: torch.Tensor
+    next_masks: torch.Tensor | None
+
+
+class ReplayBuffer:
+    """Preallocated FIFO storage of the last ``capacity`` transitions.
+
+    Args:
+        capacity: rows kept; older transitions are overwritten.
+        obs_shape: shape of one observation.
+        n_mask: number of actions when the env provides action masks (``None``: no masks).
+    """
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], *,
+                 n_mask: int | None = None) -> None:
+        if capacity < 1:
+            raise ConfigError(f"`capacity` must be >= 1, but got capacity={capacity}")
+        C = self.capacity = int(capacity)
+        self.obs = torch.from_numpy(np.zeros((C, *obs_shape), np.float32))
+        self.next_obs = torch.from_numpy(np.zeros((C, *obs_shape), np.float32))
+        self.actions = torch.from_numpy(np.zeros(C, np.int64))
+        self.rewards = torch.from_numpy(np.zeros(C, np.float32))
+        self.terminated = torch.from_numpy(np.zeros(C, np.float32))
+        self.masks: torch.Tensor | None = None
+        self.next_masks: torch.Tensor | None = None
+        if n_mask is not None:
+            self.masks = torch.from_numpy(np.ones((C, n_mask), bool))
+            self.next_masks = torch.from_numpy(np.ones((C, n_mask), bool))
+        self.pos = 0  # next row to write
+        self.size = 0  # rows filled
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
+            next_obs: torch.Tensor, terminated: torch.Tensor, *,
+            masks: torch.Tensor | None = None, next_masks: torch.Tensor | None = None) -> None:
+        """Append ``N`` transitions (leading axis ``N`` on every argument)."""
+        n = int(actions.shape[0])
+        if n > self.capacity:
+            raise ConfigError(f"cannot add {n} transitions at once to a buffer of capacity "
+                              f"{self.capacity}; raise `buffer_size`")
+        if self.pos + n <= self.capacity:
+            idx: slice | torch.Tensor = slice(self.pos, self.pos + n)
+        else:
+            idx = torch.arange(self.pos, self.pos + n) % self.capacity
+        self.obs[idx] = obs
+        self.actions[idx] = actions
+        self.rewards[idx] = rewards
+        self.next_obs[idx] = next_obs
+        self.terminated[idx] = terminated
+        if self.masks is not None and masks is not None:
+            self.masks[idx] = masks
+        if self.next_masks is not None and next_masks is not None:
+            self.next_masks[idx] = next_masks
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
+        """``batch_size`` transitions drawn uniformly with replacement from the filled rows."""
+        if self.size == 0:
+            raise ConfigError("cannot sample from an empty replay buffer; add transitions first")
+        idx = torch.from_numpy(rng.integers(0, self.size, size=batch_size))
+        return ReplayBatch(self.obs[idx], self.actions[idx], self.rewards[idx],
+                           self.next_obs[idx], self.terminated[idx],
+                           None if self.next_masks is None else self.next_masks[idx])

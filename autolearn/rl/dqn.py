@@ -1,0 +1,325 @@
+"""Deep Q-network, DQN (Mnih et al. 2015), with Double DQN targets and a dueling head.
+
+``n_envs`` environments act epsilon-greedily on ``Q(s, .)`` (one batched forward per
+vector step) and every transition goes into a replay ring buffer. Every ``train_freq``
+vector steps, once ``learning_starts`` env steps have been taken, ``gradient_steps``
+minibatches of ``batch_size`` are drawn and ``Q`` is fitted by Adam on the Huber loss
+
+    L = E[huber(Q(s, a) - y)],   y = r + gamma * (1 - terminated) * Q'(s', a*)
+
+where ``Q'`` is the target network and ``a* = argmax_a Q(s', a)`` with Double DQN (van
+Hasselt et al. 2016, the default) or ``argmax_a Q'(s', a)`` with the original DQN. Time
+limits are truncations, not terminations: the target bootstraps from the true final
+observation. The target network is copied from ``Q`` every ``target_update_interval`` env
+steps (``tau = 1``, the paper's hard update) or moved ``tau`` of the way (Polyak averaging).
+Epsilon falls linearly from ``exploration_initial_eps`` to ``exploration_final_eps`` over
+the first ``exploration_fraction`` of each ``learn`` call. Discrete actions only; action
+masks (``info["action_mask"]``) restrict both acting and the target's max.
+
+Example:
+    >>> from autolearn.rl import DQN, DQNConfig
+    >>> agent = DQN("CartPole-v1", DQNConfig(learning_starts=100), seed=0).learn(1_000)
+    >>> agent.history[-1]["timesteps"]
+    1000
+
+References:
+    Mnih et al. Human-level control through deep reinforcement learning. Nature 2015.
+    van Hasselt, Guez, Silver. Deep Reinforcement Learning with Double Q-learning. AAAI 2016.
+    Wang et al. Dueling Network Architectures for Deep Reinforcement Learning. ICML 2016.
+    Pardo, Tavakoli, Levdik, Kormushev. Time Limits in Reinforcement Learning. ICML 2018.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from autolearn._rng import SeedLike
+from autolearn.exceptions import ConfigError
+from autolearn.rl.common.agent import (
+    CSVLogger,
+    adam,
+    check,
+    check_network,
+    is_int,
+    load_checkpoint,
+    mean_episode_stats,
+    save_checkpoint,
+    seed_streams,
+    setup_env,
+)
+from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.qnet import QNetwork, masked_q
+from autolearn.rl.common.replay import ReplayBuffer
+from autolearn.rl.common.rollout import RolloutState, start_rollouts
+from autolearn.rl.common.schedules import Schedule, as_schedule
+
+__all__ = ["DQN", "DQNConfig", "dqn_targets", "linear_epsilon"]
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """DQN hyperparameters (defaults: SB3's, except ``double_q=True``).
+
+    ``train_freq`` counts vector steps (``train_freq * n_envs`` transitions per phase);
+    ``learning_starts`` and ``target_update_interval`` count env steps.
+    """
+
+    n_envs: int = 1
+    learning_rate: float | Schedule = 1e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 32
+    gamma: float = 0.99
+    tau: float = 1.0
+    target_update_interval: int = 10_000
+    train_freq: int = 4
+    gradient_steps: int = 1
+    exploration_fraction: float = 0.1
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.05
+    max_grad_norm: float | None = 10.0
+    double_q: bool = True
+    dueling: bool = False
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    vectorization: str = "sync"
+
+    def __post_init__(self) -> None:
+        check_network(self)
+        for name in ("buffer_size", "batch_size", "target_update_interval", "train_freq",
+                     "gradient_steps"):
+            check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
+        check("learning_starts", self.learning_starts, is_int(self.learning_starts, 0),
+              "be an int >= 0")
+        check("gamma", self.gamma, 0 <= self.gamma <= 1, "be in [0, 1]")
+        check("tau", self.tau, 0 < self.tau <= 1, "be in (0, 1]")
+        sched = as_schedule(self.learning_rate, "learning_rate")
+        check("learning_rate", self.learning_rate, sched(0.0) > 0 and sched(1.0) >= 0,
+              "be positive (a schedule may end at 0)")
+        object.__setattr__(self, "learning_rate", sched)
+        check("exploration_fraction", self.exploration_fraction,
+              0 < self.exploration_fraction <= 1, "be in (0, 1]")
+        for name in ("exploration_initial_eps", "exploration_final_eps"):
+            check(name, getattr(self, name), 0 <= getattr(self, name) <= 1, "be in [0, 1]")
+        check("max_grad_norm", self.max_grad_norm,
+              self.max_grad_norm is None or self.max_grad_norm > 0, "be None or > 0")
+        check("buffer_size", self.buffer_size, self.buffer_size >= self.n_envs,
+              f"be >= n_envs={self.n_envs}")
+
+
+def linear_epsilon(progress: float, *, initial: float, final: float, fraction: float) -> float:
+    """Epsilon after ``progress`` of training: linear to ``final`` at ``fraction``, then flat."""
+    return initial + (final - initial) * min(max(progress, 0.0) / fraction, 1.0)
+
+
+def dqn_targets(rewards: torch.Tensor, terminated: torch.Tensor, next_q_target: torch.Tensor,
+                gamma: float, next_q_online: torch.Tensor | None = None,
+                next_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B,)`` targets ``y = r + gamma * (1 - terminated) * Q'(s', a*)``.
+
+    ``next_q_target``/``next_q_online``: ``(B, K)`` values of ``s'`` under the target and
+    online networks. With ``next_q_online`` (Double DQN) ``a*`` is the online argmax, else
+    the target network's own max. ``next_mask`` ``(B, K)`` excludes disallowed actions.
+    """
+    if next_q_online is None:
+        next_v = masked_q(next_q_target, next_mask).max(dim=-1).values
+    else:
+        a_star = masked_q(next_q_online, next_mask).argmax(dim=-1, keepdim=True)
+        next_v = next_q_target.gather(-1, a_star).squeeze(-1)
+    next_v = torch.where(terminated > 0, torch.zeros_like(next_v), next_v)
+    return rewards + gamma * next_v
+
+
+class DQN:
+    """DQN agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, save/load).
+
+    The replay buffer is not saved: a loaded agent refills it (after ``learning_starts``).
+    """
+
+    algo = "dqn"
+
+    def __init__(self, env: EnvLike | None, config: DQNConfig | None = None, *,
+                 seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
+                 spec: SpaceSpec | None = None) -> None:
+        self.config = cfg = config if config is not None else DQNConfig()
+        self.generator, self._env_seed, self.rng = seed_streams(seed)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        if self.spec.n_actions is None:
+            raise ConfigError("DQN needs a Discrete action space, but the env's actions are "
+                              "continuous; use PPO or A2C for continuous control")
+        self._n_actions = self.spec.n_actions
+        self.q_net = QNetwork(self.spec.obs_dim, self._n_actions, hidden=cfg.hidden,
+                              dueling=cfg.dueling, activation=cfg.activation,
+                              generator=self.generator)
+        self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)
+        self.optimizer = adam(self.q_net.parameters(),
+                              lr=as_schedule(cfg.learning_rate, "learning_rate")(0.0))
+        self.logger = CSVLogger(log_path) if log_path is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.num_timesteps = 0
+        self.exploration_rate = cfg.exploration_initial_eps
+        self._state: RolloutState | None = None
+        self._buffer: ReplayBuffer | None = None
+
+    def _act(self, obs: torch.Tensor, mask: torch.Tensor | None, eps: float) -> torch.Tensor:
+        """Epsilon-greedy ``(N,)`` actions; the forward is skipped when every env explores."""
+        n, k = obs.shape[0], self._n_actions
+        explore = torch.from_numpy(self.rng.random(n) < eps)
+        if mask is None:
+            random_a = torch.from_numpy(self.rng.integers(0, k, size=n))
+        else:  # uniform over the allowed actions
+            random_a = (torch.from_numpy(self.rng.random((n, k))) * mask).argmax(dim=-1)
+        if bool(explore.all()):
+            return random_a
+        with torch.inference_mode():
+            greedy = masked_q(self.q_net(obs), mask).argmax(dim=-1)
+        return torch.where(explore, random_a, greedy)
+
+    def _gradient_step(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        assert self._buffer is not None
+        b = self._buffer.sample(batch_size, self.rng)
+        B = b.actions.shape[0]
+        if cfg.double_q:  # one forward over s and s' (half the kernel calls of two)
+            q_all = self.q_net(torch.cat([b.obs, b.next_obs]))
+            q, next_q_online = q_all[:B], q_all[B:].detach()
+        else:
+            q, next_q_online = self.q_net(b.obs), None
+        with torch.no_grad():
+            y = dqn_targets(b.rewards, b.terminated, self.q_target(b.next_obs), cfg.gamma,
+                            next_q_online, b.next_masks)
+        q_a = q.gather(-1, b.actions.unsqueeze(-1)).squeeze(-1)
+        loss = F.smooth_l1_loss(q_a, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm,
+                                           foreach=True)
+        self.optimizer.step()
+        return loss.detach(), q_a.detach().mean()
+
+    def _update_target(self) -> None:
+        with torch.no_grad():
+            online: list[torch.Tensor] = list(self.q_net.parameters())
+            target: list[torch.Tensor] = list(self.q_target.parameters())
+            if self.config.tau == 1.0:
+                torch._foreach_copy_(target, online)
+            else:
+                torch._foreach_lerp_(target, online, self.config.tau)
+
+    def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
+              ) -> DQN:
+        """Train for ``total_timesteps`` env steps (rounded up to whole ``train_freq`` phases)."""
+        cfg = self.config
+        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
+        env = self.env
+        if env is None:
+            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        if self._state is None or self._buffer is None:
+            self._state = start_rollouts(env, self._env_seed)
+            n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
+            self._buffer = ReplayBuffer(cfg.buffer_size, self.spec.obs_shape, n_mask=n_mask)
+        state, buffer, n = self._state, self._buffer, env.num_envs
+        lr_at = as_schedule(cfg.learning_rate, "learning_rate")
+        start = self.num_timesteps
+        while self.num_timesteps - start < total_timesteps:
+            for _ in range(cfg.train_freq):
+                progress = (self.num_timesteps - start) / total_timesteps
+                eps = self.exploration_rate = linear_epsilon(
+                    progress, initial=cfg.exploration_initial_eps,
+                    final=cfg.exploration_final_eps, fraction=cfg.exploration_fraction)
+                actions = self._act(state.obs, state.mask, eps)
+                obs, rewards, terminated, truncated, info = env.step(actions.numpy())
+                next_obs = torch.tensor(np.asarray(obs, np.float32))
+                next_mask = (None if state.mask is None
+                             else torch.as_tensor(np.asarray(info["action_mask"], bool)))
+                real_next, real_mask = next_obs, next_mask
+                dones = np.logical_or(terminated, truncated)
+                state.ep_return += rewards
+                state.ep_length += 1
+                if dones.any():  # the env already reset: the true s' is in final_obs
+                    real_next = next_obs.clone()
+                    real_mask = None if next_mask is None else next_mask.clone()
+                    final_info = info.get("final_info", {})
+                    for i in np.flatnonzero(dones):
+                        real_next[i] = torch.as_tensor(np.asarray(info["final_obs"][i]))
+                        if real_mask is not None:
+                            real_mask[i] = (torch.as_tensor(final_info["action_mask"][i])
+                                            if "action_mask" in final_info else True)
+                        state.episodes.append((float(state.ep_return[i]),
+                                               int(state.ep_length[i])))
+                        state.ep_return[i], state.ep_length[i] = 0.0, 0
+                buffer.add(state.obs, actions, torch.as_tensor(rewards, dtype=torch.float32),
+                           real_next, torch.as_tensor(terminated, dtype=torch.float32),
+                           masks=state.mask, next_masks=real_mask)
+                state.obs, state.mask = next_obs, next_mask
+                self.num_timesteps += n
+                if self.num_timesteps // cfg.target_update_interval != \
+                        (self.num_timesteps - n) // cfg.target_update_interval:
+                    self._update_target()
+            lr = lr_at((self.num_timesteps - start) / total_timesteps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            loss_sum, q_sum, n_updates = torch.zeros(()), torch.zeros(()), 0
+            if self.num_timesteps >= cfg.learning_starts:
+                for _ in range(cfg.gradient_steps):
+                    loss, q_mean = self._gradient_step(cfg.batch_size)
+                    loss_sum += loss
+                    q_sum += q_mean
+                    n_updates += 1
+            ep_return, ep_length = mean_episode_stats(state.episodes)
+            row: dict[str, Any] = {
+                "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
+                "ep_length_mean": ep_length, "learning_rate": lr, "epsilon": eps,
+                "loss": float(loss_sum) / n_updates if n_updates else float("nan"),
+                "q_mean": float(q_sum) / n_updates if n_updates else float("nan"),
+                "n_updates": n_updates, "buffer_size": len(buffer),
+            }
+            keep_going = run_callbacks(callback, self, row)
+            self.history.append(row)
+            if self.logger is not None:
+                self.logger.write(row)
+            if not keep_going:
+                break
+        return self
+
+    def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
+        """Greedy actions for a batch of observations (or one); epsilon-greedy with
+        the current exploration rate when ``deterministic=False``."""
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+        single = x.dim() == len(self.spec.obs_shape)
+        if single:
+            x = x.unsqueeze(0)
+        m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(
+            x.shape[0], -1)
+        out = self._act(x, m, 0.0 if deterministic else self.exploration_rate).numpy()
+        return out[0] if single else out
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write config JSON, spaces, both networks and the optimizer state to one file."""
+        save_checkpoint(path, algo=self.algo, config=self.config, spec=self.spec,
+                        modules={"q_net": self.q_net, "q_target": self.q_target,
+                                 "optimizer": self.optimizer},
+                        extra={"num_timesteps": self.num_timesteps,
+                               "exploration_rate": self.exploration_rate})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
+             seed: SeedLike = None) -> DQN:
+        """An agent from :meth:`save`; pass ``env`` to continue training."""
+        config, spec, state, extra = load_checkpoint(path, cls.algo, DQNConfig)
+        agent = cls(env, config, seed=seed, spec=spec)
+        agent.q_net.load_state_dict(state["q_net"])
+        agent.q_target.load_state_dict(state["q_target"])
+        agent.optimizer.load_state_dict(state["optimizer"])
+        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        agent.exploration_rate = float(extra.get("exploration_rate", agent.exploration_rate))
+        return agent

@@ -1,0 +1,74 @@
+"""A3C through the conformance suite (asynchronous, so not bit-reproducible), plus its parts."""
+
+import numpy as np
+import pytest
+import torch
+
+from autolearn.rl import A3C, A3CConfig, evaluate
+from autolearn.rl.a3c import SharedRMSprop
+from autolearn.testing.envs import Chain
+from autolearn.testing.rl import RLAgentConformance
+
+
+class TestA3C(RLAgentConformance):
+    config_cls = A3CConfig
+    bad_values = {"gamma": 1.5, "n_steps": 0, "n_workers": 0, "rms_alpha": 1.0}
+    bandit_steps, chain_steps = 512, 4096  # margin: asynchronous runs vary
+    n_envs_learn = 2  # per worker: 2 workers x 2 envs
+
+    @staticmethod
+    def make_agent(env_fn, seed, n_envs=1):
+        cfg = A3CConfig(n_workers=2, n_envs=n_envs, n_steps=8, learning_rate=3e-3,
+                        hidden=(32,), gamma=0.95, ent_coef=0.0)
+        return A3C(env_fn, cfg, seed=seed)
+
+    def test_same_seed_same_actions_and_losses(self):
+        pytest.skip("A3C is asynchronous: the interleaving of Hogwild updates from several "
+                    "processes depends on OS scheduling, so it is not bit-reproducible "
+                    "(the single-worker case is checked in test_one_worker_is_reproducible)")
+
+
+def test_one_worker_is_reproducible():
+    cfg = A3CConfig(n_workers=1, n_envs=2, n_steps=8, hidden=(16,))
+    a, b = (A3C(Chain, cfg, seed=3).learn(160) for _ in range(2))
+    assert [r["policy_loss"] for r in a.history] == [r["policy_loss"] for r in b.history]
+
+
+def test_rows_come_from_every_worker_and_count_all_steps():
+    cfg = A3CConfig(n_workers=3, n_envs=1, n_steps=5, hidden=(16,))
+    agent = A3C(Chain, cfg, seed=0).learn(600)
+    ts = [r["timesteps"] for r in agent.history]
+    assert {r["worker"] for r in agent.history} == {0, 1, 2}
+    assert sorted(ts) == list(range(5, max(ts) + 1, 5))  # every segment logged once
+    assert agent.num_timesteps == max(ts) and 600 <= max(ts) < 600 + 3 * 5
+
+
+def test_shared_rmsprop_matches_the_update_rule():
+    p = torch.tensor([1.0, -2.0])
+    opt = SharedRMSprop([p], alpha=0.9, eps=1e-5)
+    g = torch.tensor([0.5, 1.0])
+    opt.step([g], lr=0.1)
+    sq = 0.1 * g**2
+    torch.testing.assert_close(p, torch.tensor([1.0, -2.0]) - 0.1 * g / (sq.sqrt() + 1e-5))
+    torch.testing.assert_close(opt.square_avg[0], sq)
+
+
+def test_worker_error_is_raised_in_the_caller():
+    calls = {"n": 0}
+
+    def flaky_env():
+        calls["n"] += 1
+        if calls["n"] > 1:  # the forked workers' copies fail
+            raise OSError("no env here")
+        return Chain()
+
+    agent = A3C(flaky_env, A3CConfig(n_workers=2, hidden=(8,)), seed=0)
+    with pytest.raises(RuntimeError, match="no env here"):
+        agent.learn(10_000)
+
+
+def test_learns_chain_with_more_workers():
+    cfg = A3CConfig(n_workers=4, n_envs=1, n_steps=8, learning_rate=3e-3, hidden=(32,),
+                    gamma=0.95, ent_coef=0.0)
+    agent = A3C(Chain, cfg, seed=1).learn(8192)
+    assert evaluate(agent, Chain, n_episodes=2)[0] == 1.0, agent.predict(np.eye(5))
