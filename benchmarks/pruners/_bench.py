@@ -59,8 +59,14 @@ METHODS: tuple[Method, ...] = (
 )
 
 
-#: Optuna's TPE + Hyperband is a reference for BOHB, left out by default (slow sampler).
-DEFAULT_METHODS = ("random", "median", "asha", "hyperband", "bohb")
+DEFAULT_METHODS = ("random", "median", "asha", "hyperband", "bohb", "tpe_hyperband")
+#: Which row a row is compared with: the other library's same pruner; BOHB and Optuna's
+#: TPE + Hyperband with their own library's Hyperband under random sampling.
+COUNTERPART: dict[tuple[str, str], tuple[str, str]] = {
+    **{(k, "autolearn"): (k, "optuna") for k in ("random", "median", "asha", "hyperband")},
+    ("bohb", "autolearn"): ("hyperband", "autolearn"),
+    ("tpe_hyperband", "optuna"): ("hyperband", "optuna"),
+}
 
 
 def _bohb_factory() -> Callable[..., tuple[Any, Any]] | None:
@@ -194,6 +200,20 @@ def _seed_job(job: tuple[CurveTable, int, int, list[Method]]) -> dict[str, Recor
     return {m.label: run_study(m, table, seed, budget) for m in order}
 
 
+def _anytime_mean(recs: Sequence[Record], budget: int) -> list[float]:
+    """Per seed: the incumbent averaged over the anytime grid (area under the curve)."""
+    return [float(np.mean([max(r.incumbent(f * budget), 0.0) for f in ANYTIME])) for r in recs]
+
+
+def _mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (NaN with fewer than 2 values a side)."""
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    from scipy.stats import mannwhitneyu
+
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
 def _median(xs: Sequence[float]) -> float:
     """Median that keeps +-inf (never reached / no incumbent yet) as such."""
     return float(np.median(np.asarray(xs, dtype=float))) if len(xs) else math.nan
@@ -240,7 +260,8 @@ def run(args: argparse.Namespace) -> Report:
               "÷ budget (goal <= 1/3 for ASHA, Hyperband)",
               "÷ random search's own epochs to reach it",
               "epochs to reach the table's best (median)",
-              "Δ vs counterpart at 1/3 (points)", "Δ vs counterpart at all (points)"]
+              "counterpart", "Δ vs counterpart at 1/3 (points)",
+              "Δ vs counterpart at all (points)", "p (anytime mean, Mann-Whitney)"]
     rows: list[list[Any]] = []
     anytime_rows: list[list[Any]] = []
     raw: dict[str, Any] = {"budget_trainings": budget_trainings, "seeds": n_seeds,
@@ -269,7 +290,6 @@ def run(args: argparse.Namespace) -> Report:
         # Target of seed s: the final best of the same library's random search, seed s.
         rs_final = {lib: [r.incumbent(budget) for r in records[m.label]]
                     for m in runnable if m.key == "random" for lib in [m.library]}
-        counterparts = {"autolearn": "optuna", "optuna": "autolearn"}
         prob_raw: dict[str, Any] = {"n_epochs": R, "budget_epochs": budget,
                                     "n_configs": int(table.curves.shape[0]),
                                     "table_best_final": float(table.curves[:, -1].max()),
@@ -277,7 +297,7 @@ def run(args: argparse.Namespace) -> Report:
                                     "meta": table.meta, "methods": {}}
         for m in methods:
             if m not in runnable:
-                rows.append([table.name, m.label, "not available yet", *[""] * 10])
+                rows.append([table.name, m.label, "not available yet", *[""] * 12])
                 continue
             recs = records[m.label]
             targets = rs_final.get(m.library, [math.nan] * len(recs))
@@ -286,13 +306,16 @@ def run(args: argparse.Namespace) -> Report:
             rs_reach = math.nan if rs is None else _median(
                 [r.epochs_to_reach(t) for r, t in zip(records[rs.label], targets, strict=True)])
             top = _median([r.epochs_to_reach(float(table.curves[:, -1].max())) for r in recs])
-            other = next((o for o in runnable if o.key == m.key
-                          and o.library == counterparts[m.library]), None)
+            other = next((o for o in runnable if (o.key, o.library) == COUNTERPART.get(
+                (m.key, m.library))), None)
             d13: Any = ""
             dall: Any = ""
-            if other is not None and m.library == "autolearn":
+            p_any: Any = ""
+            if other is not None:
                 d13 = 100 * (med[m.label][1] - med[other.label][1])
                 dall = 100 * (med[m.label][-1] - med[other.label][-1])
+                p_any = _mann_whitney(_anytime_mean(recs, budget),
+                                      _anytime_mean(records[other.label], budget))
             rows.append([
                 table.name, m.label, _median([len(r.epochs) for r in recs]),
                 *[_pct(v) for v in med[m.label]],
@@ -300,16 +323,21 @@ def run(args: argparse.Namespace) -> Report:
                 "n/a" if reach == math.inf else f"{reach / budget:.2f}",
                 "n/a" if reach == math.inf or rs_reach != rs_reach else f"{reach / rs_reach:.2f}",
                 "not reached" if top == math.inf else top,
-                d13, dall,
+                "" if other is None else other.label, d13, dall, p_any,
             ])
             anytime_rows.append([table.name, m.label, *[
                 _pct(_median([r.incumbent(f * budget) for r in recs])) for f in ANYTIME]])
+            grid = [k * budget / 27 for k in range(1, 28)]
             prob_raw["methods"][m.label] = {
-                "epochs": [r.epochs.tolist() for r in recs],
-                "complete": [r.complete.astype(int).tolist() for r in recs],
-                "value": [np.round(r.value, 5).tolist() for r in recs],
+                "trials": [len(r.epochs) for r in recs],
+                "pruned": [int((~r.complete).sum()) for r in recs],
                 "seconds": [round(r.seconds, 3) for r in recs],
-                "incumbent_at_checkpoints": inc[m.label],
+                "incumbent_every_budget_over_27": [
+                    [round(r.incumbent(e), 5) for e in grid] for r in recs],
+                "epochs_to_reach_random_search_final_best": [
+                    r.epochs_to_reach(t) for r, t in zip(recs, targets, strict=True)],
+                "epochs_to_reach_table_best": [
+                    r.epochs_to_reach(float(table.curves[:, -1].max())) for r in recs],
             }
         raw["problems"][table.name] = prob_raw
         notes.append(
@@ -330,8 +358,12 @@ def run(args: argparse.Namespace) -> Report:
         "'÷ random search's own epochs to reach it': the median above divided by random "
         "search's median epochs to find its final best (a stricter reading of the goal than "
         "÷ budget, since random search may find its final best before the budget ends).",
-        "Δ vs counterpart: median of autolearn minus median of Optuna for the same pruner "
-        "(same random sampler family, same budget), in accuracy points.",
+        "Δ vs counterpart: this row's median minus the counterpart's, in accuracy points, at "
+        "equal epochs (autolearn vs Optuna with the same pruner and the random sampler; BOHB "
+        "and Optuna's TPE + Hyperband vs their library's Hyperband with random sampling). "
+        "p: two-sided Mann-Whitney U test between the two rows' per-seed anytime means "
+        "(the incumbent averaged over the 9 points of the anytime table); the seeds are not "
+        "paired (the libraries draw different configurations from the same seed).",
         "Anytime table (median incumbent, % validation accuracy, at k/9 of the budget):\n\n"
         + _markdown(["problem", "method", *[f"{k}/9" for k in range(1, 10)]], anytime_rows),
     ]
