@@ -104,9 +104,12 @@ def sh(*args: str, cwd: Path | None = None, timeout: float = 30,
 
 
 def popen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    # A job started in the background by a non-interactive shell (as CI may do) inherits
+    # an ignored SIGINT; give the worker the default disposition a terminal user has.
     return subprocess.Popen([sys.executable, "-m", "autolearn", *args], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 20.0) -> None:
