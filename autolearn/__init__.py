@@ -11,7 +11,7 @@ Quick start::
     study = autolearn.create_study(storage="sqlite:///autolearn.db", study_name="demo",
                                    load_if_exists=True)
     study.optimize(objective, n_trials=50)
-    print(study.best_params)
+    best = study.best_params
 """
 
 from autolearn import exceptions, pruners, samplers, space, storages

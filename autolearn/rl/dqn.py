@@ -52,7 +52,9 @@ from autolearn.rl.common.agent import (
     mean_episode_stats,
     save_checkpoint,
     seed_streams,
+    set_learning_rate,
     setup_env,
+    start_learning,
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
@@ -219,10 +221,7 @@ class DQN:
               ) -> DQN:
         """Train for ``total_timesteps`` env steps (rounded up to whole ``train_freq`` phases)."""
         cfg = self.config
-        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
-        env = self.env
-        if env is None:
-            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        env = start_learning(total_timesteps, self.env)
         if self._state is None or self._buffer is None:
             self._state = start_rollouts(env, self._env_seed)
             n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
@@ -266,8 +265,7 @@ class DQN:
                         (self.num_timesteps - n) // cfg.target_update_interval:
                     self._update_target()
             lr = lr_at((self.num_timesteps - start) / total_timesteps)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            set_learning_rate(self.optimizer, lr)
             loss_sum, q_sum, n_updates = torch.zeros(()), torch.zeros(()), 0
             if self.num_timesteps >= cfg.learning_starts:
                 for _ in range(cfg.gradient_steps):

@@ -37,7 +37,6 @@ import numpy as np
 import torch
 
 from autolearn._rng import SeedLike
-from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
     CSVLogger,
     adam,
@@ -51,7 +50,9 @@ from autolearn.rl.common.agent import (
     predict,
     save_checkpoint,
     seed_streams,
+    set_learning_rate,
     setup_env,
+    start_learning,
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
@@ -164,10 +165,7 @@ class REINFORCE:
               ) -> REINFORCE:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""
         cfg = self.config
-        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
-        env = self.env
-        if env is None:
-            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        env = start_learning(total_timesteps, self.env)
         if self._state is None or self._buffer is None:
             self._state = start_rollouts(env, self._env_seed)
             self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
@@ -176,8 +174,7 @@ class REINFORCE:
         start = self.num_timesteps
         while self.num_timesteps - start < total_timesteps:
             lr = lr_at((self.num_timesteps - start) / total_timesteps)
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
+            set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
                                       bootstrap_truncated=cfg.baseline == "value")

@@ -38,6 +38,7 @@ __all__ = [
     "save_checkpoint",
 ]
 
+E = TypeVar("E")
 C = TypeVar("C")
 
 
@@ -146,6 +147,20 @@ def check(name: str, value: Any, ok: bool, rule: str) -> None:
     """Raise ``ConfigError("`name` must <rule>, but got name=value")`` unless ``ok``."""
     if not ok:
         raise ConfigError(f"`{name}` must {rule}, but got {name}={value!r}")
+
+
+def start_learning(total_timesteps: Any, env: E | None) -> E:
+    """Validate a ``learn()`` call: a positive step count and an env to train in."""
+    check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
+    if env is None:
+        raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+    return env
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Apply a scheduled learning rate to every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def is_int(value: Any, low: int = 1) -> bool:
