@@ -42,6 +42,7 @@ from autolearn.rl.common.agent import (
     load_checkpoint,
     mean_episode_stats,
     predict,
+    resolve_device,
     save_checkpoint,
     seed_streams,
     set_learning_rate,
@@ -125,17 +126,19 @@ def a2c_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
 
 
 class A2C:
-    """A2C agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, save/load)."""
+    """A2C agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, device,
+    save/load)."""
 
     algo = "a2c"
 
     def __init__(self, env: EnvLike | None, config: A2CConfig | None = None, *,
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
-                 spec: SpaceSpec | None = None) -> None:
+                 spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else A2CConfig()
         self.generator, self._env_seed, _ = seed_streams(seed)
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
-        self.policy = build_actor_critic(self.spec, cfg, self.generator)
+        self.device = resolve_device(device)
+        self.policy = build_actor_critic(self.spec, cfg, self.generator, self.device)
         lr = as_schedule(cfg.learning_rate, "learning_rate")(0.0)
         if cfg.optimizer == "rmsprop":
             self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
@@ -154,8 +157,9 @@ class A2C:
         cfg = self.config
         env = start_learning(total_timesteps, self.env)
         if self._state is None or self._buffer is None:
-            self._state = start_rollouts(env, self._env_seed)
-            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
+            self._state = start_rollouts(env, self._env_seed, self.device)
+            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec,
+                                         device=self.device)
         state, buffer = self._state, self._buffer
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
@@ -214,10 +218,10 @@ class A2C:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
-             seed: SeedLike = None) -> A2C:
-        """An agent from :meth:`save`; pass ``env`` to continue training."""
+             seed: SeedLike = None, device: str | torch.device = "cpu") -> A2C:
+        """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
         config, spec, state, extra = load_checkpoint(path, cls.algo, A2CConfig)
-        agent = cls(env, config, seed=seed, spec=spec)
+        agent = cls(env, config, seed=seed, spec=spec, device=device)
         agent.policy.load_state_dict(state["policy"])
         agent.optimizer.load_state_dict(state["optimizer"])
         agent.num_timesteps = int(extra.get("num_timesteps", 0))

@@ -69,6 +69,7 @@ from autolearn.rl.common.agent import (
     load_checkpoint,
     mean_episode_stats,
     predict,
+    resolve_device,
     save_checkpoint,
     seed_streams,
     setup_env,
@@ -219,18 +220,24 @@ class A3C:
     """A3C agent; arguments as :class:`~autolearn.rl.A2C` (seeded envs, CSV log, save/load).
 
     ``env`` is worker 0's vector env (in the calling process); other workers fork and
-    build their own copies from the same id or factory.
+    build their own copies from the same id or factory. Hogwild updates go through shared
+    CPU memory, so ``device`` must resolve to the CPU (``"cpu"`` or ``"auto"``, which
+    picks the CPU for A3C).
     """
 
     algo = "a3c"
 
     def __init__(self, env: EnvLike | None, config: A3CConfig | None = None, *,
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
-                 spec: SpaceSpec | None = None) -> None:
+                 spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else A3CConfig()
         if isinstance(env, VectorEnv) and cfg.n_workers > 1:
             raise ConfigError("A3C workers build their own env copies: pass an env id or a "
                               "factory, not a VectorEnv, when n_workers > 1")
+        self.device = torch.device("cpu") if device == "auto" else resolve_device(device)
+        if self.device.type != "cpu":
+            raise ConfigError(f"`device` must be 'cpu' or 'auto' for A3C (workers share "
+                              f"parameters through CPU shared memory), but got device={device!r}")
         self.generator, _, self.rng = seed_streams(seed)
         self._env_fn = env
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
@@ -340,10 +347,10 @@ class A3C:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
-             seed: SeedLike = None) -> A3C:
-        """An agent from :meth:`save`; pass ``env`` to continue training."""
+             seed: SeedLike = None, device: str | torch.device = "cpu") -> A3C:
+        """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
         config, spec, state, extra = load_checkpoint(path, cls.algo, A3CConfig)
-        agent = cls(env, config, seed=seed, spec=spec)
+        agent = cls(env, config, seed=seed, spec=spec, device=device)
         agent.policy.load_state_dict(state["policy"])
         agent.optimizer.load_state_dict(state["optimizer"])
         agent.num_timesteps = int(extra.get("num_timesteps", 0))

@@ -50,6 +50,7 @@ from autolearn.rl.common.agent import (
     is_int,
     load_checkpoint,
     mean_episode_stats,
+    resolve_device,
     save_checkpoint,
     seed_streams,
     set_learning_rate,
@@ -144,13 +145,15 @@ class DQN:
     """DQN agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, save/load).
 
     The replay buffer is not saved: a loaded agent refills it (after ``learning_starts``).
+    On an accelerator ``device`` the networks and gradient steps run there; the replay
+    buffer stays in CPU memory and each sampled minibatch is moved over.
     """
 
     algo = "dqn"
 
     def __init__(self, env: EnvLike | None, config: DQNConfig | None = None, *,
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
-                 spec: SpaceSpec | None = None) -> None:
+                 spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else DQNConfig()
         self.generator, self._env_seed, self.rng = seed_streams(seed)
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
@@ -158,9 +161,10 @@ class DQN:
             raise ConfigError("DQN needs a Discrete action space, but the env's actions are "
                               "continuous; use PPO or A2C for continuous control")
         self._n_actions = self.spec.n_actions
+        self.device = resolve_device(device)
         self.q_net = QNetwork(self.spec.obs_dim, self._n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
-                              generator=self.generator)
+                              generator=self.generator).to(self.device)
         self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)
         self.optimizer = adam(self.q_net.parameters(),
                               lr=as_schedule(cfg.learning_rate, "learning_rate")(0.0))
@@ -182,13 +186,19 @@ class DQN:
         if bool(explore.all()):
             return random_a
         with torch.inference_mode():
-            greedy = masked_q(self.q_net(obs), mask).argmax(dim=-1)
+            if self.device.type == "cpu":
+                greedy = masked_q(self.q_net(obs), mask).argmax(dim=-1)
+            else:  # observations move to the device once per vector step
+                greedy = masked_q(self.q_net(obs.to(self.device)), None if mask is None
+                                  else mask.to(self.device)).argmax(dim=-1).cpu()
         return torch.where(explore, random_a, greedy)
 
     def _gradient_step(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
         assert self._buffer is not None
         b = self._buffer.sample(batch_size, self.rng)
+        if self.device.type != "cpu":
+            b = type(b)._make(None if x is None else x.to(self.device) for x in b)
         B = b.actions.shape[0]
         if cfg.double_q:  # one forward over s and s' (half the kernel calls of two)
             q_all = self.q_net(torch.cat([b.obs, b.next_obs]))
@@ -266,7 +276,8 @@ class DQN:
                     self._update_target()
             lr = lr_at((self.num_timesteps - start) / total_timesteps)
             set_learning_rate(self.optimizer, lr)
-            loss_sum, q_sum, n_updates = torch.zeros(()), torch.zeros(()), 0
+            loss_sum = torch.zeros((), device=self.device)
+            q_sum, n_updates = torch.zeros((), device=self.device), 0
             if self.num_timesteps >= cfg.learning_starts:
                 for _ in range(cfg.gradient_steps):
                     loss, q_mean = self._gradient_step(cfg.batch_size)
@@ -311,10 +322,10 @@ class DQN:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
-             seed: SeedLike = None) -> DQN:
-        """An agent from :meth:`save`; pass ``env`` to continue training."""
+             seed: SeedLike = None, device: str | torch.device = "cpu") -> DQN:
+        """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
         config, spec, state, extra = load_checkpoint(path, cls.algo, DQNConfig)
-        agent = cls(env, config, seed=seed, spec=spec)
+        agent = cls(env, config, seed=seed, spec=spec, device=device)
         agent.q_net.load_state_dict(state["q_net"])
         agent.q_target.load_state_dict(state["q_target"])
         agent.optimizer.load_state_dict(state["optimizer"])

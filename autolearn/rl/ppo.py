@@ -47,6 +47,7 @@ from autolearn.rl.common.agent import (
     load_checkpoint,
     mean_episode_stats,
     predict,
+    resolve_device,
     save_checkpoint,
     seed_streams,
     set_learning_rate,
@@ -156,17 +157,22 @@ class PPO:
         seed: fixes network init, env resets, actions and minibatch order: the same seed
             gives identical actions and losses on a rerun (single-threaded torch).
         log_path: CSV file receiving one diagnostics row per iteration.
+        device: where the network and the update tensors live: ``"cpu"`` (default),
+            ``"cuda"``, ``"cuda:<index>"``, ``"mps"`` or ``"auto"`` (CUDA when available).
+            Observations move there once per vector step; the seed's random streams stay
+            on the CPU, so a seed draws the same initial network on every device.
     """
 
     algo = "ppo"
 
     def __init__(self, env: EnvLike | None, config: PPOConfig | None = None, *,
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
-                 spec: SpaceSpec | None = None) -> None:
+                 spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = config if config is not None else PPOConfig()
         self.generator, self._env_seed, _ = seed_streams(seed)
         self.env, self.spec = setup_env(env, self.config.n_envs, self.config.vectorization, spec)
-        self.policy = build_actor_critic(self.spec, self.config, self.generator)
+        self.device = resolve_device(device)
+        self.policy = build_actor_critic(self.spec, self.config, self.generator, self.device)
         lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)
         self.optimizer = adam(self.policy.parameters(), lr=lr0, eps=1e-5)
         self.logger = CSVLogger(log_path) if log_path is not None else None
@@ -181,8 +187,9 @@ class PPO:
         cfg = self.config
         env = start_learning(total_timesteps, self.env)
         if self._state is None or self._buffer is None:
-            self._state = start_rollouts(env, self._env_seed)
-            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
+            self._state = start_rollouts(env, self._env_seed, self.device)
+            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec,
+                                         device=self.device)
         state, buffer = self._state, self._buffer
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
@@ -252,10 +259,10 @@ class PPO:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
-             seed: SeedLike = None) -> PPO:
-        """An agent from :meth:`save`; pass ``env`` to continue training."""
+             seed: SeedLike = None, device: str | torch.device = "cpu") -> PPO:
+        """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
         config, spec, state, extra = load_checkpoint(path, cls.algo, PPOConfig)
-        agent = cls(env, config, seed=seed, spec=spec)
+        agent = cls(env, config, seed=seed, spec=spec, device=device)
         agent.policy.load_state_dict(state["policy"])
         agent.optimizer.load_state_dict(state["optimizer"])
         agent.num_timesteps = int(extra.get("num_timesteps", 0))

@@ -48,6 +48,7 @@ from autolearn.rl.common.agent import (
     load_checkpoint,
     mean_episode_stats,
     predict,
+    resolve_device,
     save_checkpoint,
     seed_streams,
     set_learning_rate,
@@ -141,17 +142,19 @@ def reinforce_loss(log_prob: torch.Tensor, returns: torch.Tensor, baseline: torc
 
 
 class REINFORCE:
-    """REINFORCE agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, save/load)."""
+    """REINFORCE agent; arguments as :class:`~autolearn.rl.PPO` (seeded, CSV log, device,
+    save/load)."""
 
     algo = "reinforce"
 
     def __init__(self, env: EnvLike | None, config: REINFORCEConfig | None = None, *,
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
-                 spec: SpaceSpec | None = None) -> None:
+                 spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else REINFORCEConfig()
         self.generator, self._env_seed, _ = seed_streams(seed)
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
-        self.policy = build_actor_critic(self.spec, cfg, self.generator)
+        self.device = resolve_device(device)
+        self.policy = build_actor_critic(self.spec, cfg, self.generator, self.device)
         lr0 = as_schedule(cfg.learning_rate, "learning_rate")(0.0)
         self.optimizer = adam(self.policy.parameters(), lr=lr0)
         self.baseline = MovingAverageBaseline(cfg.baseline_decay)
@@ -167,8 +170,9 @@ class REINFORCE:
         cfg = self.config
         env = start_learning(total_timesteps, self.env)
         if self._state is None or self._buffer is None:
-            self._state = start_rollouts(env, self._env_seed)
-            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec)
+            self._state = start_rollouts(env, self._env_seed, self.device)
+            self._buffer = RolloutBuffer(cfg.n_steps, env.num_envs, self.spec,
+                                         device=self.device)
         state, buffer = self._state, self._buffer
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
@@ -236,10 +240,10 @@ class REINFORCE:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
-             seed: SeedLike = None) -> REINFORCE:
-        """An agent from :meth:`save`; pass ``env`` to continue training."""
+             seed: SeedLike = None, device: str | torch.device = "cpu") -> REINFORCE:
+        """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
         config, spec, state, extra = load_checkpoint(path, cls.algo, REINFORCEConfig)
-        agent = cls(env, config, seed=seed, spec=spec)
+        agent = cls(env, config, seed=seed, spec=spec, device=device)
         agent.policy.load_state_dict(state["policy"])
         agent.optimizer.load_state_dict(state["optimizer"])
         agent.num_timesteps = int(extra.get("num_timesteps", 0))

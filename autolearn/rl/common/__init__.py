@@ -21,6 +21,7 @@ from autolearn.rl.common.env import (
     SpaceSpec,
     make_vec_env,
 )
+from autolearn.rl.common.loggers import MissingDependencyError, ProgressBar, TensorBoardLogger
 from autolearn.rl.common.policies import ActorCritic, AutoregressivePolicy, SequenceSample
 from autolearn.rl.common.returns import bootstrap_truncated, discounted_returns, gae, nstep_returns
 from autolearn.rl.common.schedules import Constant, Linear
@@ -34,9 +35,11 @@ __all__ = [
     "EvalCallback",
     "Linear",
     "MaskedCategorical",
+    "MissingDependencyError",
     "NormalizeObservation",
     "NormalizeReward",
     "PolicyBatch",
+    "ProgressBar",
     "RolloutBatch",
     "RunningMeanStd",
     "SequenceEnv",
@@ -44,6 +47,7 @@ __all__ = [
     "SequenceSample",
     "SpaceSpec",
     "StopOnRewardThreshold",
+    "TensorBoardLogger",
     "bootstrap_truncated",
     "discounted_returns",
     "evaluate",

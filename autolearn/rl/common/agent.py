@@ -35,6 +35,7 @@ __all__ = [
     "explained_variance",
     "load_checkpoint",
     "predict",
+    "resolve_device",
     "save_checkpoint",
 ]
 
@@ -96,17 +97,18 @@ def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bo
 
     Continuous actions are clipped to the action bounds, as sent to the env.
     """
-    x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+    device = policy.log_std.device
+    x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=device)
     single = x.dim() == len(spec.obs_shape)
     if single:
         x = x.unsqueeze(0)
-    m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(
-        x.shape[0], -1)
+    m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool),
+                                                  device=device).reshape(x.shape[0], -1)
     with torch.inference_mode():
         if transform is not None:
             x = transform(x)
         actions, _, _ = policy.act(x, m, generator, deterministic=deterministic)
-    out = actions.numpy()
+    out = actions.cpu().numpy()
     if spec.low is not None:
         out = np.clip(out, np.asarray(spec.low, np.float32), np.asarray(spec.high, np.float32))
     return out[0] if single else out
@@ -190,11 +192,51 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
     return venv, space_info(venv)
 
 
-def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator) -> ActorCritic:
-    """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``."""
-    return ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
-                       shared=config.shared, activation=config.activation,
-                       log_std_init=config.log_std_init, generator=generator)
+def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
+                       device: torch.device | None = None) -> ActorCritic:
+    """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``.
+
+    Weights are drawn on the CPU from ``generator`` (so a seed gives the same network on
+    every device), then moved to ``device``.
+    """
+    policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
+                         shared=config.shared, activation=config.activation,
+                         log_std_init=config.log_std_init, generator=generator)
+    return policy if device is None else policy.to(device)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The ``torch.device`` an agent runs on: ``"cpu"`` (the default), ``"cuda"``,
+    ``"cuda:1"``, ``"mps"``, or ``"auto"`` (CUDA when available, else CPU).
+
+    Raises:
+        ConfigError: the name is not a device, or that device is not available here.
+    """
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, str) and device.strip().lower() == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"`device` must be 'cpu', 'cuda', 'cuda:<index>', 'mps' or 'auto', "
+                          f"but got device={device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"`device` is {device!r}, but CUDA is not available to this "
+                              "torch build (torch.cuda.is_available() is False); use "
+                              "device='cpu' or device='auto'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"`device` is {device!r}, but only {torch.cuda.device_count()} "
+                              "CUDA device(s) are visible")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"`device` is {device!r}, but MPS is not available here; use "
+                              "device='cpu' or device='auto'")
+    elif dev.type != "cpu":
+        raise ConfigError(f"`device` must be 'cpu', 'cuda', 'cuda:<index>', 'mps' or 'auto', "
+                          f"but got device={device!r}")
+    return dev
 
 
 def adam(params: Any, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:

@@ -65,7 +65,9 @@ def minibatches(batch: PolicyBatch, batch_size: int,
     if batch_size >= n:
         yield batch
         return
-    perm = torch.randperm(n, generator=generator)
+    perm = torch.randperm(n, generator=generator)  # drawn on the generator's (CPU) device
+    if perm.device != batch.obs.device:
+        perm = perm.to(batch.obs.device)
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
         yield PolicyBatch._make(None if x is None else x[idx] for x in batch)

@@ -39,6 +39,8 @@ class MaskedCategorical:
         """
         u = torch.rand(self.log_probs_all.shape, generator=generator,
                        dtype=self.log_probs_all.dtype)
+        if u.device != self.log_probs_all.device:  # CPU generator, accelerator network
+            u = u.to(self.log_probs_all.device)
         idx = (self.log_probs_all - (-u.log()).log()).argmax(-1)
         if self.mask is not None:  # u == 0 on every allowed choice (p ~ 2^-24k): use the mode
             bad = ~self.mask.gather(-1, idx.unsqueeze(-1)).squeeze(-1)
@@ -72,6 +74,8 @@ class DiagGaussian:
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         noise = torch.randn(self.mean.shape, generator=generator, dtype=self.mean.dtype)
+        if noise.device != self.mean.device:  # CPU generator, accelerator network
+            noise = noise.to(self.mean.device)
         return self.mean + noise * self.log_std.exp()
 
     def mode(self) -> torch.Tensor:

@@ -23,13 +23,16 @@ from autolearn.rl.common.policies import ActorCritic
 __all__ = ["RolloutBuffer", "RolloutState", "collect_rollout", "start_rollouts"]
 
 
-def _obs_tensor(obs: np.ndarray) -> torch.Tensor:
-    return torch.tensor(np.asarray(obs, dtype=np.float32))
+def _obs_tensor(obs: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    x = torch.tensor(np.asarray(obs, dtype=np.float32))
+    return x if device is None or device.type == "cpu" else x.to(device)
 
 
-def _mask_tensor(info: dict, n_envs: int) -> torch.Tensor | None:  # type: ignore[type-arg]
+def _mask_tensor(info: dict, n_envs: int,  # type: ignore[type-arg]
+                 device: torch.device | None = None) -> torch.Tensor | None:
     mask = info.get("action_mask")
-    return None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool))
+    return None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool),
+                                                     device=device)
 
 
 @dataclass
@@ -43,30 +46,41 @@ class RolloutState:
     episodes: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=100))
 
 
-def start_rollouts(env: VectorEnv, seed: int | None) -> RolloutState:
-    """Reset ``env`` (sub-env ``i`` seeded ``seed + i``) and start the episode tallies."""
+def start_rollouts(env: VectorEnv, seed: int | None,
+                   device: torch.device | None = None) -> RolloutState:
+    """Reset ``env`` (sub-env ``i`` seeded ``seed + i``) and start the episode tallies.
+
+    The observations (and action masks) are kept as tensors on ``device`` (default CPU).
+    """
     obs, info = env.reset(seed=seed)
     n = env.num_envs
-    return RolloutState(_obs_tensor(obs), _mask_tensor(info, n), np.zeros(n), np.zeros(n, int))
+    return RolloutState(_obs_tensor(obs, device), _mask_tensor(info, n, device), np.zeros(n),
+                        np.zeros(n, int))
 
 
 class RolloutBuffer:
-    """Preallocated storage for one rollout, reused across rollouts."""
+    """Preallocated storage for one rollout, reused across rollouts.
+
+    Tensors live on ``device`` (default CPU); rewards and dones are filled as numpy arrays
+    and moved there once per rollout.
+    """
 
     def __init__(self, n_steps: int, n_envs: int, spec: SpaceSpec, *,
-                 n_mask: int | None = None) -> None:
+                 n_mask: int | None = None, device: torch.device | None = None) -> None:
         T, N = n_steps, n_envs
         self.n_steps, self.n_envs, self.spec = T, N, spec
-        self.obs = torch.zeros((T, N, *spec.obs_shape))
+        self.device = dev = torch.device("cpu") if device is None else device
+        self.obs = torch.zeros((T, N, *spec.obs_shape), device=dev)
         if spec.n_actions is not None:
-            self.actions = torch.zeros((T, N), dtype=torch.long)
+            self.actions = torch.zeros((T, N), dtype=torch.long, device=dev)
         else:
-            self.actions = torch.zeros((T, N, spec.action_dim))
-        self.log_probs = torch.zeros((T, N))
-        self.values = torch.zeros((T, N))
+            self.actions = torch.zeros((T, N, spec.action_dim), device=dev)
+        self.log_probs = torch.zeros((T, N), device=dev)
+        self.values = torch.zeros((T, N), device=dev)
         self.rewards = np.zeros((T, N), np.float32)
         self.dones = np.zeros((T, N), np.float32)
-        self.masks = None if n_mask is None else torch.ones((T, N, n_mask), dtype=torch.bool)
+        self.masks = None if n_mask is None else torch.ones((T, N, n_mask), dtype=torch.bool,
+                                                            device=dev)
 
 
 def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
@@ -78,11 +92,12 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
         bootstrap_truncated: add ``gamma * V(final_obs)`` to the reward of truncated steps;
             turn off for agents without a learned value (it would add noise).
     """
-    spec = buf.spec
+    spec, dev = buf.spec, buf.device
     low = None if spec.low is None else np.asarray(spec.low, np.float32)
     high = None if spec.high is None else np.asarray(spec.high, np.float32)
     if state.mask is not None and buf.masks is None:
-        buf.masks = torch.ones((buf.n_steps, buf.n_envs, state.mask.shape[-1]), dtype=torch.bool)
+        buf.masks = torch.ones((buf.n_steps, buf.n_envs, state.mask.shape[-1]), dtype=torch.bool,
+                               device=dev)
     with torch.inference_mode():
         for t in range(buf.n_steps):
             buf.obs[t] = state.obs
@@ -92,7 +107,7 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             buf.actions[t] = actions
             buf.log_probs[t] = log_probs
             buf.values[t] = values
-            env_actions = actions.numpy()
+            env_actions = actions.cpu().numpy()
             if low is not None:
                 env_actions = np.clip(env_actions, low, high)
             obs, rewards, terminated, truncated, info = env.step(env_actions)
@@ -103,19 +118,19 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             if dones.any():
                 cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
                 if bootstrap_truncated and cut.size:
-                    final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]))
+                    final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]), dev)
                     rewards = rewards.copy()
-                    rewards[cut] += gamma * policy.value(final).numpy()
+                    rewards[cut] += gamma * policy.value(final).cpu().numpy()
                 for i in np.flatnonzero(dones):
                     state.episodes.append((float(state.ep_return[i]), int(state.ep_length[i])))
                     state.ep_return[i] = 0.0
                     state.ep_length[i] = 0
             buf.rewards[t] = rewards
             buf.dones[t] = dones
-            state.obs = _obs_tensor(obs)
-            state.mask = _mask_tensor(info, buf.n_envs) if state.mask is not None else None
+            state.obs = _obs_tensor(obs, dev)
+            state.mask = _mask_tensor(info, buf.n_envs, dev) if state.mask is not None else None
     with torch.no_grad():  # not inference_mode: the update reads it next to autograd tensors
         last_value = policy.value(state.obs)
     return RolloutBatch(buf.obs, buf.actions, buf.log_probs, buf.values,
-                        torch.from_numpy(buf.rewards), torch.from_numpy(buf.dones),
+                        torch.from_numpy(buf.rewards).to(dev), torch.from_numpy(buf.dones).to(dev),
                         buf.masks, last_value)

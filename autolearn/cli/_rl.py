@@ -1,0 +1,314 @@
+"""``autolearn rl ...``: train and evaluate reinforcement-learning agents on gymnasium envs.
+
+``train`` resolves the algorithm's config from the tuned default file for (algo, env), the
+user's YAML/TOML file and ``--set key=value`` overrides (in increasing priority; see
+:mod:`autolearn.rl.configs`), trains, and writes into ``--out``::
+
+    model.pt            the agent (load with autolearn rl eval, or PPO.load(...) in Python)
+    config.yaml         the resolved run: algo, env, n_timesteps, normalize and every field
+    progress.csv        one diagnostics row per update
+    evaluations.csv     periodic evaluations (with --eval-every)
+    normalization.json  running observation/reward statistics (when normalize is on)
+    summary.json        steps, times, final evaluation
+
+torch and gymnasium are imported only when a command runs, so ``autolearn --help`` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from autolearn.cli._common import JsonOpt, emit_json, fail
+
+__all__ = ["register"]
+
+MODEL_FILE = "model.pt"
+CONFIG_FILE = "config.yaml"
+NORMALIZATION_FILE = "normalization.json"
+
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="cpu, cuda, cuda:<index>, mps or auto (CUDA if present).")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for networks, envs and actions.")]
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            fail(f"--threads must be >= 1, but got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def train(
+    algo: Annotated[str | None, typer.Option(
+        "--algo", help="ppo, a2c, a3c, dqn or reinforce (or `algo:` in --config).")] = None,
+    env: Annotated[str | None, typer.Option(
+        "--env", help="gymnasium id, e.g. CartPole-v1 (or `env:` in --config).")] = None,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", help="Env steps to train (default: n_timesteps of the config).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="YAML (.yaml/.yml) or TOML (.toml) file of key: value pairs.",
+        dir_okay=False)] = None,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override one key, e.g. --set learning_rate=lin_1e-3 (repeatable).",
+        metavar="KEY=VALUE")] = None,
+    seed: SeedOpt = 0,
+    n_envs: Annotated[int | None, typer.Option(
+        "--n-envs", help="Shortcut for --set n_envs=N.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Output directory (default: runs/<algo>-<env>-seed<seed>).",
+        file_okay=False)] = None,
+    eval_every: Annotated[int | None, typer.Option(
+        "--eval-every", help="Evaluate every N env steps (deterministic policy).")] = None,
+    eval_episodes: Annotated[int, typer.Option(
+        "--eval-episodes", help="Episodes per evaluation, and for the final one (0: none).")
+    ] = 10,
+    stop_at: Annotated[float | None, typer.Option(
+        "--stop-at", help="Stop once the evaluation mean return (with --eval-every) or else "
+                          "the mean return of the last 100 training episodes reaches it.")
+    ] = None,
+    tensorboard: Annotated[Path | None, typer.Option(
+        "--tensorboard", help="Also log to TensorBoard in this directory "
+                              "(needs `pip install tensorboard`).", file_okay=False)] = None,
+    device: DeviceOpt = "cpu",
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress bar on stderr (default: on a terminal).")
+    ] = None,
+    no_defaults: Annotated[bool, typer.Option(
+        "--no-defaults", help="Ignore the tuned default file for (algo, env).")] = False,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", help="torch CPU threads (1 is fastest for small networks).")] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train an agent: `autolearn rl train --algo ppo --env CartPole-v1 --steps 100000`."""
+    from autolearn.rl.configs import (
+        build_agent,
+        dump_yaml,
+        make_eval_env,
+        normalization_state,
+        parse_overrides,
+        resolve,
+    )
+
+    over = parse_overrides(overrides or [])
+    if n_envs is not None:
+        over = {"n_envs": str(n_envs), **over}
+    if eval_every is not None and eval_every < 1:
+        fail(f"--eval-every must be >= 1, but got {eval_every}")
+    if eval_episodes < 0:
+        fail(f"--eval-episodes must be >= 0, but got {eval_episodes}")
+    if eval_every is not None and eval_episodes == 0:
+        fail("--eval-every needs --eval-episodes >= 1")
+    spec = resolve(algo, env, path=config, overrides=over, n_timesteps=steps,
+                   use_defaults=not no_defaults)
+    if spec.n_timesteps is None:
+        fail("no training budget: pass --steps N or put n_timesteps in the config file")
+    _set_threads(threads)
+    from autolearn.rl import EvalCallback, ProgressBar, StopOnRewardThreshold, TensorBoardLogger
+    from autolearn.rl.common.agent import resolve_device
+
+    dev = resolve_device(device)
+    out_dir = out if out is not None else Path("runs") / f"{spec.algo}-{spec.env}-seed{seed}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = (f"Resolved by autolearn rl train (seed {seed}, device {dev}).\n"
+              f"Sources, lowest priority first: {', '.join(spec.sources) or 'defaults'}")
+    (out_dir / CONFIG_FILE).write_text(dump_yaml(spec.to_dict(), header), encoding="utf-8")
+
+    agent = build_agent(spec, seed=seed, device=dev, log_path=out_dir / "progress.csv")
+    callbacks: list[Any] = []
+    evaluator = None
+    if eval_every is not None:
+        evaluator = EvalCallback(make_eval_env(spec, eval_episodes, train_env=agent.env),
+                                 eval_every=eval_every, n_episodes=eval_episodes,
+                                 stop_at=stop_at)
+        callbacks.append(evaluator)
+    elif stop_at is not None:
+        callbacks.append(StopOnRewardThreshold(stop_at))
+    writer = TensorBoardLogger(tensorboard) if tensorboard is not None else None
+    if writer is not None:
+        callbacks.append(writer)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = ProgressBar(total=spec.n_timesteps, description=f"{spec.algo} {spec.env}") \
+        if show else None
+    if bar is not None:
+        callbacks.append(bar)
+
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    try:
+        agent.learn(spec.n_timesteps, callback=callbacks)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+
+    agent.save(out_dir / MODEL_FILE)
+    stats = normalization_state(agent.env)
+    if stats is not None:
+        (out_dir / NORMALIZATION_FILE).write_text(json.dumps(stats), encoding="utf-8")
+    summary: dict[str, Any] = {
+        "algo": spec.algo, "env": spec.env, "seed": seed, "device": str(dev),
+        "timesteps": agent.num_timesteps, "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(cpu, 3),
+        "steps_per_second": round(agent.num_timesteps / wall, 1) if wall > 0 else None,
+        "out": str(out_dir), "model": str(out_dir / MODEL_FILE),
+    }
+    if evaluator is not None:
+        with open(out_dir / "evaluations.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["timesteps", "return_mean", "return_std"])
+            w.writerows(evaluator.evaluations)
+        summary["evaluations"] = [{"timesteps": t, "return_mean": m, "return_std": s}
+                                  for t, m, s in evaluator.evaluations]
+        if stop_at is not None:
+            hit = [t for t, m, _ in evaluator.evaluations if m >= stop_at]
+            summary["solved_at"] = hit[0] if hit else None
+    if eval_episodes > 0:
+        from autolearn.rl import evaluate
+
+        mean, std = evaluate(agent, make_eval_env(spec, eval_episodes, train_env=agent.env),
+                             eval_episodes, seed=seed)
+        summary["final_eval"] = {"episodes": eval_episodes, "return_mean": mean,
+                                 "return_std": std}
+    if writer is not None:
+        writer.close()
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if json_output:
+        emit_json(summary)
+        return
+    typer.echo(f"trained {spec.algo} on {spec.env} for {agent.num_timesteps} steps in "
+               f"{wall:.1f} s ({summary['steps_per_second']} steps/s)")
+    if "final_eval" in summary:
+        typer.echo(f"evaluation over {eval_episodes} episodes: mean return {mean:.2f} "
+                   f"+/- {std:.2f}")
+    typer.echo(f"saved to {out_dir}")
+
+
+def _locate(model: Path) -> tuple[Path, Path]:
+    """``(model file, run directory)`` from a model file or a run directory."""
+    if model.is_dir():
+        model = model / MODEL_FILE
+    if not model.is_file():
+        fail(f"no agent file at {str(model)!r}")
+    return model, model.parent
+
+
+def evaluate_cmd(
+    model: Annotated[Path, typer.Argument(
+        help="An agent file (model.pt) or the --out directory of `autolearn rl train`.")],
+    env: Annotated[str | None, typer.Option(
+        "--env", help="gymnasium id (default: the env in config.yaml next to the model).")
+    ] = None,
+    episodes: Annotated[int, typer.Option("--episodes", help="Episodes to run.")] = 10,
+    deterministic: Annotated[bool, typer.Option(
+        "--deterministic/--stochastic", help="Greedy/mean actions, or sampled ones.")] = True,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    threads: Annotated[int | None, typer.Option("--threads", help="torch CPU threads.")] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Evaluate a saved agent: mean and std of the return over --episodes episodes."""
+    if episodes < 1:
+        fail(f"--episodes must be >= 1, but got {episodes}")
+    path, run_dir = _locate(model)
+    from autolearn.rl.configs import (
+        RunSpec,
+        algorithm_classes,
+        checkpoint_algo,
+        make_eval_env,
+        read_config_file,
+    )
+
+    _set_threads(threads)
+    algo = checkpoint_algo(path)
+    agent_cls, _ = algorithm_classes(algo)
+    saved = read_config_file(run_dir / CONFIG_FILE) if (run_dir / CONFIG_FILE).is_file() else {}
+    env_id = env or saved.get("env")
+    if env_id is None:
+        fail(f"no {CONFIG_FILE} next to {str(path)!r} says which env it was trained on; "
+             "pass --env")
+    agent = agent_cls.load(path, seed=seed, device=device)
+    spec = RunSpec(algo, str(env_id), agent.config, normalize=str(saved.get("normalize", "none")))
+    state = None
+    if (run_dir / NORMALIZATION_FILE).is_file():
+        state = json.loads((run_dir / NORMALIZATION_FILE).read_text(encoding="utf-8"))
+    from autolearn.rl import evaluate
+
+    eval_env = make_eval_env(spec, episodes, state=state)
+    mean, std = evaluate(agent, eval_env, episodes, deterministic=deterministic, seed=seed)
+    result = {"model": str(path), "algo": algo, "env": spec.env, "episodes": episodes,
+              "deterministic": deterministic, "seed": seed, "return_mean": mean,
+              "return_std": std}
+    if json_output:
+        emit_json(result)
+    else:
+        typer.echo(f"{algo} on {spec.env}: mean return {mean:.2f} +/- {std:.2f} over "
+                   f"{episodes} episodes ({'deterministic' if deterministic else 'stochastic'})")
+
+
+def defaults(
+    algo: Annotated[str | None, typer.Option("--algo", help="Only this algorithm.")] = None,
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """List the tuned default hyperparameter files, or print one (--algo and --env)."""
+    from autolearn.rl.configs import list_default_files
+
+    files = list_default_files(algo, env)
+    if algo is not None and env is not None:
+        if not files:
+            fail(f"no tuned default file for algo={algo!r}, env={env!r}; see "
+                 "`autolearn rl defaults`")
+        text = files[0][2].read_text(encoding="utf-8")
+        if json_output:
+            from autolearn.rl.configs import read_config_file
+
+            emit_json({"algo": algo, "env": env, "path": str(files[0][2]),
+                       "values": read_config_file(files[0][2])})
+        else:
+            typer.echo(text, nl=False)
+        return
+    rows = []
+    for a, e, p in files:
+        checked = next((line.split(":", 1)[1].strip() for line in p.read_text().splitlines()
+                        if line.startswith("# Checked:")), "")
+        rows.append({"algo": a, "env": e, "path": str(p), "checked": checked})
+    if json_output:
+        emit_json(rows)
+        return
+    from rich.table import Table
+
+    from autolearn.cli._common import stdout_console
+
+    table = Table()
+    for col in ("algo", "env", "checked"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["algo"], r["env"], r["checked"])
+    stdout_console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``rl`` command group to ``app``."""
+    group = typer.Typer(help="Reinforcement learning: train and evaluate agents on gymnasium "
+                             "environments.", invoke_without_command=True)
+
+    @group.callback()
+    def _group(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+
+    group.command("train")(train)
+    group.command("eval")(evaluate_cmd)
+    group.command("defaults")(defaults)
+    app.add_typer(group, name="rl")
