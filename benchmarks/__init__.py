@@ -12,6 +12,7 @@ __all__ = ["REGISTRY"]
 #: Benchmark name -> module (imported only when that benchmark runs).
 REGISTRY: dict[str, str] = {
     "pruners": "benchmarks.pruners",
+    "rl": "benchmarks.rl",
     "samplers": "benchmarks.samplers",
     "storage_overhead": "benchmarks.storage_overhead",
     "worker_throughput": "benchmarks.worker_throughput",

@@ -17,6 +17,7 @@ optional_import("gymnasium")
 
 from autolearn.rl.a2c import A2C, A2CConfig  # noqa: E402
 from autolearn.rl.a3c import A3C, A3CConfig  # noqa: E402
+from autolearn.rl.async_q import AsyncQ, AsyncQConfig  # noqa: E402
 from autolearn.rl.common import (  # noqa: E402
     ActorCritic,
     AutoregressivePolicy,
@@ -65,4 +66,6 @@ __all__ = [
     "DQNConfig",
     "A3C",
     "A3CConfig",
+    "AsyncQ",
+    "AsyncQConfig",
 ]

@@ -1,0 +1,141 @@
+"""Asynchronous actor-learners on CPU cores (Mnih et al. 2016), shared by the async agents.
+
+:func:`learn_async` runs ``n_workers`` actor-learners: the calling process is learner 0
+and the coordinator; learners 1.. are forked ``torch.multiprocessing`` processes that
+build their own env copy and update parameters living in shared memory, without locks
+(Hogwild). A learner is any object with
+
+* ``steps_per_update`` — env steps one ``update`` takes (``n_steps * n_envs``);
+* ``update(lr, progress) -> dict`` — act, compute a gradient on its local copy, apply it
+  to the shared parameters, return diagnostics (``progress``: share of this ``learn``
+  call's budget already spent over all learners, in ``[0, 1]``);
+* optionally ``on_counted(before, after)`` — called under the shared step counter's lock
+  right after the learner's steps were added (e.g. to refresh a shared target network
+  every ``I_target`` global steps, as Algorithm 1 of the paper does).
+
+Rows reach the coordinator through a queue; it logs them and runs the callbacks (which see
+the live shared parameters) between its own updates. Workers are forked, so env factories
+may be closures; ``fork`` is unavailable on Windows (use one worker there).
+"""
+
+from __future__ import annotations
+
+import queue
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+import torch.multiprocessing as mp
+
+from autolearn.rl.common.agent import setup_env
+from autolearn.rl.common.env import EnvLike
+from autolearn.rl.common.schedules import Schedule, as_schedule
+
+__all__ = ["Learner", "learn_async"]
+
+
+class Learner(Protocol):
+    steps_per_update: int
+
+    def update(self, lr: float, progress: float) -> dict[str, Any]: ...
+
+
+def _step_and_count(learner: Learner, rank: int, counter: Any, start: int, total: int,
+                    lr_at: Schedule) -> dict[str, Any]:
+    progress = min(max((counter.value - start) / total, 0.0), 1.0)
+    stats = learner.update(lr_at(progress), progress)
+    with counter.get_lock():  # rows leave in timestep order
+        before = int(counter.value)
+        counter.value += learner.steps_per_update
+        after = int(counter.value)
+        hook = getattr(learner, "on_counted", None)
+        if hook is not None:
+            hook(before, after)
+        return {"timesteps": after, "worker": rank, **stats}
+
+
+def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner],
+                 env: EnvLike, config: Any, spec: Any, name: str, rank: int,
+                 seed: np.random.Generator, counter: Any, stop: Any, rows: Any, start: int,
+                 total: int) -> None:
+    """Body of a forked worker process: update until the budget is spent or ``stop``."""
+    torch.set_num_threads(1)
+    try:
+        venv, _ = setup_env(env, config.n_envs, config.vectorization, spec)
+        learner = make_learner(venv, rank, seed)
+        lr_at = as_schedule(config.learning_rate, "learning_rate")
+        while not stop.is_set() and counter.value - start < total:
+            rows.put(("row", _step_and_count(learner, rank, counter, start, total, lr_at)))
+    except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
+        rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
+    rows.put(("done", rank))
+
+
+def learn_async(*, learner0: Learner,
+                make_learner: Callable[[Any, int, np.random.Generator], Learner],
+                env_fn: EnvLike, config: Any, spec: Any, seeds: list[np.random.Generator],
+                start: int, total: int, log: Callable[[dict[str, Any]], bool],
+                share: Callable[[], None], name: str) -> tuple[bool, int]:
+    """Run ``config.n_workers`` learners for about ``total`` env steps from ``start``.
+
+    ``learner0`` runs here; ``make_learner(venv, rank, seed)`` builds the others in their
+    processes, with ``seeds[rank]``. ``share()`` moves the shared state to shared memory
+    before forking. ``log(row)`` records a row and returns False to stop. Workers stop at
+    the first update that reaches the budget, so it is overshot by at most one update per
+    worker. Returns ``(keep_going, final step count)``; raises ``RuntimeError`` with a
+    worker's traceback if one failed.
+    """
+    n_workers = config.n_workers
+    ctx = mp.get_context("fork") if n_workers > 1 else None
+    counter = (ctx or mp).Value("q", start)
+    procs: list[Any] = []
+    if ctx is not None:
+        share()
+        stop, rows = ctx.Event(), ctx.Queue()
+        for rank in range(1, n_workers):
+            p = ctx.Process(target=_worker_main, daemon=True, args=(
+                make_learner, env_fn, config, spec, name, rank, seeds[rank], counter, stop,
+                rows, start, total))
+            p.start()
+            procs.append(p)
+    lr_at = as_schedule(config.learning_rate, "learning_rate")
+    keep_going, running, errors = True, len(procs), []
+    try:
+        while keep_going and counter.value - start < total:
+            batch = [_step_and_count(learner0, 0, counter, start, total, lr_at)]
+            while procs:  # what the other workers logged meanwhile
+                try:
+                    kind, item = rows.get_nowait()
+                except queue.Empty:
+                    break
+                if kind == "row":
+                    batch.append(item)
+                elif kind == "error":
+                    errors.append(item)
+                else:
+                    running -= 1
+            for row in sorted(batch, key=lambda r: r["timesteps"]):
+                if keep_going:
+                    keep_going = log(row)
+            if errors:
+                break
+    finally:
+        if procs:
+            stop.set()
+            while running > 0 and any(p.is_alive() for p in procs):
+                try:
+                    kind, item = rows.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                running -= kind == "done"
+                if kind == "row" and keep_going and not errors:
+                    keep_going = log(item)
+                elif kind == "error":
+                    errors.append(item)
+            for p in procs:
+                p.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return keep_going, int(counter.value)
