@@ -51,7 +51,8 @@ def _set_threads(threads: int | None) -> None:
 
 def train(
     algo: Annotated[str | None, typer.Option(
-        "--algo", help="ppo, a2c, a3c, dqn or reinforce (or `algo:` in --config).")] = None,
+        "--algo", help="ppo, a2c, a3c, dqn, reinforce or async_q (or `algo:` in --config)."
+    )] = None,
     env: Annotated[str | None, typer.Option(
         "--env", help="gymnasium id, e.g. CartPole-v1 (or `env:` in --config).")] = None,
     steps: Annotated[int | None, typer.Option(
@@ -120,6 +121,8 @@ def train(
     dev = resolve_device(device)
     out_dir = out if out is not None else Path("runs") / f"{spec.algo}-{spec.env}-seed{seed}"
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (NORMALIZATION_FILE, "evaluations.csv"):  # from an earlier run into --out
+        (out_dir / stale).unlink(missing_ok=True)
     header = (f"Resolved by autolearn rl train (seed {seed}, device {dev}).\n"
               f"Sources, lowest priority first: {', '.join(spec.sources) or 'defaults'}")
     (out_dir / CONFIG_FILE).write_text(dump_yaml(spec.to_dict(), header), encoding="utf-8")

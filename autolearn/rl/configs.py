@@ -82,6 +82,7 @@ ALGORITHMS: dict[str, tuple[str, str, str]] = {
     "a3c": ("autolearn.rl.a3c", "A3C", "A3CConfig"),
     "dqn": ("autolearn.rl.dqn", "DQN", "DQNConfig"),
     "reinforce": ("autolearn.rl.reinforce", "REINFORCE", "REINFORCEConfig"),
+    "async_q": ("autolearn.rl.async_q", "AsyncQ", "AsyncQConfig"),
 }
 #: Keys of a run that are not fields of the algorithm's config.
 RUN_KEYS = ("algo", "env", "n_timesteps", "normalize")
@@ -132,7 +133,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def algorithm_classes(algo: str) -> tuple[type, type]:
+def algorithm_classes(algo: str) -> tuple[Any, Any]:
     """``(agent class, config class)`` of ``algo`` (imports torch)."""
     if algo not in ALGORITHMS:
         raise ConfigError(f"`algo` must be one of {', '.join(ALGORITHMS)}, but got algo={algo!r}")
@@ -413,9 +414,9 @@ def make_train_env(spec: RunSpec) -> Any:
     """The env to hand the agent: the id itself, or a normalised vector env."""
     if spec.normalize == "none":
         return spec.env
-    if spec.algo == "a3c":
-        raise ConfigError("`normalize` must be 'none' for a3c (each worker builds its own "
-                          f"env copy), but got normalize={spec.normalize!r}")
+    if spec.algo in ("a3c", "async_q"):
+        raise ConfigError(f"`normalize` must be 'none' for {spec.algo} (each worker builds "
+                          f"its own env copy), but got normalize={spec.normalize!r}")
     from autolearn.rl.common.env import NormalizeObservation, NormalizeReward, make_vec_env
 
     cfg = spec.config
