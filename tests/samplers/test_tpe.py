@@ -131,6 +131,41 @@ def test_density_ratio_prefers_the_good_region():
     assert x[0] < 3.0
 
 
+def test_tied_observations_share_out_wide_kernels_independently_per_coordinate():
+    # 4 configurations observed 6 times each, the same value in both coordinates. The
+    # neighbour rule gives 2 of a value's 6 copies a wide kernel and 4 the clip's minimum;
+    # which copies, is a tie. A stable sort gave the same rows the wide kernels in every
+    # coordinate (a few components wide everywhere), which cost our TPE against Optuna's
+    # on grid-valued tables; ties are now broken independently per coordinate.
+    dist = IntDistribution(0, 9)
+    specs = [P.ParamSpec.of(dist)] * 2
+    X = np.repeat(np.array([[1.0], [4.0], [6.0], [8.0]]), 6, axis=0) @ np.ones((1, 2))
+    fits = [P.fit_parzen(X, specs, np.ones(len(X)), seed=s) for s in range(3)]
+    for est in fits:
+        sg = est.sigma[:-1]  # the last component is the prior
+        wide = sg > sg.min(axis=0)
+        # 2 copies per value wide, less the outermost copies (their gap to a copy counts)
+        assert wide.sum(axis=0).tolist() == [6, 6]
+        assert (wide[:, 0] != wide[:, 1]).any()  # not the same rows in both coordinates
+    assert np.array_equal(P.fit_parzen(X, specs, np.ones(len(X)), seed=1).sigma,
+                          fits[1].sigma)  # deterministic in the seed
+    Y = np.random.default_rng(0).uniform(0, 9, (20, 2))  # no ties: the seed is irrelevant
+    specs_c = [P.ParamSpec.of(FloatDistribution(0.0, 9.0))] * 2
+    assert np.array_equal(P.fit_parzen(Y, specs_c, np.ones(20), seed=0).sigma,
+                          P.fit_parzen(Y, specs_c, np.ones(20), seed=5).sigma)
+
+
+def test_propose_passes_over_known_points_while_a_new_one_remains():
+    dist = CategoricalDistribution(list("abc"))
+    (spec,), l_est = _est([dist], [["a"], ["a"], ["a"]])
+    _, g_est = _est([dist], [["b"], ["c"]])
+    rng = np.random.default_rng(0)
+    assert P.propose(l_est, g_est, 64, rng)[0] == 0  # "a": the best by the ratio
+    assert P.propose(l_est, g_est, 64, rng, exclude=np.array([[0.0]]))[0] != 0
+    everything = np.array([[0.0], [1.0], [2.0]])
+    assert P.propose(l_est, g_est, 64, rng, exclude=everything)[0] == 0  # nothing new
+
+
 # --- the sampler --------------------------------------------------------------------------
 def _branin(t):
     x, y = t.suggest_float("x", -5, 10), t.suggest_float("y", 0, 15)
@@ -152,6 +187,29 @@ def test_beats_random_search_in_40_trials(objective, ratio):
     tpe = np.median([best(TPESampler(seed=s)) for s in range(5)])
     rnd = np.median([best(RandomSampler(seed=s)) for s in range(5)])
     assert tpe < ratio * rnd, (tpe, rnd)
+
+
+def _grid(t):  # 625 configurations, optimum (2, 2, 2, 2)
+    return sum((t.suggest_int(f"k{i}", 0, 4) - 2) ** 2 for i in range(4))
+
+
+def _cells(t):  # NAS-Bench-201-like: 6 categorical edges, 5 operations each
+    ops = [t.suggest_categorical(f"op{i}", ["none", "skip", "c1", "c3", "pool"])
+           for i in range(6)]
+    return sum(op != "c3" for op in ops) + 0.1 * sum(op == "skip" for op in ops)
+
+
+@pytest.mark.parametrize("objective,n_trials", [(_grid, 60), (_cells, 80)])
+def test_small_grids_are_not_re_evaluated(objective, n_trials):
+    def distinct(**kw):
+        study = autolearn.create_study(sampler=TPESampler(seed=0, **kw))
+        study.optimize(objective, n_trials=n_trials)
+        return len({tuple(sorted(t.params.items())) for t in study.trials}), study.best_value
+
+    n_new, best = distinct()
+    n_old, _ = distinct(avoid_duplicates=False)
+    assert n_new == n_trials and best <= 1.0
+    assert n_old <= n_trials - 5  # without it, TPE re-proposes its good configurations
 
 
 class _Spy(TPESampler):

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from autolearn._rng import as_generator
 from autolearn.space import (
     BaseDistribution,
     CategoricalDistribution,
@@ -363,6 +364,7 @@ def fit_parzen(
     bandwidth: Bandwidth = "neighbor",
     magic_clip: bool = True,
     consider_endpoints: bool = False,
+    seed: int | np.random.Generator = 0,
 ) -> ParzenEstimator:
     """Fit the mixture on observations ``X: (n, d)`` with ``weights: (n,)``.
 
@@ -381,6 +383,8 @@ def fit_parzen(
             al.'s "magic clip"); above they are always clipped at ``b - a``.
         consider_endpoints: With ``"neighbor"``, let the domain's ends bound the extreme
             kernels' bandwidths.
+        seed: Breaks ties in the ``"neighbor"`` rule (see :func:`_neighbor_bandwidth`);
+            the fit is a deterministic function of its arguments.
 
     Returns:
         The fitted :class:`ParzenEstimator` (``K = n + 1`` with a prior, else ``n``).
@@ -406,7 +410,7 @@ def fit_parzen(
     if bandwidth == "scott":
         sg = np.broadcast_to(0.2 * max(n, 1) ** (-1.0 / (d + 4)) * width, m.shape)
     else:
-        sg = _neighbor_bandwidth(m, a, b, consider_endpoints)
+        sg = _neighbor_bandwidth(m, a, b, consider_endpoints, seed)
     lo_sigma = width / min(100.0, 1.0 + K) if magic_clip else 1e-12 * width
     sg = np.clip(sg, lo_sigma, width)
     if has_prior:
@@ -430,13 +434,33 @@ def fit_parzen(
 
 
 def _neighbor_bandwidth(m: np.ndarray, a: np.ndarray, b: np.ndarray,
-                        consider_endpoints: bool) -> np.ndarray:
+                        consider_endpoints: bool,
+                        seed: int | np.random.Generator = 0) -> np.ndarray:
     """``(n, dn)`` bandwidths: per column, each centre's larger gap to its sorted
-    neighbours (the domain's ends ``a``, ``b``: ``(dn,)`` count as neighbours)."""
+    neighbours (the domain's ends ``a``, ``b``: ``(dn,)`` count as neighbours).
+
+    Equal centres (the rule for ints, steps and categoricals-as-numbers: a value observed
+    ``k`` times) leave the sort order, and so the rule, undefined: of the ``k`` copies the
+    first and last in the order get the gaps to the next distinct values, the others a
+    zero gap (the clip's minimum). Ties are broken by an independent random order per
+    column, drawn from ``seed``. A stable sort would instead give the *same* observations
+    (the oldest and newest copy) the wide kernels in every coordinate, so in a
+    multivariate product kernel a few components would be wide everywhere and the rest
+    narrow everywhere; on grid-valued tables that made our TPE explore where Optuna's
+    (whose numpy quicksort breaks ties arbitrarily) exploits, and lose to it (measured in
+    ``docs/samplers_tpe.md``). Without ties the result does not depend on ``seed``.
+    """
     n = len(m)
     if n == 0:
         return m.copy()
     order = np.argsort(m, axis=0, kind="stable")
+    sorted_m = np.take_along_axis(m, order, axis=0)
+    if n > 1 and (sorted_m[1:] == sorted_m[:-1]).any():
+        # Shuffle each column first, then sort stably: ties end up in random order.
+        perm = np.argsort(as_generator(seed).random(m.shape), axis=0)
+        order = np.take_along_axis(
+            perm, np.argsort(np.take_along_axis(m, perm, axis=0), axis=0, kind="stable"),
+            axis=0)
     ends = np.vstack([a, np.take_along_axis(m, order, axis=0), b])
     gaps = np.diff(ends, axis=0)
     sg = np.maximum(gaps[:-1], gaps[1:])
@@ -458,8 +482,17 @@ def log_density_ratio(l_est: ParzenEstimator, g_est: ParzenEstimator,
 
 
 def propose(l_est: ParzenEstimator, g_est: ParzenEstimator, n_candidates: int,
-            rng: np.random.Generator) -> np.ndarray:
+            rng: np.random.Generator, *, exclude: np.ndarray | None = None) -> np.ndarray:
     """TPE's maximiser: draw ``n_candidates`` from ``l`` and return the one ``(d,)`` with
-    the largest :func:`log_density_ratio`."""
+    the largest :func:`log_density_ratio`.
+
+    ``exclude: (r, d)`` are points already evaluated: a candidate equal to one of them is
+    passed over while another candidate is new (if none is, the best is returned anyway).
+    """
     C = l_est.sample(n_candidates, rng)
-    return C[int(np.argmax(log_density_ratio(l_est, g_est, C)))]
+    acq = log_density_ratio(l_est, g_est, C)
+    if exclude is not None and len(exclude):
+        known = (C[:, None, :] == exclude[None, :, :]).all(axis=-1).any(axis=1)
+        if not known.all():
+            acq[known] = -np.inf
+    return C[int(np.argmax(acq))]

@@ -33,6 +33,7 @@ from autolearn.exceptions import ConfigError
 from autolearn.samplers._base import BaseSampler
 from autolearn.samplers._random import RandomSampler
 from autolearn.samplers.tpe.parzen import (
+    CONTINUOUS,
     ParamSpec,
     default_gamma,
     default_weights,
@@ -103,6 +104,13 @@ class TPESampler(BaseSampler):
             jointly only the parameters present in every finished trial.
         constant_liar: Count other workers' running trials as bad, so parallel workers
             do not propose the same point.
+        avoid_duplicates: When every parameter of the configuration is modelled in one
+            group and takes finitely many values (ints, stepped floats, categoricals),
+            pass over candidates that repeat an evaluated (finished or, with
+            ``constant_liar``, running) configuration while another candidate is new.
+            On a small grid TPE otherwise spends many trials re-evaluating its good set
+            (over half of them on NAS-Bench-201 by trial 100, as Optuna's does); a noisy
+            objective that should be re-evaluated can set ``False``.
 
     Example:
         >>> import autolearn
@@ -140,6 +148,7 @@ class TPESampler(BaseSampler):
         multivariate: bool = True,
         group: bool = True,
         constant_liar: bool = False,
+        avoid_duplicates: bool = True,
     ) -> None:
         for name, v, lo in (("n_startup_trials", n_startup_trials, 0),
                             ("n_ei_candidates", n_ei_candidates, 1)):
@@ -177,6 +186,7 @@ class TPESampler(BaseSampler):
         self.multivariate = multivariate
         self.group = group
         self.constant_liar = constant_liar
+        self.avoid_duplicates = avoid_duplicates
         self._random = RandomSampler(seed=self._seed)
         self._histories: dict[tuple[int, int], _History] = {}
         self._memo: dict[int, list[FrozenTrial]] = {}
@@ -295,12 +305,17 @@ class TPESampler(BaseSampler):
         if self.prior_weight == 0 and (len(Xl) == 0 or len(Xg) == 0):
             return None
         specs = [ParamSpec.of(k[1]) for k in keys]
+        ties = rng.spawn(1)[0]  # its own stream: rng's draws are as without ties
         l_est, g_est = (
             fit_parzen(X, specs, self._weights(len(X)), prior_weight=self.prior_weight,
                        bandwidth=self.bandwidth, magic_clip=self.magic_clip,
-                       consider_endpoints=self.consider_endpoints)
+                       consider_endpoints=self.consider_endpoints, seed=ties)
             for X in (Xl, Xg))
-        return propose(l_est, g_est, self.n_ei_candidates, rng)
+        exclude = None
+        if (self.avoid_duplicates and len(keys) == len(hist.keys)
+                and all(sp.kind != CONTINUOUS for sp in specs)):
+            exclude = np.vstack([M[active], R])
+        return propose(l_est, g_est, self.n_ei_candidates, rng, exclude=exclude)
 
 
 class _History:
