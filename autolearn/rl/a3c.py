@@ -46,14 +46,11 @@ References:
 from __future__ import annotations
 
 import os
-import queue
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-import torch.multiprocessing as mp
 from gymnasium.vector import VectorEnv
 
 from autolearn._rng import SeedLike
@@ -73,10 +70,12 @@ from autolearn.rl.common.agent import (
     save_checkpoint,
     seed_streams,
     setup_env,
+    start_learning,
 )
 from autolearn.rl.common.buffers import flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import RolloutBuffer, collect_rollout, start_rollouts
 from autolearn.rl.common.schedules import Schedule, as_schedule
@@ -162,8 +161,9 @@ class _ActorLearner:
         self.optimizer = agent.optimizer
         self.buffer = RolloutBuffer(self.cfg.n_steps, env.num_envs, agent.spec)
         self.state = start_rollouts(env, env_seed)
+        self.steps_per_update = self.cfg.n_steps * env.num_envs
 
-    def update(self, lr: float) -> dict[str, Any]:
+    def update(self, lr: float, progress: float = 0.0) -> dict[str, Any]:
         """One t_max segment and one asynchronous shared update; its diagnostics."""
         cfg = self.cfg
         with torch.no_grad():
@@ -189,31 +189,6 @@ class _ActorLearner:
                 **{k: float(v) for k, v in stats.items()},
                 "explained_variance": explained_variance(batch.old_values, batch.returns),
                 "grad_norm": grad_norm}
-
-
-def _step_and_count(worker: _ActorLearner, rank: int, counter: Any, start: int, total: int,
-                    lr_at: Schedule) -> dict[str, Any]:
-    lr = lr_at((counter.value - start) / total)
-    stats = worker.update(lr)
-    with counter.get_lock():  # rows leave in timestep order
-        counter.value += worker.buffer.n_steps * worker.env.num_envs
-        return {"timesteps": int(counter.value), "worker": rank, **stats}
-
-
-def _worker_main(agent: A3C, env: EnvLike, rank: int, seed: np.random.Generator,
-                 counter: Any, stop: Any, rows: Any, start: int, total: int) -> None:
-    """Body of a forked worker process: update until the budget is spent or ``stop``."""
-    torch.set_num_threads(1)
-    try:
-        venv, _ = setup_env(env, agent.config.n_envs, agent.config.vectorization, agent.spec)
-        assert venv is not None  # the coordinator checked that an env was given
-        worker = _ActorLearner(agent, venv, seed)
-        lr_at = as_schedule(agent.config.learning_rate, "learning_rate")
-        while not stop.is_set() and counter.value - start < total:
-            rows.put(("row", _step_and_count(worker, rank, counter, start, total, lr_at)))
-    except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
-        rows.put(("error", f"A3C worker {rank} failed:\n{traceback.format_exc()}"))
-    rows.put(("done", rank))
 
 
 class A3C:
@@ -263,68 +238,27 @@ class A3C:
         calling process, nearly but not exactly in timestep order; when a callback stops
         training, ``num_timesteps`` is that of the row it stopped at.
         """
-        cfg = self.config
-        check("total_timesteps", total_timesteps, is_int(total_timesteps), "be an int >= 1")
-        if self.env is None:
-            raise ConfigError("this agent has no env: pass `env` to load() to continue training")
+        env = start_learning(total_timesteps, self.env)
         if self._worker0 is None:
-            self._worker0 = _ActorLearner(self, self.env, self.worker_seeds[0])
-        ctx = mp.get_context("fork") if cfg.n_workers > 1 else None
-        start = self.num_timesteps
-        counter = (ctx or mp).Value("q", start)
-        procs: list[Any] = []
-        if ctx is not None:
-            self.policy.share_memory()
-            self.optimizer.share_memory()
-            stop, rows = ctx.Event(), ctx.Queue()
-            for rank in range(1, cfg.n_workers):
-                p = ctx.Process(target=_worker_main, daemon=True, args=(
-                    self, self._env_fn, rank, self.worker_seeds[rank], counter, stop, rows,
-                    start, total_timesteps))
-                p.start()
-                procs.append(p)
-        lr_at = as_schedule(cfg.learning_rate, "learning_rate")
-        keep_going, running, errors = True, len(procs), []
-        try:
-            while keep_going and counter.value - start < total_timesteps:
-                batch = [_step_and_count(self._worker0, 0, counter, start, total_timesteps,
-                                         lr_at)]
-                while procs:  # what the other workers logged meanwhile
-                    try:
-                        kind, item = rows.get_nowait()
-                    except queue.Empty:
-                        break
-                    if kind == "row":
-                        batch.append(item)
-                    elif kind == "error":
-                        errors.append(item)
-                    else:
-                        running -= 1
-                for row in sorted(batch, key=lambda r: r["timesteps"]):
-                    if keep_going:
-                        keep_going = self._log(row, callback)
-                if errors:
-                    break
-        finally:
-            if procs:
-                stop.set()
-                while running > 0 and any(p.is_alive() for p in procs):
-                    try:
-                        kind, item = rows.get(timeout=0.1)
-                    except queue.Empty:
-                        continue
-                    running -= kind == "done"
-                    if kind == "row" and keep_going and not errors:
-                        keep_going = self._log(item, callback)
-                    elif kind == "error":
-                        errors.append(item)
-                for p in procs:
-                    p.join()
-        if errors:
-            raise RuntimeError(errors[0])
+            self._worker0 = _ActorLearner(self, env, self.worker_seeds[0])
+        # fresh streams for the forked workers at every call (they restart their envs)
+        seeds = [self.worker_seeds[0], *(s.spawn(1)[0] for s in self.worker_seeds[1:])]
+        keep_going, steps = learn_async(
+            learner0=self._worker0, make_learner=self._make_learner, env_fn=self._env_fn,
+            config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,
+            total=total_timesteps, log=lambda row: self._log(row, callback),
+            share=self._share, name="A3C")
         if keep_going:  # every worker's steps, including rows that arrived out of order
-            self.num_timesteps = int(counter.value)
+            self.num_timesteps = steps
         return self
+
+    def _make_learner(self, env: VectorEnv, rank: int, seed: np.random.Generator
+                      ) -> _ActorLearner:
+        return _ActorLearner(self, env, seed)
+
+    def _share(self) -> None:
+        self.policy.share_memory()
+        self.optimizer.share_memory()
 
     def _log(self, row: dict[str, Any], callback: Callback | list[Callback] | None) -> bool:
         self.num_timesteps = row["timesteps"]

@@ -20,6 +20,7 @@ may be closures; ``fork`` is unavailable on Windows (use one worker there).
 
 from __future__ import annotations
 
+import os
 import queue
 import traceback
 from collections.abc import Callable
@@ -62,11 +63,13 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
                  total: int) -> None:
     """Body of a forked worker process: update until the budget is spent or ``stop``."""
     torch.set_num_threads(1)
+    parent = os.getppid()
     try:
         venv, _ = setup_env(env, config.n_envs, config.vectorization, spec)
         learner = make_learner(venv, rank, seed)
         lr_at = as_schedule(config.learning_rate, "learning_rate")
-        while not stop.is_set() and counter.value - start < total:
+        while (not stop.is_set() and counter.value - start < total
+               and os.getppid() == parent):  # stop too if the coordinator died
             rows.put(("row", _step_and_count(learner, rank, counter, start, total, lr_at)))
     except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
         rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
