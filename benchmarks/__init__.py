@@ -11,6 +11,7 @@ __all__ = ["REGISTRY"]
 
 #: Benchmark name -> module (imported only when that benchmark runs).
 REGISTRY: dict[str, str] = {
+    "meta_learning": "benchmarks.meta_learning",
     "pruners": "benchmarks.pruners",
     "rl": "benchmarks.rl",
     "samplers": "benchmarks.samplers",
