@@ -31,7 +31,7 @@ An unknown key or a value that does not fit raises :class:`~autolearn.exceptions
 naming the key (for an unknown key, with the valid ones).
 
 Example:
-    >>> from autolearn.rl.configs import resolve
+    >>> from autolearn.rl.configs import build_agent, resolve
     >>> spec = resolve("ppo", "CartPole-v1", overrides=["n_epochs=5", "learning_rate=lin_3e-4"])
     >>> spec.config.n_envs, spec.config.n_epochs, spec.config.learning_rate
     (8, 5, Linear(start=0.0003, end=0.0))
