@@ -461,7 +461,8 @@ def _neighbor_bandwidth(m: np.ndarray, a: np.ndarray, b: np.ndarray,
         order = np.take_along_axis(
             perm, np.argsort(np.take_along_axis(m, perm, axis=0), axis=0, kind="stable"),
             axis=0)
-    ends = np.vstack([a, np.take_along_axis(m, order, axis=0), b])
+        sorted_m = np.take_along_axis(m, order, axis=0)
+    ends = np.vstack([a, sorted_m, b])
     gaps = np.diff(ends, axis=0)
     sg = np.maximum(gaps[:-1], gaps[1:])
     if not consider_endpoints and n >= 2:
