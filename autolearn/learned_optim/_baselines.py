@@ -7,6 +7,8 @@ tasks, which the caller keeps disjoint from the tasks it reports on.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -45,7 +47,7 @@ def run_baseline(task: Task, make_optimizer: Callable[[list[Tensor]], torch.opti
     """
     theta = task.theta0.detach().clone().requires_grad_(True)
     opt = make_optimizer([theta])
-    losses = []
+    losses: list[float] = []
     for t in range(n_steps):
         opt.zero_grad()
         loss = task.loss(theta, t)
@@ -58,6 +60,10 @@ def run_baseline(task: Task, make_optimizer: Callable[[list[Tensor]], torch.opti
     if not math.isfinite(metrics["loss"]):
         metrics["loss"] = math.inf
     return metrics, losses
+
+
+def _make(factory: OptimizerFactory, lr: float, params: list[Tensor]) -> torch.optim.Optimizer:
+    return factory(params, lr)
 
 
 @dataclass(frozen=True)
@@ -95,15 +101,13 @@ def tune_baseline(problem: Problem, name: str, *, n_steps: int, tuning_seeds: Se
         raise ConfigError(f"`grid` must hold learning rates > 0, but got {list(grid)!r}")
     tasks = [problem.sample_task(s) for s in tuning_seeds]
     factory = BASELINES[name]
-    scores = {}
+    scores: dict[float, float] = {}
     for lr in grid:
-        finals = [run_baseline(t, lambda p, lr=lr: factory(p, lr), n_steps)[0]["loss"]
-                  for t in tasks]
+        make = functools.partial(_make, factory, float(lr))
+        finals = [run_baseline(t, make, n_steps)[0]["loss"] for t in tasks]
         scores[float(lr)] = float(np.mean(finals))
     best = min(scores, key=lambda lr: scores[lr])
     if best in (min(grid), max(grid)):
-        import logging
-
         logging.getLogger(__name__).warning(
             "%s: the best learning rate %.3g is at the edge of the grid", name, best)
     return BaselineResult(name=name, learning_rate=best, scores=scores)
