@@ -12,11 +12,12 @@ targets from the shared *target* network ``theta^-``:
   ``R_T = max_a Q(s_T, a; theta^-)`` (0 past a terminal state), so each state looks
   ahead to the end of the segment;
 
-accumulates the gradient of ``sum_t huber(y_t - Q(s_t, a_t; theta'))`` over the segment
-(averaged), clips its global norm, and applies it to the shared ``theta`` with the
-paper's shared RMSProp, without locks. ``theta^- <- theta`` whenever the global step
-counter ``T`` crosses a multiple of ``target_update_interval``. Time limits are
-truncations: their target bootstraps from the true final observation.
+accumulates the gradient of ``sum_t (y_t - Q(s_t, a_t; theta'))^2`` over the segment
+(averaged; ``loss="huber"`` for the Huber loss instead), clips its global norm, and
+applies it to the shared ``theta`` with the paper's shared RMSProp, without locks.
+``theta^- <- theta`` whenever the global step counter ``T`` crosses a multiple of
+``target_update_interval``. Time limits are truncations: their target bootstraps from the
+true final observation.
 
 Exploration as in the paper: each learner draws its final epsilon from
 ``final_epsilons`` (0.1, 0.01, 0.5) with probabilities ``final_epsilon_probs``
@@ -83,19 +84,21 @@ __all__ = ["AsyncQ", "AsyncQConfig", "one_step_targets"]
 @dataclass(frozen=True)
 class AsyncQConfig:
     """Asynchronous Q-learning hyperparameters (the paper's t_max 5, shared RMSProp,
-    per-learner final epsilons; sizes for classic-control tasks)."""
+    squared loss and per-learner final epsilons; learning rate and target interval picked
+    on CartPole-v1, seed 0: 3e-3 and 500 solved it in 54k steps, 1e-3 did not in 100k)."""
 
     method: str = "n_step"
     n_workers: int = 2
     n_envs: int = 1
     n_steps: int = 5
     gamma: float = 0.99
-    learning_rate: float | Schedule = 1e-3
-    target_update_interval: int = 1_000
+    learning_rate: float | Schedule = 3e-3
+    target_update_interval: int = 500
     exploration_fraction: float = 0.2
     exploration_initial_eps: float = 1.0
     final_epsilons: tuple[float, ...] = (0.1, 0.01, 0.5)
     final_epsilon_probs: tuple[float, ...] = (0.4, 0.3, 0.3)
+    loss: str = "mse"
     max_grad_norm: float | None = 10.0
     rms_alpha: float = 0.99
     eps: float = 1e-5
@@ -108,6 +111,7 @@ class AsyncQConfig:
         check_network(self)
         check("method", self.method, self.method in ("one_step", "n_step"),
               "be 'one_step' or 'n_step'")
+        check("loss", self.loss, self.loss in ("mse", "huber"), "be 'mse' or 'huber'")
         for name in ("n_workers", "n_steps", "target_update_interval"):
             check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
         check("gamma", self.gamma, 0 <= self.gamma <= 1, "be in [0, 1]")
@@ -240,7 +244,8 @@ class _QLearner:
             targets = one_step_targets(rewards, dones, next_max, cfg.gamma)
         q = self.local(buf.obs.flatten(0, 1))
         q_a = q.gather(-1, buf.actions.reshape(-1, 1)).squeeze(-1)
-        loss = F.smooth_l1_loss(q_a, targets.reshape(-1))
+        loss_fn = F.mse_loss if cfg.loss == "mse" else F.smooth_l1_loss
+        loss = loss_fn(q_a, targets.reshape(-1))
         for p in self.local_params:
             p.grad = None
         loss.backward()

@@ -118,8 +118,9 @@ _A3C_AC = Setting(
 _AQ_CP = Setting(
     "async_q", "CartPole-v1", 4, zoo={}, ours={"n_workers": 2, "method": "n_step"},
     budget=100_000, zoo_n_timesteps=50_000,
-    notes=("asynchronous n-step Q-learning (autolearn only), AsyncQConfig defaults, "
-           "2 learners x 4 envs; compared with DQN",))
+    notes=("asynchronous n-step Q-learning (autolearn only), AsyncQConfig defaults (RMSprop "
+           "3e-3, target every 500 steps, t_max 5, squared loss), 2 learners x 4 envs; "
+           "compared with DQN",))
 
 #: Which SB3 algorithm an autolearn-only algorithm is compared with.
 PEERS = {"a3c": "a2c", "async_q": "dqn"}
