@@ -77,7 +77,8 @@ def _check(name: str, value: Any, ok: bool, rule: str) -> None:
 
 
 def _is_int(value: Any, low: int = 1) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low
+    return bool(isinstance(value, int | np.integer) and not isinstance(value, bool)
+                and value >= low)
 
 
 class SinusoidTasks(TaskSampler):
@@ -204,7 +205,8 @@ def stack_tasks(tasks: Sequence[Task]) -> tuple[torch.Tensor, ...]:
     if len(shapes) != 1:
         raise ConfigError(f"`tasks` must all have the same shapes to form a batch, "
                           f"but got {sorted(map(str, shapes))}")
-    return tuple(torch.stack([t[i] for t in tasks]) for i in range(4))
+    fields = ("support_x", "support_y", "query_x", "query_y")
+    return tuple(torch.stack([getattr(t, f) for t in tasks]) for f in fields)
 
 
 # ----------------------------------------------------------------------------------------
@@ -271,14 +273,14 @@ def _mnist1d_transform(templates: np.ndarray, rng: np.random.Generator) -> np.nd
     pad_lo, pad_hi, mid, final = 36, 60, 72, 40
     padded = np.zeros((n, length + pad_hi))
     padded[:, :length] = templates + 1e-8
-    p = pad_lo + (rng.random(n) * (pad_hi - pad_lo + 1)).astype(int)
+    p = pad_lo + (np.asarray(rng.random(size=n)) * (pad_hi - pad_lo + 1)).astype(int)
     pos = np.linspace(0.0, 1.0, mid)[None, :] * (length + p - 1)[:, None]
     lo = np.minimum(np.floor(pos).astype(int), length + p[:, None] - 2)
     frac = pos - lo
     rows = np.arange(n)[:, None]
     x = padded[rows, lo] * (1 - frac) + padded[rows, lo + 1] * frac
     x *= 1 + 0.4 * (rng.random((n, 1)) - 0.5)
-    k = rng.integers(0, 48, size=n)
+    k = np.asarray(rng.integers(0, 48, size=n))
     x = x[rows, (np.arange(mid)[None, :] - k[:, None]) % mid]
     corr = gaussian_filter1d(0.25 * rng.standard_normal(x.shape), 2, axis=-1)
     x = np.where(x != 0, x, corr) + 2e-2 * rng.standard_normal(x.shape)

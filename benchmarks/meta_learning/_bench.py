@@ -57,7 +57,7 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
     "mnist1d_5w5s": {
         "ways": 5, "shots": 5,
         "methods": ["maml", "pretrained", "scratch"],
-        "meta_steps": 1_000, "pretrain_steps": 2_000, "eval_steps": 10, "eval_tasks": 400,
+        "meta_steps": 1_000, "pretrain_steps": 2_000, "eval_steps": 10, "eval_tasks": 200,
         "val_tasks": 50, "grid": GRID_CLASSIFY,
         "configs": {"maml": {"algorithm": "maml", "inner_steps": 2, "inner_lr": 0.1,
                              "meta_batch_size": 8, "outer_lr": 1e-3},
@@ -301,8 +301,8 @@ def _report(records: list[dict[str, Any]], experiments: list[str], seeds: list[i
         "examples each; Conv1d 3x(32 ch, k5, maxpool) + linear head; MAML 1,000 "
         "meta-steps of 8 tasks, 2 inner steps at 0.1, 5 query examples per class in "
         "training; pretrained = 2,000 Adam steps (batch 128) on all 512 training classes, "
-        "then a zero 5-way head; scratch = a fresh init per task; 400 test tasks with "
-        "15 query examples per class.",
+        "then a zero 5-way head; scratch = a fresh init per task; 400 (1-shot) / 200 "
+        "(5-shot) test tasks with 15 query examples per class.",
     ]
     return Report(title="Meta-learning: MAML / FOMAML / Reptile vs baselines",
                   header=["experiment", "method", "seeds", "metric", "after 1 step",
