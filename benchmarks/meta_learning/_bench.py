@@ -243,7 +243,12 @@ def run(args: argparse.Namespace) -> Report:
                 if args.cache is not None:
                     with args.cache.open("a") as fh:
                         fh.write(json.dumps(rec) + "\n")
-    return _report(records, experiments, seeds, args.quick)
+    report = _report(records, experiments, seeds, args.quick)
+    if args.report_only:
+        report.notes.append("Report assembled from the --cache file (--report-only): the "
+                            "jobs ran in earlier invocations with the same settings, split "
+                            "by --experiments/--methods and sharing the cache.")
+    return report
 
 
 def _report(records: list[dict[str, Any]], experiments: list[str], seeds: list[int],
