@@ -83,7 +83,7 @@ def test_metasgd_step_size_gradient_matches_finite_differences() -> None:
             shifted = {k: v.detach().clone() for k, v in lrs.items()}
             shifted["2.weight"].view(-1)[i] += sign * eps
             vals.append(float(_flat_meta_loss(net, batch, first_order=False, lrs=shifted,
-                                              steps=1)[1]))
+                                              steps=1)[1].detach()))
         fd = (vals[0] - vals[1]) / (2 * eps)
         assert abs(fd - float(g.view(-1)[i])) <= 1e-6 + 1e-5 * abs(fd)
 
