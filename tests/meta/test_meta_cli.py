@@ -67,3 +67,11 @@ def test_meta_sinusoid_example_runs(tmp_path: Path) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     assert "pretrained" in out.stdout and (tmp_path / "l.pt").exists()
+
+
+def test_meta_fewshot_mnist1d_example_runs() -> None:
+    cmd = [sys.executable, str(ROOT / "examples" / "meta_fewshot_mnist1d.py"), "--steps", "2",
+           "--n-classes", "8", "--eval-tasks", "3"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "pretrained" in out.stdout and "scratch" in out.stdout
