@@ -209,6 +209,25 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
                                net(g, net.initial_state(6))[0])
 
 
+def test_optimizer_state_dict_round_trip_continues_identically() -> None:
+    task = QuadraticProblem(n_functions=2).sample_task(1)
+
+    def run(opt, theta, steps):
+        for t in steps:
+            theta.grad = torch.autograd.grad(task.loss(theta, t), theta)[0]
+            opt.step()
+
+    a = torch.nn.Parameter(task.theta0.clone())
+    opt_a = LearnedOptimizer([a], weights="quadratic")
+    run(opt_a, a, range(5))
+    b = torch.nn.Parameter(a.detach().clone())
+    opt_b = LearnedOptimizer([b], weights="quadratic")
+    opt_b.load_state_dict(opt_a.state_dict())
+    run(opt_a, a, range(5, 10))
+    run(opt_b, b, range(5, 10))
+    torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("name", ["quadratic", "mlp"])
 def test_shipped_weights_load_and_say_how_they_were_trained(name: str) -> None:
     assert load_weights(name).config.hidden_size == 20
