@@ -146,8 +146,19 @@ class Record:
         return float(self.epochs[hit[0]]) if hit.size else math.inf
 
 
-def run_study(method: Method, table: CurveTable, seed: int, budget: int) -> Record:
-    """Run one study until ``budget`` epochs are consumed; see the module docstring."""
+def _is_ordinal(choices: Sequence[Any]) -> bool:
+    """Numeric choices (not bools): their order means something to a model-based sampler."""
+    return all(isinstance(c, int | float) and not isinstance(c, bool) for c in choices)
+
+
+def run_study(method: Method, table: CurveTable, seed: int, budget: int,
+              encoding: str = "ordinal") -> Record:
+    """Run one study until ``budget`` epochs are consumed; see the module docstring.
+
+    ``encoding="ordinal"`` asks numeric grids as an integer index ``0..n-1`` (so a
+    sampler can learn that neighbouring learning rates behave alike) and strings as
+    categorical; ``"categorical"`` asks every parameter with ``suggest_categorical``.
+    """
     if method.library == "autolearn":
         import autolearn as lib
     else:
@@ -162,7 +173,11 @@ def run_study(method: Method, table: CurveTable, seed: int, budget: int) -> Reco
     values: list[float] = []
 
     def objective(trial: Any) -> float:
-        params = {name: trial.suggest_categorical(name, list(choices)) for name, choices in space}
+        params = {
+            name: choices[trial.suggest_int(name, 0, len(choices) - 1)]
+            if encoding == "ordinal" and _is_ordinal(choices)
+            else trial.suggest_categorical(name, list(choices))
+            for name, choices in space}
         curve = curves[table.index(params)]
         for e in range(1, n_epochs + 1):
             consumed[0] += 1
@@ -188,16 +203,16 @@ def run_study(method: Method, table: CurveTable, seed: int, budget: int) -> Reco
                   time.perf_counter() - t0)
 
 
-def _seed_job(job: tuple[CurveTable, int, int, list[Method]]) -> dict[str, Record]:
+def _seed_job(job: tuple[CurveTable, int, int, list[Method], str]) -> dict[str, Record]:
     """Every method once with one seed (a worker process's unit of work)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("autolearn").setLevel(logging.WARNING)
-    table, seed, budget, methods = job
+    table, seed, budget, methods, encoding = job
     # Alternate which library goes first, so both see the same machine noise.
     order = methods if seed % 2 == 0 else sorted(methods, key=lambda m: m.library != "optuna")
-    return {m.label: run_study(m, table, seed, budget) for m in order}
+    return {m.label: run_study(m, table, seed, budget, encoding) for m in order}
 
 
 def _anytime_mean(recs: Sequence[Record], budget: int) -> list[float]:
@@ -234,6 +249,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated method keys "
                              f"({','.join(dict.fromkeys(m.key for m in METHODS))}); default "
                              f"{','.join(DEFAULT_METHODS)}")
+    parser.add_argument("--encoding", choices=("ordinal", "categorical"), default="ordinal",
+                        help="how numeric grids are asked: an integer index 0..n-1 (default; "
+                             "their order is visible to model-based samplers) or categorical")
     parser.add_argument("--workers", type=int, default=2,
                         help="processes running seeds side by side (default 2); only epochs "
                              "are measured, so this does not change the results")
@@ -272,7 +290,7 @@ def run(args: argparse.Namespace) -> Report:
         R = table.n_epochs
         budget = budget_trainings * R
         records: dict[str, list[Record]] = {m.label: [] for m in runnable}
-        jobs = [(table, seed, budget, runnable) for seed in range(n_seeds)]
+        jobs = [(table, seed, budget, runnable, args.encoding) for seed in range(n_seeds)]
         if args.workers > 1 and not args.quick:
             from concurrent.futures import ProcessPoolExecutor
 
