@@ -108,9 +108,9 @@ class TPESampler(BaseSampler):
             group and takes finitely many values (ints, stepped floats, categoricals),
             pass over candidates that repeat an evaluated (finished or, with
             ``constant_liar``, running) configuration while another candidate is new.
-            On a small grid TPE otherwise spends many trials re-evaluating its good set
-            (over half of them on NAS-Bench-201 by trial 100, as Optuna's does); a noisy
-            objective that should be re-evaluated can set ``False``.
+            On a small grid TPE otherwise spends trials re-evaluating its good set (about
+            one in six of 100 on NAS-Bench-201, as Optuna's does); a noisy objective that
+            should be re-evaluated can set ``False``.
 
     Example:
         >>> import autolearn
