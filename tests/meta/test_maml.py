@@ -149,7 +149,7 @@ def test_one_meta_step_changes_the_init_and_lowers_post_adaptation_loss(algorith
     def post() -> float:
         params = {k: v.detach() for k, v in learner.params.items()}
         return float(meta_loss(net, params, {}, batch, loss_fn=MSE, steps=2, lrs=lrs,
-                               first_order=True)[0])
+                               first_order=True)[0].detach())
 
     before_params = {k: v.detach().clone() for k, v in learner.params.items()}
     before = post()
