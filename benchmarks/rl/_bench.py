@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "RESULTS_DIR/rl_runs.jsonl, rl_runs_quick.jsonl with --quick)")
     parser.add_argument("--report-only", action="store_true",
                         help="build the report from the cache without running anything")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line to add to the report's notes (repeatable)")
 
 
 def _tasks(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
@@ -271,6 +273,7 @@ def _report(records: list[dict[str, Any]], args: argparse.Namespace) -> Report:
                  "n_steps 256 so a rollout still holds 256 steps), budgets "
                  + ", ".join(f"{a} {n} env(s) {b:,}" for (a, n), b in THROUGHPUT.items())
                  + " steps; DQN counts gradient updates of its whole learn() (acting included).")
+    notes.extend(args.note)
     if args.quick:
         notes.insert(0, "QUICK RUN: tiny budgets, numbers meaningless (smoke test only).")
     return Report(title="RL algorithms vs Stable-Baselines3 (RL Zoo hyperparameters)",
