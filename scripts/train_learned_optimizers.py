@@ -30,7 +30,7 @@ FAMILIES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
                    "max_cpu_seconds": 540.0}),
     "mlp": ("mlp", {"dataset": "digits", "hidden": (20,), "activation": "sigmoid",
                     "batch_size": 128},
-            {"n_tasks": 300, "horizon": 100, "unroll": 20, "learning_rate": 1e-2,
+            {"n_tasks": 600, "horizon": 100, "unroll": 20, "learning_rate": 1e-2,
              "loss_transform": "log", "clip_grad_norm": 1.0, "cosine_decay": True,
              "eval_every": 10, "n_eval_tasks": 4, "max_cpu_seconds": 540.0}),
 }
