@@ -6,7 +6,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -25,6 +25,7 @@ __all__ = [
     "StorageOpt",
     "StudyOpt",
     "UsageProblem",
+    "add_group",
     "emit_json",
     "fail",
     "load_study",
@@ -60,6 +61,23 @@ JsonOpt = Annotated[
 
 class UsageProblem(ConfigError):
     """Bad input to a command that Typer's own parsing cannot catch (JSON, MODULE:FUNCTION)."""
+
+
+def add_group(app: typer.Typer, name: str, help: str,
+              commands: Mapping[str, Callable[..., Any]]) -> None:
+    """Add a command group ``autolearn NAME SUBCOMMAND``; ``autolearn NAME`` alone prints
+    the group's help and exits 0."""
+    group = typer.Typer(help=help, no_args_is_help=False, invoke_without_command=True)
+
+    @group.callback()
+    def _group(ctx: typer.Context) -> None:
+        if ctx.invoked_subcommand is None:
+            typer.echo(ctx.get_help())
+            raise typer.Exit(0)
+
+    for command, func in commands.items():
+        group.command(command)(func)
+    app.add_typer(group, name=name)
 
 
 def fail(message: str) -> NoReturn:

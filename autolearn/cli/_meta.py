@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autolearn.cli._common import JsonOpt, emit_json, fail
+from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
 
 __all__ = ["register"]
 
@@ -185,15 +185,5 @@ def evaluate(
 
 def register(app: typer.Typer) -> None:
     """Add the ``meta`` command group to ``app``."""
-    group = typer.Typer(help="Meta-learning: MAML, first-order MAML, Meta-SGD, Reptile.",
-                        no_args_is_help=False, invoke_without_command=True)
-
-    @group.callback()
-    def _group(ctx: typer.Context) -> None:
-        if ctx.invoked_subcommand is None:
-            typer.echo(ctx.get_help())
-            raise typer.Exit(0)
-
-    group.command("train")(train)
-    group.command("eval")(evaluate)
-    app.add_typer(group, name="meta")
+    add_group(app, "meta", "Meta-learning: MAML, first-order MAML, Meta-SGD, Reptile.",
+              {"train": train, "eval": evaluate})

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autolearn.cli._common import JsonOpt, emit_json, fail
+from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
 
 __all__ = ["register"]
 
@@ -302,16 +302,5 @@ def defaults(
 
 def register(app: typer.Typer) -> None:
     """Add the ``rl`` command group to ``app``."""
-    group = typer.Typer(help="Reinforcement learning: train and evaluate agents on gymnasium "
-                             "environments.", invoke_without_command=True)
-
-    @group.callback()
-    def _group(ctx: typer.Context) -> None:
-        if ctx.invoked_subcommand is None:
-            typer.echo(ctx.get_help())
-            raise typer.Exit(0)
-
-    group.command("train")(train)
-    group.command("eval")(evaluate_cmd)
-    group.command("defaults")(defaults)
-    app.add_typer(group, name="rl")
+    add_group(app, "rl", "Reinforcement learning: train and evaluate agents on gymnasium "
+              "environments.", {"train": train, "eval": evaluate_cmd, "defaults": defaults})

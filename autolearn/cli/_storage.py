@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autolearn.cli._common import STORAGE_ENV, JsonOpt, emit_json, fail, open_storage
+from autolearn.cli._common import STORAGE_ENV, JsonOpt, add_group, emit_json, fail, open_storage
 
 __all__ = ["register"]
 
@@ -59,15 +59,5 @@ def info(url: UrlArg, json_output: JsonOpt = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the ``storage`` command group to ``app``."""
-    group = typer.Typer(help="Maintain a storage: schema upgrades, summary.",
-                        no_args_is_help=False, invoke_without_command=True)
-
-    @group.callback()
-    def _group(ctx: typer.Context) -> None:
-        if ctx.invoked_subcommand is None:
-            typer.echo(ctx.get_help())
-            raise typer.Exit(0)
-
-    group.command("upgrade")(upgrade)
-    group.command("info")(info)
-    app.add_typer(group, name="storage")
+    add_group(app, "storage", "Maintain a storage: schema upgrades, summary.",
+              {"upgrade": upgrade, "info": info})
