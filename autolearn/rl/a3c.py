@@ -63,10 +63,10 @@ from autolearn.rl.common.agent import (
     check_network,
     explained_variance,
     is_int,
-    load_checkpoint,
     mean_episode_stats,
     predict,
     resolve_device,
+    restore_agent,
     save_checkpoint,
     seed_streams,
     setup_env,
@@ -283,9 +283,6 @@ class A3C:
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
              seed: SeedLike = None, device: str | torch.device = "cpu") -> A3C:
         """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
-        config, spec, state, extra = load_checkpoint(path, cls.algo, A3CConfig)
-        agent = cls(env, config, seed=seed, spec=spec, device=device)
-        agent.policy.load_state_dict(state["policy"])
-        agent.optimizer.load_state_dict(state["optimizer"])
-        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        agent, _ = restore_agent(cls, path, env, config_cls=A3CConfig, seed=seed,
+                                 device=device)
         return agent

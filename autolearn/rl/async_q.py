@@ -61,9 +61,9 @@ from autolearn.rl.common.agent import (
     check,
     check_network,
     is_int,
-    load_checkpoint,
     mean_episode_stats,
     resolve_device,
+    restore_agent,
     save_checkpoint,
     seed_streams,
     setup_env,
@@ -379,10 +379,6 @@ class AsyncQ:
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
              seed: SeedLike = None, device: str | torch.device = "cpu") -> AsyncQ:
         """An agent from :meth:`save`; pass ``env`` to continue training."""
-        config, spec, state, extra = load_checkpoint(path, cls.algo, AsyncQConfig)
-        agent = cls(env, config, seed=seed, spec=spec, device=device)
-        agent.q_net.load_state_dict(state["q_net"])
-        agent.q_target.load_state_dict(state["q_target"])
-        agent.optimizer.load_state_dict(state["optimizer"])
-        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        agent, _ = restore_agent(cls, path, env, config_cls=AsyncQConfig, seed=seed,
+                                 device=device)
         return agent

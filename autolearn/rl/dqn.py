@@ -48,9 +48,9 @@ from autolearn.rl.common.agent import (
     check,
     check_network,
     is_int,
-    load_checkpoint,
     mean_episode_stats,
     resolve_device,
+    restore_agent,
     save_checkpoint,
     seed_streams,
     set_learning_rate,
@@ -324,11 +324,7 @@ class DQN:
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,
              seed: SeedLike = None, device: str | torch.device = "cpu") -> DQN:
         """An agent from :meth:`save` (on ``device``); pass ``env`` to continue training."""
-        config, spec, state, extra = load_checkpoint(path, cls.algo, DQNConfig)
-        agent = cls(env, config, seed=seed, spec=spec, device=device)
-        agent.q_net.load_state_dict(state["q_net"])
-        agent.q_target.load_state_dict(state["q_target"])
-        agent.optimizer.load_state_dict(state["optimizer"])
-        agent.num_timesteps = int(extra.get("num_timesteps", 0))
+        agent, extra = restore_agent(cls, path, env, config_cls=DQNConfig, seed=seed,
+                                     device=device)
         agent.exploration_rate = float(extra.get("exploration_rate", agent.exploration_rate))
         return agent

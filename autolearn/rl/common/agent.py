@@ -90,6 +90,19 @@ def load_checkpoint(path: str | os.PathLike[str], algo: str, config_cls: type[C]
     return config, spec, payload["state"], json.loads(payload["extra"])
 
 
+def restore_agent(cls: Any, path: str | os.PathLike[str], env: Any, *, config_cls: type[Any],
+                  seed: Any, device: Any) -> tuple[Any, dict[str, Any]]:
+    """``(agent, extra)`` from a file written by :func:`save_checkpoint`: the agent is built
+    by ``cls(env, config, seed=, spec=, device=)``, every saved module (its attribute of the
+    same name) gets its state dict back, and ``num_timesteps`` is restored."""
+    config, spec, state, extra = load_checkpoint(path, cls.algo, config_cls)
+    agent = cls(env, config, seed=seed, spec=spec, device=device)
+    for name, module_state in state.items():
+        getattr(agent, name).load_state_dict(module_state)
+    agent.num_timesteps = int(extra.get("num_timesteps", 0))
+    return agent, extra
+
+
 def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bool,
             generator: torch.Generator, mask: Any = None,
             transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> np.ndarray:
