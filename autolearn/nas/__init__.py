@@ -1,0 +1,62 @@
+"""Neural architecture search: architecture spaces, child training, and the front door.
+
+A NAS run is a :class:`~autolearn.Study` whose search space is an architecture space,
+whose sampler is a controller (or evolution, random search, TPE) and whose objective
+trains a child network (:class:`ChildObjective`). Names load lazily (torch on first use).
+
+Example:
+    >>> from autolearn import nas                                       # doctest: +SKIP
+    >>> study = nas.search("macro", "mnist1d", budget=16, sampler="random")  # doctest: +SKIP
+    >>> best = nas.export_best(study, "best.json")                      # doctest: +SKIP
+    >>> model, result = nas.retrain(best, "mnist1d")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "ChildObjective",
+    "ChildResult",
+    "Dataset",
+    "ResumeMismatchError",
+    "TrainConfig",
+    "build_child",
+    "count_parameters",
+    "export_best",
+    "load_data",
+    "make_sampler",
+    "retrain",
+    "search",
+    "train_child",
+]
+
+_LAZY = {
+    "Dataset": "autolearn.nas._data",
+    "load_data": "autolearn.nas._data",
+    "ChildObjective": "autolearn.nas._child",
+    "ChildResult": "autolearn.nas._child",
+    "TrainConfig": "autolearn.nas._child",
+    "build_child": "autolearn.nas._child",
+    "count_parameters": "autolearn.nas._child",
+    "train_child": "autolearn.nas._child",
+    "ResumeMismatchError": "autolearn.nas._search",
+    "export_best": "autolearn.nas._search",
+    "make_sampler": "autolearn.nas._search",
+    "retrain": "autolearn.nas._search",
+    "search": "autolearn.nas._search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
