@@ -129,7 +129,8 @@ def test_from_arrays_split_and_label_mapping() -> None:
 # ---- training -----------------------------------------------------------------------------
 def test_train_child_learns_reports_and_is_reproducible(iris: Dataset) -> None:
     rec = Recorder()
-    config = TrainConfig(epochs=15, lr=1e-2, seed=1)
+    config = TrainConfig(epochs=15, lr=3e-2, batch_size=16, seed=1)
+    torch.manual_seed(0)
     model = mlp(iris)
     state = torch.random.get_rng_state()
     result = train_child(model, iris, config, trial=rec)
