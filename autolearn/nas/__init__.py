@@ -17,6 +17,18 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "NASNET_OPS",
+    "NB201_OPS",
+    "SPACES",
+    "ArchitectureSpace",
+    "MLPSpace",
+    "MacroSpace",
+    "NASNetSpace",
+    "NB201Space",
+    "available_ops",
+    "make_space",
+    "register_op",
+    "space_from_config",
     "ChildObjective",
     "ChildResult",
     "Dataset",
@@ -33,6 +45,18 @@ __all__ = [
 ]
 
 _LAZY = {
+    "SPACES": "autolearn.nas._spaces",
+    "ArchitectureSpace": "autolearn.nas._spaces",
+    "MLPSpace": "autolearn.nas._spaces",
+    "MacroSpace": "autolearn.nas._spaces",
+    "NASNetSpace": "autolearn.nas._spaces",
+    "NB201Space": "autolearn.nas._spaces",
+    "make_space": "autolearn.nas._spaces",
+    "space_from_config": "autolearn.nas._spaces",
+    "NASNET_OPS": "autolearn.nas._ops",
+    "NB201_OPS": "autolearn.nas._ops",
+    "available_ops": "autolearn.nas._ops",
+    "register_op": "autolearn.nas._ops",
     "Dataset": "autolearn.nas._data",
     "load_data": "autolearn.nas._data",
     "ChildObjective": "autolearn.nas._child",
