@@ -1,0 +1,337 @@
+"""The NAS front door: search, resume, export the best architecture, retrain it larger.
+
+A search is an ordinary study (direction maximize, objective :class:`ChildObjective`).
+Its system attribute ``nas:config`` holds the space (name and constructor config), the
+data, the size and the training settings, so that ``export_best`` needs only the study,
+and so that resuming a study (same storage and ``study_name``) with different settings
+fails with :class:`ResumeMismatchError` instead of mixing incomparable children.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from autolearn.exceptions import ConfigError
+from autolearn.nas._child import ChildObjective, ChildResult, TrainConfig, build_child, train_child
+from autolearn.nas._data import Dataset, load_data
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from autolearn.nas._spaces import ArchitectureSpace
+    from autolearn.pruners import BasePruner
+    from autolearn.samplers import BaseSampler
+    from autolearn.storages import BaseStorage
+    from autolearn.study import Study
+
+__all__ = ["EXPORT_FORMAT", "SAMPLERS", "ResumeMismatchError", "export_best", "make_sampler",
+           "retrain", "search"]
+
+_logger = logging.getLogger("autolearn.nas")
+
+#: Study system attribute holding what a search was run with.
+CONFIG_ATTR = "nas:config"
+#: ``format`` field of exported architectures.
+EXPORT_FORMAT = "autolearn.nas/1"
+#: Sampler names accepted by :func:`make_sampler`.
+SAMPLERS = ("reinforce", "ppo", "evolution", "random", "tpe")
+
+#: Training settings of :func:`search` when ``train`` is not given: three epochs of Adam
+#: at 3e-3, batches of 32. With :data:`SEARCH_DATA` and :data:`SEARCH_SIZE` a NASNet child
+#: on mnist1d takes about 6 s on one core (64 children: about 6 minutes), a macro child
+#: 1-3 s.
+SEARCH_TRAIN = TrainConfig(epochs=3, lr=3e-3, batch_size=32)
+#: Data arguments of :func:`search` for built-in datasets when ``data_kwargs`` is not given:
+#: a small proxy (retrain on more).
+SEARCH_DATA: dict[str, dict[str, Any]] = {"mnist1d": {"n_train": 1000, "n_val": 500}}
+#: Size overrides of :func:`search` per space when ``size`` is not given: NASNet children
+#: of 8 initial filters ("1 @ 8"); retrain them larger with ``size={"filters": 16}`` or more.
+SEARCH_SIZE: dict[str, dict[str, Any]] = {"nasnet": {"filters": 8}}
+
+
+class ResumeMismatchError(ConfigError):
+    """A search was resumed with a space, data, size or training settings other than the
+    ones its study was started with."""
+
+
+def make_sampler(name: str, space: ArchitectureSpace | None = None, *, seed: int | None = None,
+                 **kwargs: Any) -> BaseSampler:
+    """A sampler for an architecture space, by name.
+
+    Args:
+        name: ``"reinforce"`` or ``"ppo"`` (:class:`~autolearn.samplers.ControllerSampler`
+            with the space's ``action_mask``), ``"evolution"``
+            (:class:`~autolearn.samplers.RegularizedEvolutionSampler`), ``"random"`` or
+            ``"tpe"``.
+        space: The architecture space (its action mask feeds the controllers).
+        seed: Seed of the sampler.
+        **kwargs: Further constructor arguments of the sampler.
+
+    Example:
+        >>> make_sampler("random", seed=0)
+        RandomSampler(seed=0)
+    """
+    from autolearn import samplers
+
+    if name in ("reinforce", "ppo"):
+        if space is not None and "action_mask" not in kwargs:
+            kwargs["action_mask"] = space.action_mask
+        return samplers.ControllerSampler(algorithm=name, seed=seed, **kwargs)  # type: ignore[attr-defined, no-any-return]
+    if name == "evolution":
+        return samplers.RegularizedEvolutionSampler(seed=seed, **kwargs)  # type: ignore[attr-defined, no-any-return]
+    if name == "random":
+        return samplers.RandomSampler(seed=seed, **kwargs)
+    if name == "tpe":
+        return samplers.TPESampler(seed=seed, **kwargs)  # type: ignore[no-any-return]
+    raise ConfigError(f"`sampler` must be one of {', '.join(SAMPLERS)} or a BaseSampler, but "
+                      f"got sampler={name!r}")
+
+
+def _resolve_space(space: str | ArchitectureSpace,
+                   space_kwargs: Mapping[str, Any] | None) -> ArchitectureSpace:
+    from autolearn.nas._spaces import ArchitectureSpace, make_space
+
+    if isinstance(space, ArchitectureSpace):
+        if space_kwargs:
+            raise ConfigError("`space_kwargs` only applies when `space` is a name")
+        return space
+    if not isinstance(space, str):
+        raise ConfigError(f"`space` must be a space name or an ArchitectureSpace, but got "
+                          f"{space!r}")
+    return make_space(space, **dict(space_kwargs or {}))
+
+
+def _resolve_data(data: str | Dataset, data_kwargs: Mapping[str, Any] | None, *,
+                  search_defaults: bool = True) -> Dataset:
+    if isinstance(data, Dataset):
+        if data_kwargs:
+            raise ConfigError("`data_kwargs` only applies when `data` is a dataset name")
+        return data
+    if not isinstance(data, str):
+        raise ConfigError(f"`data` must be a dataset name or a Dataset, but got {data!r}")
+    defaults = SEARCH_DATA.get(data, {}) if search_defaults else {}
+    kwargs = dict(defaults) if data_kwargs is None else dict(data_kwargs)
+    return load_data(data, **kwargs)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as it reads back from a storage (tuples become lists)."""
+    return json.loads(json.dumps(value))
+
+
+def _train_record(train: TrainConfig) -> dict[str, Any]:
+    """The training settings that make children comparable (not where they ran)."""
+    record = train.to_dict()
+    for key in ("device", "eval_batch_size"):
+        record.pop(key)
+    return record
+
+
+def _check_resume(stored: Mapping[str, Any], given: Mapping[str, Any], study_name: str) -> None:
+    diffs = []
+    for key, value in given.items():
+        old = stored.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            diffs += [f"{key}.{k}: stored {old.get(k)!r}, given {value.get(k)!r}"
+                      for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)]
+        elif old != value:
+            diffs.append(f"{key}: stored {old!r}, given {value!r}")
+    if diffs:
+        raise ResumeMismatchError(
+            f"study {study_name!r} was started with other settings ({'; '.join(diffs)}); "
+            "resume it with the stored ones or start a new study (another `study_name`)")
+
+
+def search(
+    space: str | ArchitectureSpace = "nasnet",
+    data: str | Dataset = "mnist1d",
+    *,
+    budget: int = 64,
+    sampler: str | BaseSampler = "reinforce",
+    storage: str | BaseStorage | None = None,
+    study_name: str | None = None,
+    train: TrainConfig | None = None,
+    size: Mapping[str, Any] | None = None,
+    pruner: BasePruner | None = None,
+    seed: int | None = 0,
+    space_kwargs: Mapping[str, Any] | None = None,
+    data_kwargs: Mapping[str, Any] | None = None,
+    sampler_kwargs: Mapping[str, Any] | None = None,
+    cache: bool = True,
+    show_progress_bar: bool = False,
+) -> Study:
+    """Search an architecture space: ``budget`` children, each trained and scored.
+
+    Args:
+        space: A space name (``"macro"``, ``"mlp"``, ``"nasnet"``, ``"nb201"``) or an
+            :class:`~autolearn.nas.ArchitectureSpace`.
+        data: A dataset name (see :func:`~autolearn.nas.load_data`) or a
+            :class:`~autolearn.nas.Dataset`.
+        budget: Children of the study in total. A resumed study (same ``storage`` and
+            ``study_name``) runs only ``budget`` minus its finished (complete, pruned,
+            failed) trials.
+        sampler: A name for :func:`make_sampler` or a sampler object.
+        storage: Storage URL or object (None: in memory, no resume).
+        study_name: Study name (default ``nas-SPACE-DATA``); an existing study is resumed.
+        train: Child training (default :data:`SEARCH_TRAIN`: 3 epochs, Adam 3e-3,
+            batches of 32).
+        size: Overrides of the space's ``default_size()`` for the children (default
+            :data:`SEARCH_SIZE`: NASNet with 8 initial filters).
+        pruner: Stops poor children early (they report validation accuracy every epoch).
+        seed: Seed of a sampler given by name (the children's weights and batch order
+            follow ``train.seed``).
+        space_kwargs: Constructor arguments of a space given by name.
+        data_kwargs: :func:`~autolearn.nas.load_data` arguments of a dataset given by name
+            (default :data:`SEARCH_DATA`: mnist1d with 1,000 training and 500 validation
+            sequences).
+        sampler_kwargs: Constructor arguments of a sampler given by name.
+        cache: Reuse the result of an identical finished architecture of the study.
+        show_progress_bar: Show progress on stderr.
+
+    Returns:
+        The study; ``study.best_trial.params`` are the best architecture's decisions.
+
+    Raises:
+        ResumeMismatchError: The study exists with another space, data, size or training.
+
+    Example:
+        >>> from autolearn.nas import search, TrainConfig
+        >>> study = search("mlp", "iris", budget=3, sampler="random",
+        ...                train=TrainConfig(epochs=2))
+        >>> len(study.trials)
+        3
+    """
+    import autolearn
+
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
+        raise ConfigError(f"`budget` must be a positive int, but got budget={budget!r}")
+    arch_space = _resolve_space(space, space_kwargs)
+    dataset = _resolve_data(data, data_kwargs)
+    train = SEARCH_TRAIN if train is None else train
+    if not isinstance(train, TrainConfig):
+        raise ConfigError(f"`train` must be a TrainConfig, but got {train!r}")
+    size = SEARCH_SIZE.get(arch_space.name, {}) if size is None else size
+    full_size = {**arch_space.default_size(), **dict(size)}
+    if isinstance(sampler, str):
+        sampler_name = sampler
+        sampler_obj = make_sampler(sampler, arch_space, seed=seed, **dict(sampler_kwargs or {}))
+    else:
+        if sampler_kwargs:
+            raise ConfigError("`sampler_kwargs` only applies when `sampler` is a name")
+        sampler_name, sampler_obj = type(sampler).__name__, sampler
+    config = _jsonable({"space": arch_space.name, "space_config": arch_space.config(),
+                        "data": dataset.config(), "size": full_size,
+                        "train": _train_record(train)})
+    name = study_name or f"nas-{arch_space.name}-{dataset.name}"
+    study = autolearn.create_study(storage, study_name=name, direction="maximize",
+                                   sampler=sampler_obj, pruner=pruner, load_if_exists=True)
+    stored = study.system_attrs.get(CONFIG_ATTR)
+    if stored is None:
+        if study.trials:
+            raise ResumeMismatchError(f"study {name!r} has trials but was not started by "
+                                      "autolearn.nas.search; choose another `study_name`")
+        study.set_system_attr(CONFIG_ATTR, config)
+    else:
+        _check_resume(stored, config, name)
+    previous = study.system_attrs.get("nas:sampler")
+    if previous is not None and previous != sampler_name:
+        _logger.warning("study %r was searched with sampler %r; continuing with %r", name,
+                        previous, sampler_name)
+    study.set_system_attr("nas:sampler", sampler_name)
+    done = sum(t.state.is_finished() for t in study.trials)
+    remaining = max(0, int(budget) - done)
+    if done:
+        _logger.info("study %r: %d children finished, running %d more", name, done, remaining)
+    if remaining:
+        objective = ChildObjective(arch_space, dataset, train, size=full_size, cache=cache)
+        study.optimize(objective, n_trials=remaining, show_progress_bar=show_progress_bar)
+    return study
+
+
+def export_best(study: Study, path: str | Path | None = None) -> dict[str, Any]:
+    """The best architecture of a :func:`search` study as a JSON-able dict (written to
+    ``path`` if given).
+
+    Keys: ``format`` (``"autolearn.nas/1"``), ``space``, ``space_config``, ``decisions``,
+    ``value`` (validation accuracy), ``size``, ``train``, ``data``, ``study_name``,
+    ``trial`` (number), ``n_params`` and ``description``.
+    """
+    from autolearn.nas._spaces import space_from_config
+
+    config = study.system_attrs.get(CONFIG_ATTR)
+    if config is None:
+        raise ConfigError(f"study {study.study_name!r} was not made by autolearn.nas.search "
+                          "(no `nas:config` attribute); nothing to export")
+    best = study.best_trial
+    arch_space = space_from_config(config["space"], config["space_config"])
+    out = {"format": EXPORT_FORMAT, "space": config["space"],
+           "space_config": config["space_config"], "decisions": dict(best.params),
+           "value": best.value, "size": config["size"], "train": config["train"],
+           "data": config["data"], "study_name": study.study_name, "trial": best.number,
+           "n_params": best.user_attrs.get("nas:n_params"),
+           "description": arch_space.describe(best.params)}
+    if path is not None:
+        Path(path).write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def _load_arch(arch: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(arch, str | Path):
+        arch = json.loads(Path(arch).read_text())
+    if not isinstance(arch, Mapping) or arch.get("format") != EXPORT_FORMAT:
+        raise ConfigError(f"`arch` must be an export_best() result or its JSON file "
+                          f"(format {EXPORT_FORMAT!r}), but got {str(arch)[:80]!r}")
+    return dict(arch)
+
+
+def retrain(
+    arch: Mapping[str, Any] | str | Path,
+    data: str | Dataset | None = None,
+    *,
+    size: Mapping[str, Any] | None = None,
+    train: TrainConfig | None = None,
+    data_kwargs: Mapping[str, Any] | None = None,
+) -> tuple[nn.Module, ChildResult]:
+    """Rebuild an exported architecture, possibly larger, and train it from scratch.
+
+    Args:
+        arch: An :func:`export_best` dict or the path of its JSON file.
+        data: Dataset name or :class:`~autolearn.nas.Dataset` (default: the search's data,
+            loaded with the same arguments). A name is loaded with ``data_kwargs`` or
+            :func:`~autolearn.nas.load_data`'s own defaults (mnist1d: 4,000 training
+            sequences, four times the search's default).
+        size: Overrides of the searched size, e.g. ``{"cells": 3, "filters": 32}`` for a
+            NASNet network of 3 cells per stage and 32 initial filters.
+        train: Training settings (default: the search's).
+        data_kwargs: :func:`~autolearn.nas.load_data` arguments when ``data`` is a name.
+
+    Returns:
+        The trained model and its :class:`~autolearn.nas.ChildResult`.
+
+    Example:
+        >>> from autolearn.nas import export_best, retrain, search, TrainConfig
+        >>> study = search("mlp", "iris", budget=2, sampler="random",   # doctest: +SKIP
+        ...                train=TrainConfig(epochs=2))
+        >>> model, result = retrain(export_best(study), size={"width": 2.0})  # doctest: +SKIP
+    """
+    from autolearn.nas._spaces import space_from_config
+
+    spec = _load_arch(arch)
+    arch_space = space_from_config(spec["space"], spec["space_config"])
+    if data is None:
+        stored = dict((spec.get("data") or {}).get("spec") or {})
+        if not stored:
+            raise ConfigError("the search ran on user arrays; pass `data` (a Dataset)")
+        name = stored.pop("name")
+        dataset = load_data(name, **{**stored, **dict(data_kwargs or {})})
+    else:
+        dataset = _resolve_data(data, data_kwargs, search_defaults=False)
+    train = TrainConfig(**spec["train"]) if train is None else train
+    full_size = {**dict(spec.get("size") or {}), **dict(size or {})}
+    model = build_child(arch_space, spec["decisions"], dataset, seed=train.seed, size=full_size)
+    return model, train_child(model, dataset, train)

@@ -1,0 +1,129 @@
+"""The NAS front door: samplers by name, search, resume, export, retrain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+import autolearn  # noqa: E402
+from autolearn import TrialState  # noqa: E402
+from autolearn.exceptions import ConfigError  # noqa: E402
+from autolearn.nas import (  # noqa: E402
+    Dataset,
+    ResumeMismatchError,
+    TrainConfig,
+    export_best,
+    make_sampler,
+    make_space,
+    retrain,
+    search,
+)
+from autolearn.pruners import ThresholdPruner  # noqa: E402
+from autolearn.samplers import RandomSampler  # noqa: E402
+
+FAST = TrainConfig(epochs=2, lr=1e-2)
+
+
+def test_make_sampler_by_name() -> None:
+    space = make_space("mlp")
+    assert isinstance(make_sampler("random", space, seed=0), RandomSampler)
+    assert type(make_sampler("tpe", space, seed=0)).__name__ == "TPESampler"
+    if hasattr(autolearn.samplers, "RegularizedEvolutionSampler"):
+        assert type(make_sampler("evolution", space, seed=0)).__name__ == \
+            "RegularizedEvolutionSampler"
+    with pytest.raises(ConfigError, match="`sampler` must be one of"):
+        make_sampler("annealing", space)
+
+
+def test_make_sampler_controller_gets_the_action_mask() -> None:
+    if not hasattr(autolearn.samplers, "ControllerSampler"):
+        pytest.skip("ControllerSampler not available yet")
+    sampler = make_sampler("reinforce", make_space("macro", num_layers=2), seed=0,
+                           batch_size=4)
+    assert type(sampler).__name__ == "ControllerSampler"
+
+
+def test_search_resume_runs_only_the_remaining_budget(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    first = search("mlp", "iris", budget=3, sampler="random", storage=url, train=FAST)
+    before = [(t.number, t.state, t.values, t.params) for t in first.trials]
+    assert len(before) == 3
+    again = search("mlp", "iris", budget=5, sampler="random", storage=url, train=FAST,
+                   seed=1)
+    after = again.trials
+    assert len(after) == 5
+    assert [(t.number, t.state, t.values, t.params) for t in after[:3]] == before
+    assert all(t.user_attrs["nas:n_params"] > 0 for t in after)
+    # a budget already spent runs nothing
+    assert len(search("mlp", "iris", budget=4, sampler="random", storage=url,
+                      train=FAST).trials) == 5
+
+
+def test_resume_with_other_settings_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    search("mlp", "iris", budget=1, sampler="random", storage=url, train=FAST,
+           study_name="s")
+    with pytest.raises(ResumeMismatchError, match=r"train\.epochs: stored 2, given 3"):
+        search("mlp", "iris", budget=2, sampler="random", storage=url, study_name="s",
+               train=TrainConfig(epochs=3, lr=1e-2))
+    with pytest.raises(ResumeMismatchError, match="space_config.num_layers"):
+        search("mlp", "iris", budget=2, sampler="random", storage=url, study_name="s",
+               train=FAST, space_kwargs={"num_layers": 2})
+    with pytest.raises(ResumeMismatchError, match="data.name"):
+        search("mlp", "wine", budget=2, sampler="random", storage=url, study_name="s",
+               train=FAST)
+    plain = autolearn.create_study(url, study_name="plain", direction="maximize")
+    plain.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    with pytest.raises(ResumeMismatchError, match="not started by autolearn.nas.search"):
+        search("mlp", "iris", budget=2, sampler="random", storage=url, study_name="plain")
+
+
+def test_export_retrain_round_trip(tmp_path: Path) -> None:
+    study = search("mlp", "iris", budget=4, sampler="random", train=FAST)
+    path = tmp_path / "best.json"
+    best = export_best(study, path)
+    assert json.loads(path.read_text()) == best
+    assert best["format"] == "autolearn.nas/1" and best["space"] == "mlp"
+    assert best["decisions"] == study.best_params and best["value"] == study.best_value
+    assert best["n_params"] == study.best_trial.user_attrs["nas:n_params"]
+    # same size, data and training -> the search's score, from the file
+    model, result = retrain(path)
+    assert result.val_accuracy == pytest.approx(study.best_value)
+    assert result.n_params == best["n_params"]
+    # larger: the same architecture, twice as wide, trained longer
+    wide, res2 = retrain(best, "iris", size={"width": 2.0}, train=TrainConfig(epochs=3))
+    assert res2.n_params > 2 * best["n_params"] and len(res2.history) == 3
+    with pytest.raises(ConfigError, match="export_best"):
+        retrain({"space": "mlp"})
+
+
+def test_search_on_user_arrays_with_a_space_object_and_pruner() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 1, 16)).astype(np.float32)
+    y = (X[:, 0, :8].sum(1) > 0).astype(int)
+    data = Dataset.from_arrays(X, y, name="toy")
+    space = make_space("macro", num_layers=2, filters=[4, 8], kernel_sizes=[3])
+    study = search(space, data, budget=3, sampler="random", train=FAST,
+                   pruner=ThresholdPruner(lower=1.1))  # every child pruned after epoch 1
+    assert [t.state for t in study.trials] == [TrialState.PRUNED] * 3
+    assert study.system_attrs["nas:config"]["data"]["name"] == "toy"
+    complete = search(space, data, budget=2, sampler="random", train=FAST)
+    with pytest.raises(ConfigError, match="pass `data`"):
+        retrain(export_best(complete))
+    _, result = retrain(export_best(complete), data)
+    assert 0.0 <= result.val_accuracy <= 1.0
+
+
+def test_search_argument_errors() -> None:
+    with pytest.raises(ConfigError, match="`budget`"):
+        search("mlp", "iris", budget=0)
+    with pytest.raises(ConfigError, match="`train`"):
+        search("mlp", "iris", budget=1, train={"epochs": 1})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="space_kwargs"):
+        search(make_space("mlp"), "iris", budget=1, space_kwargs={"num_layers": 2})
