@@ -26,13 +26,13 @@ import typer
 import typer.main
 from typer.core import TyperGroup
 
-from autolearn.cli import _meta, _rl, _run, _storage, _studies, _trials
+from autolearn.cli import _meta, _nas, _rl, _run, _storage, _studies, _trials
 from autolearn.exceptions import AutolearnError
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
 #: Modules whose ``register(app)`` adds commands, in help order.
-COMMAND_MODULES = (_studies, _trials, _run, _storage, _rl, _meta)
+COMMAND_MODULES = (_studies, _trials, _run, _storage, _rl, _meta, _nas)
 
 
 def _error(message: str) -> None:

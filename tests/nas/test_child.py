@@ -28,6 +28,15 @@ from autolearn.pruners import BasePruner, MedianPruner  # noqa: E402
 from autolearn.samplers import RandomSampler  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tests share two cores with other jobs; small children are fastest single-threaded."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 class TinySpace:
     """A stand-in architecture space: hidden width and activation of a 1-layer MLP;
     ``act="nan"`` builds a network whose outputs are NaN."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 import autolearn  # noqa: E402
@@ -28,6 +28,15 @@ from autolearn.pruners import ThresholdPruner  # noqa: E402
 from autolearn.samplers import RandomSampler  # noqa: E402
 
 FAST = TrainConfig(epochs=2, lr=1e-2)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tests share two cores with other jobs; small children are fastest single-threaded."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_make_sampler_by_name() -> None:
