@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,18 @@ def test_cli_errors(tmp_path: Path) -> None:
     code, out = _run("nas", "search", "--storage", f"sqlite:///{tmp_path / 'a.db'}",
                      "--size", "cells")
     assert code == 1 and "key=value" in out
+
+
+@pytest.mark.parametrize("script, args, expect", [
+    ("nas_digits.py", ["--budget", "2", "--epochs", "1", "--sampler", "random"],
+     "retrained 2x wider"),
+    ("nas_mnist1d.py", ["--budget", "2", "--epochs", "1", "--n-train", "64",
+                        "--retrain-epochs", "1", "--retrain-n-train", "64"],
+     "retrained as 2 @ 16"),
+])
+def test_examples_smoke(script: str, args: list[str], expect: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "examples" / script), *args],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "best" in out.stdout and expect in out.stdout
