@@ -42,10 +42,10 @@ EXPORT_FORMAT = "autolearn.nas/1"
 SAMPLERS = ("reinforce", "ppo", "evolution", "random", "tpe")
 
 #: Training settings of :func:`search` when ``train`` is not given: three epochs of Adam
-#: at 3e-3, batches of 32. With :data:`SEARCH_DATA` and :data:`SEARCH_SIZE` a NASNet child
-#: on mnist1d takes about 6 s on one core (64 children: about 6 minutes), a macro child
+#: at 3e-3, batches of 64. With :data:`SEARCH_DATA` and :data:`SEARCH_SIZE` a NASNet child
+#: on mnist1d takes about 5-7 s of one idle core (64 children: 6-8 minutes), a macro child
 #: 1-3 s.
-SEARCH_TRAIN = TrainConfig(epochs=3, lr=3e-3, batch_size=32)
+SEARCH_TRAIN = TrainConfig(epochs=3, lr=3e-3, batch_size=64)
 #: Data arguments of :func:`search` for built-in datasets when ``data_kwargs`` is not given:
 #: a small proxy (retrain on more).
 SEARCH_DATA: dict[str, dict[str, Any]] = {"mnist1d": {"n_train": 1000, "n_val": 500}}
@@ -179,7 +179,7 @@ def search(
         storage: Storage URL or object (None: in memory, no resume).
         study_name: Study name (default ``nas-SPACE-DATA``); an existing study is resumed.
         train: Child training (default :data:`SEARCH_TRAIN`: 3 epochs, Adam 3e-3,
-            batches of 32).
+            batches of 64).
         size: Overrides of the space's ``default_size()`` for the children (default
             :data:`SEARCH_SIZE`: NASNet with 8 initial filters).
         pruner: Stops poor children early (they report validation accuracy every epoch).
