@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="only build the missing table rows, then report nothing")
     parser.add_argument("--controller-lr", type=float, default=CONTROLLER["lr"])
+    parser.add_argument("--tune-lrs", default="",
+                        help="comma-separated controller learning rates to try first on "
+                             "--tune-seeds table searches (seeds disjoint from the reported "
+                             "ones); the best mean incumbent is then used")
+    parser.add_argument("--tune-seeds", type=int, default=10)
 
 
 def _setup(quick: bool) -> dict[str, Any]:
@@ -191,6 +196,17 @@ def run(args: argparse.Namespace) -> Report:
         return Report("NAS on mnist1d: table built", ["architectures", "max", "median", "min"],
                       [[len(values), values[-1], statistics.median(values), values[0]]],
                       raw=raw)
+    lr = args.controller_lr
+    if args.tune_lrs:
+        tuning = {}
+        for cand in (float(x) for x in args.tune_lrs.split(",")):
+            ms = [_metrics(_table_search("reinforce", 500 + s, budget, setup, table, cand))
+                  for s in range(args.tune_seeds)]
+            tuning[cand] = {k: statistics.fmean(m[k] for m in ms) for k in ms[0]}
+        lr = max(tuning, key=lambda c: (tuning[c][f"best@{budget}"], tuning[c]["last16"]))
+        raw["tuning"] = {"seeds": args.tune_seeds, "by_lr": tuning, "chosen_lr": lr}
+        raw["controller"]["lr"] = lr
+    args.controller_lr = lr
     metrics: dict[str, dict[str, list[dict[str, float]]]] = {"table": {}, "live": {}}
     for method in METHODS:
         runs = [_table_search(method, 1000 + s, budget, setup, table, args.controller_lr)
@@ -249,6 +265,12 @@ def run(args: argparse.Namespace) -> Report:
             f"at {budget} (one-sided Mann-Whitney U p = {t['incumbent_p']:.3g}), "
             f"{t['last16_diff']:+.2f} points on the mean of the last 16 samples "
             f"(p = {t['last16_p']:.3g}).")
+    if "tuning" in raw:
+        tuned = "; ".join(f"lr {c:g}: incumbent {100 * v[f'best@{budget}']:.2f}, last-16 "
+                          f"{100 * v['last16']:.2f}" for c, v in raw["tuning"]["by_lr"].items())
+        notes.append(f"Controller lr chosen on {raw['tuning']['seeds']} separate table seeds "
+                     f"(500+): {tuned}; chose {raw['tuning']['chosen_lr']:g}. Random search "
+                     "has nothing to tune.")
     notes.append("Timings are noisy: two cores shared with other jobs during the run.")
     return Report(f"NAS on mnist1d: REINFORCE controller vs random search, {budget} children",
                   header, rows, notes=notes, raw=raw)

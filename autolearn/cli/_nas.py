@@ -132,7 +132,8 @@ def search(
     from autolearn.nas._search import SEARCH_TRAIN
 
     _set_threads(threads)
-    changes = {k: v for k, v in (("epochs", epochs), ("lr", lr)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("epochs", epochs), ("lr", lr))
+                               if v is not None}
     train = dataclasses.replace(SEARCH_TRAIN, **changes)
     size = _size(sizes, cells, filters)
     study = nas_search(space.value, data.value, budget=budget, sampler=sampler.value,

@@ -49,7 +49,8 @@ def _check(name: str, value: Any, ok: bool, rule: str) -> None:
 
 
 def _is_int(value: Any, low: int) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and int(value) >= low)
 
 
 def _is_num(value: Any) -> bool:

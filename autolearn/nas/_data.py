@@ -35,7 +35,7 @@ DATASETS: dict[str, tuple[int | None, int | None, tuple[str, ...]]] = {
 _SKLEARN = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """A classification dataset split into training and validation parts.
 
@@ -254,10 +254,10 @@ def load_data(name: str, *, seed: int = 0, n_train: int | None = None,
     if layout not in layouts:
         raise ConfigError(f"`layout` for {name!r} must be 'auto' or one of {list(layouts)}, "
                           f"but got layout={layout!r}")
-    n_val = default_val if n_val is None else n_val
+    n_val = int(default_val or 0) if n_val is None else n_val
     rng = np.random.default_rng(seed)
     if name == "mnist1d":
-        n_train = default_train if n_train is None else n_train
+        n_train = int(default_train or 0) if n_train is None else n_train
         X, y = _mnist1d(n_train + n_val, rng)
         tr, va = np.arange(n_train), np.arange(n_train, n_train + n_val)
     else:
@@ -268,7 +268,6 @@ def load_data(name: str, *, seed: int = 0, n_train: int | None = None,
             X = X / 16.0
         else:
             X, y = getattr(sklearn.datasets, _SKLEARN[name])(return_X_y=True)
-        assert n_val is not None
         tr, va = _stratified_split(y, n_val, seed)
         if n_train is not None:
             if n_train > len(tr):
