@@ -16,6 +16,8 @@ from autolearn.samplers._random import RandomSampler
 
 if TYPE_CHECKING:
     from autolearn.samplers._bohb import BOHBSampler, bohb
+    from autolearn.samplers._controller import ControllerSampler
+    from autolearn.samplers._evolution import RegularizedEvolutionSampler
     from autolearn.samplers._gp import GPSampler
     from autolearn.samplers._smac import SMACSampler
     from autolearn.samplers.tpe import TPESampler
@@ -24,9 +26,11 @@ __all__ = [
     "AutoSampler",
     "BOHBSampler",
     "BaseSampler",
+    "ControllerSampler",
     "GPSampler",
     "GridSampler",
     "RandomSampler",
+    "RegularizedEvolutionSampler",
     "SMACSampler",
     "TPESampler",
     "bohb",
@@ -35,6 +39,8 @@ __all__ = [
 _LAZY = {
     "BOHBSampler": "autolearn.samplers._bohb",
     "bohb": "autolearn.samplers._bohb",
+    "ControllerSampler": "autolearn.samplers._controller",
+    "RegularizedEvolutionSampler": "autolearn.samplers._evolution",
     "GPSampler": "autolearn.samplers._gp",
     "SMACSampler": "autolearn.samplers._smac",
     "TPESampler": "autolearn.samplers.tpe",
