@@ -12,6 +12,7 @@ __all__ = ["REGISTRY"]
 #: Benchmark name -> module (imported only when that benchmark runs).
 REGISTRY: dict[str, str] = {
     "meta_learning": "benchmarks.meta_learning",
+    "nas_bench201": "benchmarks.nas_bench201",
     "nas_mnist1d": "benchmarks.nas_mnist1d",
     "nas_transfer": "benchmarks.nas_transfer",
     "learned_optimizer": "benchmarks.learned_optimizer",
