@@ -421,6 +421,8 @@ class ControllerSampler(BaseSampler):
     def _update(self, study: Study, batch: list[FrozenTrial]) -> None:
         import torch
 
+        from autolearn.rl.reinforce import reinforce_loss
+
         self._consumed.update(t.number for t in batch)
         seqs = [self._sequence(t.params, t.distributions) for t in batch]
         keep = [i for i, s in enumerate(seqs) if s]  # trials with no decision teach nothing
@@ -456,9 +458,10 @@ class ControllerSampler(BaseSampler):
                 policy_loss = -torch.min(
                     adv * ratio, adv * ratio.clamp(1 - self.clip_range, 1 + self.clip_range)
                 ).mean()
-            else:
-                policy_loss = -(adv * log_prob).mean()
-            loss = policy_loss - self.entropy_coef * entropy.mean()
+                loss = policy_loss - self.entropy_coef * entropy.mean()
+            else:  # the advantages already hold the baseline
+                loss, _ = reinforce_loss(log_prob, adv, 0.0, entropy,
+                                         ent_coef=self.entropy_coef)
             self._optim.zero_grad()
             loss.backward()
             if self.max_grad_norm is not None:
