@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["ControllerSampler"]
 
 STATE_KEY = "controller:state"
+UPDATES_KEY = "controller:n_updates"
 _ALGORITHMS = ("reinforce", "ppo")
 
 ActionMask = Callable[[str, Mapping[str, Any]], Sequence[bool] | None]
@@ -417,6 +418,7 @@ class ControllerSampler(BaseSampler):
             learned = True
         if learned and self.persist:
             study.set_system_attr(STATE_KEY, self._dump())
+            study.set_system_attr(UPDATES_KEY, self.n_updates)
 
     def _update(self, study: Study, batch: list[FrozenTrial]) -> None:
         import torch
@@ -549,9 +551,13 @@ class ControllerSampler(BaseSampler):
         """Load the study's controller state if it is newer than ours (resume, workers)."""
         if not self.persist:
             return
-        blob = study.system_attrs.get(STATE_KEY)
+        attrs = study.system_attrs
+        blob = attrs.get(STATE_KEY)
         if not isinstance(blob, str):
             return
+        stored = attrs.get(UPDATES_KEY)
+        if isinstance(stored, int) and stored <= self.n_updates:
+            return  # nothing newer: skip decoding the blob
         import torch
 
         try:
