@@ -34,7 +34,7 @@ DESCRIPTION = ("NAS-Bench-201 table: REINFORCE/PPO controllers vs regularized ev
 
 METHODS = ("reinforce", "ppo", "evolution", "random", "tpe", "optuna_tpe")
 #: grids searched on the tuning dataset
-CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "entropy_coef": (0.0, 0.01, 0.1)}
+CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8)}
 EVOLUTION_GRID = {"population_size": (10, 20, 50), "sample_size": (3, 5, 10)}
 
 
@@ -43,11 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tune-dataset", default="cifar100",
                         help="dataset on which hyperparameters are chosen (cifar100)")
     parser.add_argument("--seeds", type=int, default=20, help="search seeds (20)")
-    parser.add_argument("--tune-seeds", type=int, default=5,
-                        help="search seeds per tuning configuration (5; seeds 1000+)")
+    parser.add_argument("--tune-seeds", type=int, default=8,
+                        help="search seeds per tuning configuration (8; seeds 1000+)")
     parser.add_argument("--budget", type=int, default=500, help="evaluations per search (500)")
-    parser.add_argument("--tune-budget", type=int, default=200,
-                        help="evaluations per tuning search (200)")
+    parser.add_argument("--tune-budget", type=int, default=500,
+                        help="evaluations per tuning search (500, the reported budget: a "
+                        "setting that shines at 200 can stall by 500)")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help="comma-separated subset of " + ",".join(METHODS))
 
@@ -244,8 +245,10 @@ def run(args: argparse.Namespace) -> Report:
         f"Hyperparameters chosen on {args.tune_dataset} ({tune_seeds} seeds from 1000, "
         f"{tune_budget} evaluations each) by the mean incumbent accuracy over the "
         f"checkpoints: controllers over {CONTROLLER_GRID}, evolution over {EVOLUTION_GRID}; "
-        "TPE (ours, Optuna's) and random with defaults. Controllers: LSTM 35 units, 8 cells "
-        "per update, moving-average baseline (decay 0.9); PPO 4 epochs per batch, clip 0.2.",
+        "TPE (ours, Optuna's) and random with defaults. Controllers: LSTM 35 units, "
+        "moving-average baseline (decay 0.9), entropy bonus 0.01 (0, 0.01 and 0.1 changed "
+        "the tuning score by <= 0.1 point at batch 8 in a first run); PPO 4 epochs per "
+        "batch, clip 0.2.",
     ]
     for m, ps in tests.items():
         notes.append(f"{m} > random, one-sided Mann-Whitney U p-values: "
