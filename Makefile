@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: the CPU build on this machine's disk (never let pip pick a newer one)
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,torch,postgres,examples]'
+	$(BIN)/python -m pip install -q -e '.[dev,torch,nas,postgres,examples]'
 	touch $(STAMP)
 
 install: $(STAMP)

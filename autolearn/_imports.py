@@ -10,6 +10,7 @@ __all__ = ["optional_import"]
 _EXTRA_FOR = {
     "torch": "torch",
     "gymnasium": "torch",
+    "mnist1d": "nas",
     "psycopg": "postgres",
     "dask": "dask",
     "ray": "ray",

@@ -203,11 +203,10 @@ def _mnist1d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``n`` mnist1d sequences ``(n, 40)``: the package's ten digit templates through its
     transformation (scale, translation, correlated and i.i.d. noise, shear), drawn with a
     local generator (``mnist1d.data.make_dataset`` seeds NumPy's global one)."""
-    from mnist1d.data import get_templates
-
+    from autolearn._imports import optional_import
     from autolearn.meta._tasks import _mnist1d_transform
 
-    templates = get_templates()
+    templates = optional_import("mnist1d.data").get_templates()
     y = rng.permutation(np.arange(n) % len(templates["y"]))
     X = _mnist1d_transform(np.asarray(templates["x"], dtype=np.float64)[y], rng)
     return X.astype(np.float32), y.astype(np.int64)
