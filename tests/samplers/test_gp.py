@@ -287,3 +287,29 @@ def test_maximisation_and_reproducibility():
 def test_invalid_options_raise_config_error(kwargs):
     with pytest.raises(ConfigError):
         GPSampler(**kwargs)
+
+
+def test_suggestions_run_with_single_threaded_blas():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from autolearn.samplers.bo import _loop
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    seen = []
+    sampler = GPSampler(seed=0, n_startup_trials=3)
+    inner = sampler.acquisition
+
+    def spy(posterior, X, y_best):
+        seen.extend(blas_threads())
+        return inner(posterior, X, y_best)
+
+    sampler.acquisition = spy
+    study = autolearn.create_study(sampler=sampler)
+    study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=5)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before  # restored afterwards
+    with _loop.single_threaded_blas():  # reusable, and a no-op where nothing is loaded
+        pass
