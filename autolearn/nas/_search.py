@@ -81,9 +81,9 @@ def make_sampler(name: str, space: ArchitectureSpace | None = None, *, seed: int
     if name in ("reinforce", "ppo"):
         if space is not None and "action_mask" not in kwargs:
             kwargs["action_mask"] = space.action_mask
-        return samplers.ControllerSampler(algorithm=name, seed=seed, **kwargs)  # type: ignore[attr-defined, no-any-return]
+        return samplers.ControllerSampler(algorithm=name, seed=seed, **kwargs)
     if name == "evolution":
-        return samplers.RegularizedEvolutionSampler(seed=seed, **kwargs)  # type: ignore[attr-defined, no-any-return]
+        return samplers.RegularizedEvolutionSampler(seed=seed, **kwargs)
     if name == "random":
         return samplers.RandomSampler(seed=seed, **kwargs)
     if name == "tpe":

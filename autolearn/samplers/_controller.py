@@ -213,10 +213,10 @@ class ControllerSampler(BaseSampler):
                         ("ppo_epochs", ppo_epochs)):
             check(name, isinstance(v, int) and not isinstance(v, bool) and v >= 1,
                   f"be an int >= 1, got {v!r}")
-        for name, v in (("lr", lr), ("temperature", temperature), ("clip_range", clip_range),
+        for name, x in (("lr", lr), ("temperature", temperature), ("clip_range", clip_range),
                         ("init_range", init_range)):
-            check(name, isinstance(v, int | float) and math.isfinite(v) and v > 0,
-                  f"be a finite number > 0, got {v!r}")
+            check(name, isinstance(x, int | float) and math.isfinite(x) and x > 0,
+                  f"be a finite number > 0, got {x!r}")
         check("entropy_coef", isinstance(entropy_coef, int | float) and entropy_coef >= 0,
               f"be >= 0, got {entropy_coef!r}")
         check("baseline_decay", isinstance(baseline_decay, int | float)
