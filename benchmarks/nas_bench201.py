@@ -95,33 +95,25 @@ def _search(method: str, table: _Table, seed: int, budget: int, hp: dict[str, An
     table.bench.reseed(seed)
     keys: list[str] = []
     observed: list[float] = []
+
+    def objective(trial: Any) -> float:  # the same for both libraries' trials
+        params = {n: trial.suggest_categorical(n, c) for n, c in table.space.items()}
+        keys.append(table.key(params))
+        observed.append(float(table.bench(params)["val_acc"]))
+        return observed[-1]
+
     if method == "optuna_tpe":
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=seed))
-
-        def objective(trial: Any) -> float:
-            params = {n: trial.suggest_categorical(n, c) for n, c in table.space.items()}
-            keys.append(table.key(params))
-            observed.append(float(table.bench(params)["val_acc"]))
-            return observed[-1]
-
-        study.optimize(objective, n_trials=budget)
+        study: Any = optuna.create_study(direction="maximize",
+                                         sampler=optuna.samplers.TPESampler(seed=seed))
     else:
         import autolearn
 
         study = autolearn.create_study(direction="maximize",
                                        sampler=_make_sampler(method, seed, hp))
-
-        def objective(trial: Any) -> float:  # type: ignore[no-redef]
-            params = {n: trial.suggest_categorical(n, c) for n, c in table.space.items()}
-            keys.append(table.key(params))
-            observed.append(float(table.bench(params)["val_acc"]))
-            return observed[-1]
-
-        study.optimize(objective, n_trials=budget)
+    study.optimize(objective, n_trials=budget)
     return keys, observed
 
 

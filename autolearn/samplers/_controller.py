@@ -110,10 +110,11 @@ class _Controller:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy stored weights; the caller has created ``state["keys"]`` in order."""
         import torch
 
-        for key in state["keys"]:
-            self.ensure(tuple(key))  # type: ignore[arg-type]
+        if [tuple(k) for k in state["keys"]] != self.keys[: len(state["keys"])]:
+            raise ValueError("create the stored decision keys, in order, before loading")
         with torch.no_grad():
             for p, v in zip(self.parameters(), state["params"], strict=True):
                 p.copy_(v)
