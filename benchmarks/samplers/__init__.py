@@ -11,14 +11,16 @@ this machine) with one BLAS/torch thread each, and finished tasks are appended t
 lines cache (``--cache``) so an interrupted full run resumes where it stopped.
 
 The expensive model-based family (GP / random-forest BO, seconds per suggestion) runs on
-fewer seeds and a subset of problems by default (``--model-seeds``, ``--model-problems``),
-so the full run fits in about 40 minutes on 2 cores; the report says what ran where, and
-ranks are computed only over problems where every ranked optimizer ran.
+a subset of problems (``--model-seeds``, ``--model-problems``), and its slowest members
+(scikit-optimize and SMAC3's BlackBox facade, minutes per run) on fewer seeds and problems
+still (``--slow-optimizers``, ``--slow-seeds``, ``--slow-problems``); the report says what
+ran where, and ranks are computed only over problems where every ranked optimizer ran.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,13 @@ DESCRIPTION = ("samplers vs Optuna / Hyperopt / scikit-optimize / SMAC3: regret 
 
 BUDGETS = (25, 50, 100)
 QUICK_PROBLEMS = ("branin", "hartmann3")
-#: The model family's default problems: the two synthetic functions BENCHMARKS.md quotes
-#: peer numbers for, and one categorical table. One GP/SMAC run of 100 evaluations costs
-#: 20-100+ CPU-seconds, so more does not fit in ~40 minutes on 2 shared cores.
-MODEL_PROBLEMS = ("branin", "hartmann6", "nasbench201_cifar10")
+#: The model family's default problems: those the 10-seed run of 2026-11-28 covered with
+#: one worker in ~2 hours on 2 shared cores (one GP/SMAC run of 100 evaluations costs
+#: 4-8 CPU-seconds for autolearn's and Optuna's GP, ~35 for SMAC3's HPO facade).
+MODEL_PROBLEMS = ("branin", "hartmann3", "hartmann6", "nasbench201_cifar10")
+#: Model-family optimizers that cost minutes per 100-evaluation run here, and where they run.
+SLOW_OPTIMIZERS = ("skopt-gp", "smac-bb")
+SLOW_PROBLEMS = ("branin", "hartmann6", "nasbench201_cifar10")
 TIMING_PROBLEM = "hartmann6"
 
 
@@ -44,11 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=int, default=100, help="evaluations per run (100)")
     parser.add_argument("--seeds", type=int, default=10,
                         help="seeds 0..N-1 for random / TPE optimizers (10)")
-    parser.add_argument("--model-seeds", type=int, default=3,
-                        help="seeds for the GP / random-forest family (5)")
+    parser.add_argument("--model-seeds", type=int, default=10,
+                        help="seeds for the GP / random-forest family (10)")
     parser.add_argument("--model-problems", default=",".join(MODEL_PROBLEMS),
                         help="problems the GP / random-forest family runs on, or 'all' "
                         "(default: " + ",".join(MODEL_PROBLEMS) + ")")
+    parser.add_argument("--slow-optimizers", default=",".join(SLOW_OPTIMIZERS),
+                        help="model-family optimizers that run only --slow-seeds seeds on "
+                        "--slow-problems ('' for none; default: " + ",".join(SLOW_OPTIMIZERS)
+                        + ")")
+    parser.add_argument("--slow-seeds", type=int, default=3,
+                        help="seeds for --slow-optimizers (3)")
+    parser.add_argument("--slow-problems", default=",".join(SLOW_PROBLEMS),
+                        help="problems --slow-optimizers run on, or 'all' (default: "
+                        + ",".join(SLOW_PROBLEMS) + ")")
     parser.add_argument("--jobs", type=int, default=2,
                         help="worker processes (2; this machine has 2 shared cores)")
     parser.add_argument("--cache", type=Path, default=None,
@@ -91,6 +105,36 @@ def _g(x: float) -> str:
     return "n/a" if x != x else f"{x:.3g}"
 
 
+def plan_tasks(optimizers: Sequence[str], problems: Sequence[str], *, n_trials: int,
+               seeds: int, model_seeds: int, model_problems: Collection[str],
+               slow: Collection[str] = (), slow_seeds: int = 0,
+               slow_problems: Collection[str] = ()) -> list[Any]:
+    """The main runs, one :class:`~benchmarks.samplers._run.Task` per (optimizer, problem,
+    seed): random/TPE optimizers ``seeds`` seeds on every problem, the model family
+    ``model_seeds`` on ``model_problems``, its members named in ``slow`` ``slow_seeds`` on
+    ``slow_problems`` (problems keep the order of ``problems``).
+
+    >>> [t.key for t in plan_tasks(["skopt-gp", "optuna-gp"], ["branin", "hartmann6"],
+    ...  n_trials=100, seeds=10, model_seeds=2, model_problems=["branin", "hartmann6"],
+    ...  slow=["skopt-gp"], slow_seeds=1, slow_problems=["hartmann6"])]
+    ['skopt-gp|hartmann6|0|100', 'optuna-gp|branin|0|100', 'optuna-gp|branin|1|100', \
+'optuna-gp|hartmann6|0|100', 'optuna-gp|hartmann6|1|100']
+    """
+    from benchmarks.samplers._run import Task
+    from benchmarks.samplers.optimizers import OPTIMIZERS
+
+    tasks = []
+    for o in optimizers:
+        if OPTIMIZERS[o].family != "model":
+            ps, n = list(problems), seeds
+        elif o in slow:
+            ps, n = [p for p in problems if p in slow_problems], slow_seeds
+        else:
+            ps, n = [p for p in problems if p in model_problems], model_seeds
+        tasks += [Task(o, p, s, n_trials) for p in ps for s in range(n)]
+    return tasks
+
+
 def run(args: argparse.Namespace) -> Report:
     from benchmarks.samplers._run import Task, mean_ranks, run_tasks, summarise
     from benchmarks.samplers.optimizers import OPTIMIZERS
@@ -99,24 +143,24 @@ def run(args: argparse.Namespace) -> Report:
     optimizers = _names(args.optimizers, OPTIMIZERS, "optimizers")
     problems = _names(args.problems, PROBLEMS, "problems")
     model_problems = _names(args.model_problems, PROBLEMS, "problems")
+    slow = set(_names(args.slow_optimizers, OPTIMIZERS, "optimizers"))
+    slow_problems = _names(args.slow_problems, PROBLEMS, "problems")
     n_trials, seeds, model_seeds = args.trials, args.seeds, args.model_seeds
+    slow_seeds = args.slow_seeds
     timing = not args.no_timing
     if args.quick:
-        n_trials, seeds, model_seeds, timing = 15, 2, 2, False
+        n_trials, seeds, model_seeds, slow_seeds, timing = 15, 2, 2, 2, False
         if args.problems == "all":
             problems = list(QUICK_PROBLEMS)
-        model_problems = problems
+        model_problems = slow_problems = problems
     budgets = tuple(b for b in BUDGETS if b < n_trials) + (n_trials,)
 
     def is_model(o: str) -> bool:
         return OPTIMIZERS[o].family == "model"
 
-    tasks: list[Task] = []
-    for o in optimizers:
-        ps = [p for p in problems if p in model_problems] if is_model(o) else problems
-        for p in ps:
-            tasks += [Task(o, p, s, n_trials) for s in range(model_seeds if is_model(o)
-                                                             else seeds)]
+    tasks = plan_tasks(optimizers, problems, n_trials=n_trials, seeds=seeds,
+                       model_seeds=model_seeds, model_problems=model_problems, slow=slow,
+                       slow_seeds=slow_seeds, slow_problems=slow_problems)
     # Cheap tasks first, then the model family seed by seed (so an interrupted run has every
     # model problem at seed 0 before any at seed 1), the expensive objective last.
     tasks.sort(key=lambda t: (PROBLEMS[t.problem].expensive, is_model(t.optimizer),
@@ -148,29 +192,41 @@ def run(args: argparse.Namespace) -> Report:
     header = (["problem", "kind", "optimizer", "seeds"]
               + [f"median regret @{b}" for b in budgets] + [f"IQR @{budgets[-1]}"])
 
+    sub = [p for p in problems if p in model_problems]
+    model_opt = [o for o in optimizers if is_model(o) and o not in slow]
+    slow_opt = [o for o in optimizers if is_model(o) and o in slow]
+    slow_sub = [p for p in problems if p in slow_problems]
     notes: list[str] = []
     notes.append(
         f"Regret = best value among the first N evaluations minus the known optimum "
         f"(median over seeds; IQR = 25th–75th percentile). `sgd_digits` has no known "
         f"optimum: its cells are the error 1 - accuracy itself. Tabular problems use the "
         f"mean of the table's seeds (deterministic). {n_trials} evaluations per run; "
-        f"random/TPE optimizers seeds 0..{seeds - 1} on {len(problems)} problems, the "
-        f"GP/random-forest family seeds 0..{model_seeds - 1} on "
-        f"{len([p for p in problems if p in model_problems])} of them "
-        f"({', '.join(p for p in problems if p in model_problems)}).")
+        f"random/TPE optimizers seeds 0..{seeds - 1} on {len(problems)} problems"
+        + (f"; the GP/random-forest family ({', '.join(model_opt)}) seeds "
+           f"0..{model_seeds - 1} on {len(sub)} of them ({', '.join(sub)})" if model_opt
+           else "")
+        + (f"; {', '.join(slow_opt)} (minutes per run) seeds 0..{slow_seeds - 1} on "
+           f"{len(slow_sub)} ({', '.join(slow_sub)})" if slow_opt else "") + ".")
 
     # --- mean ranks ---
     def ran_ok(o: str, ps: list[str]) -> bool:
         return any(cells.get((p, o), {}).get("seeds", 0) for p in ps)
 
-    sub = [p for p in problems if p in model_problems]
-    all_opt = [o for o in optimizers if ran_ok(o, sub)]
+    all_opt = [o for o in optimizers if ran_ok(o, problems)]
+    no_slow = [o for o in all_opt if o not in slow]
     cheap = [o for o in optimizers if not is_model(o) and ran_ok(o, problems)]
     rank_raw: dict[str, Any] = {}
-    for label, opts, ps in (("all optimizers, model-family problems", all_opt, sub),
-                            ("random / TPE optimizers, all problems", cheap, problems)):
-        if len(opts) < 2:
+    seen_sets: list[tuple[list[str], list[str]]] = []
+    left_out = sorted(slow & set(all_opt))
+    for label, opts, ps in (("every optimizer", all_opt, problems),
+                            ("every optimizer but " + ", ".join(left_out) if left_out
+                             else "every optimizer, model-family problems", no_slow, sub),
+                            ("random / TPE optimizers", cheap, problems)):
+        used = [p for p in ps if all(cells.get((p, o), {}).get("seeds", 0) for o in opts)]
+        if len(opts) < 2 or not used or (opts, used) in seen_sets:
             continue
+        seen_sets.append((opts, used))
         by_budget = {b: mean_ranks(cells, ps, opts, b) for b in budgets}
         rank_raw[label] = {b: by_budget[b] for b in budgets}
         n_used = by_budget[budgets[-1]][opts[0]][1]
@@ -178,8 +234,9 @@ def run(args: argparse.Namespace) -> Report:
         table = markdown_table(["optimizer"] + [f"mean rank @{b}" for b in budgets],
                                [[o] + [f"{by_budget[b][o][0]:.2f}" for b in budgets]
                                 for o in order])
-        notes.append(f"Mean rank ({label}; {n_used} problems where all ran; rank of the "
-                     f"median per problem, ties averaged, 1 = best):\n\n{table}\n")
+        notes.append(f"Mean rank ({label}; the {n_used} problems where all of them ran: "
+                     f"{', '.join(used)}; rank of the median per problem, ties averaged, "
+                     f"1 = best):\n\n{table}\n")
 
     # --- CPU time per suggestion ---
     def per_sugg(rs: list[dict[str, Any]], k: int) -> float:

@@ -96,12 +96,15 @@ def run_tasks(tasks: Sequence[Task], *, jobs: int, cache: Path | None,
                  f"seed {task.seed}: {res['status']}"
                  + (f" ({res['wall_s']:.1f} s)" if "wall_s" in res else f": {res['reason']}"))
 
-    if jobs <= 1:
-        for task in todo:
-            record(task, run_task(task))
-        return results
     for var in THREAD_ENV:
         os.environ.setdefault(var, "1")
+    if jobs <= 1:
+        # In this process NumPy's BLAS is already loaded, so the variables above reach only
+        # libraries loaded later (torch); limit the loaded pools too, as the workers are.
+        with _one_thread():
+            for task in todo:
+                record(task, run_task(task))
+        return results
     import multiprocessing
 
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -109,6 +112,17 @@ def run_tasks(tasks: Sequence[Task], *, jobs: int, cache: Path | None,
         for fut in as_completed(futures):
             record(futures[fut], fut.result())
     return results
+
+
+def _one_thread() -> Any:
+    """A context limiting the BLAS / OpenMP pools already loaded to one thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # installed with scikit-learn; without it, nothing to limit
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def best_so_far(res: dict[str, Any], budget: int) -> float:
