@@ -19,6 +19,8 @@ References:
     for Deep Reinforcement Learning. ICML 2016.
     Schulman et al. High-Dimensional Continuous Control Using Generalized Advantage
     Estimation. ICLR 2016.
+    Raffin, Kober, Stulp. Smooth Exploration for Robotic Reinforcement Learning. CoRL 2021
+    (gSDE, ``use_sde``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from autolearn.rl.common.agent import (
     build_actor_critic,
     check,
     check_network,
+    check_sde,
     explained_variance,
     is_int,
     mean_episode_stats,
@@ -69,6 +72,12 @@ class A2CConfig:
     """A2C hyperparameters (defaults: SB3's, from the paper's Atari settings).
 
     ``gae_lambda = 1`` gives the paper's n-step returns; lower values use GAE(lambda).
+
+    ``use_sde``: generalized state-dependent exploration (gSDE; Raffin, Kober & Stulp 2021)
+    for continuous actions: noise ``z(s) @ W`` from the policy's last hidden layer ``z(s)``
+    and a per-env matrix ``W`` redrawn every ``sde_sample_freq`` steps (``-1``: once per
+    rollout), with learned log-std per (feature, action) (``full_std``; else per feature),
+    initialised at ``log_std_init``, mapped by ``exp`` or ``expln`` (``use_expln``).
     """
 
     n_envs: int = 1
@@ -87,10 +96,15 @@ class A2CConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    use_sde: bool = False
+    sde_sample_freq: int = -1
+    full_std: bool = True
+    use_expln: bool = False
     vectorization: str = "sync"
 
     def __post_init__(self) -> None:
         check_network(self)
+        check_sde(self)
         check("n_steps", self.n_steps, is_int(self.n_steps), "be an int >= 1")
         check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
         check("gae_lambda", self.gae_lambda, 0 <= self.gae_lambda <= 1, "be in [0, 1]")
@@ -167,7 +181,8 @@ class A2C:
             lr = lr_at((self.num_timesteps - start) / total_timesteps)
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
-                                      gamma=cfg.gamma, generator=self.generator)
+                                      gamma=cfg.gamma, generator=self.generator,
+                                      sde_sample_freq=cfg.sde_sample_freq)
             self.num_timesteps += cfg.n_steps * env.num_envs
             if cfg.gae_lambda == 1.0:
                 returns = nstep_returns(rollout.rewards, rollout.dones, rollout.last_value,

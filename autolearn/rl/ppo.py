@@ -24,6 +24,8 @@ References:
     Schulman, Moritz, Levine, Jordan, Abbeel. High-Dimensional Continuous Control Using
     Generalized Advantage Estimation. ICLR 2016.
     Huang et al. The 37 Implementation Details of Proximal Policy Optimization. ICLR Blog 2022.
+    Raffin, Kober, Stulp. Smooth Exploration for Robotic Reinforcement Learning. CoRL 2021
+    (gSDE, ``use_sde``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from autolearn.rl.common.agent import (
     build_actor_critic,
     check,
     check_network,
+    check_sde,
     explained_variance,
     is_int,
     mean_episode_stats,
@@ -71,7 +74,14 @@ __all__ = ["PPO", "PPOConfig", "ppo_loss"]
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings)."""
+    """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings).
+
+    ``use_sde``: generalized state-dependent exploration (gSDE; Raffin, Kober & Stulp 2021)
+    for continuous actions: noise ``z(s) @ W`` from the policy's last hidden layer ``z(s)``
+    and a per-env matrix ``W`` redrawn every ``sde_sample_freq`` steps (``-1``: once per
+    rollout), with learned log-std per (feature, action) (``full_std``; else per feature),
+    initialised at ``log_std_init``, mapped by ``exp`` or ``expln`` (``use_expln``).
+    """
 
     n_envs: int = 1
     n_steps: int = 2048
@@ -91,10 +101,15 @@ class PPOConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    use_sde: bool = False
+    sde_sample_freq: int = -1
+    full_std: bool = True
+    use_expln: bool = False
     vectorization: str = "sync"
 
     def __post_init__(self) -> None:
         check_network(self)
+        check_sde(self)
         for name in ("n_steps", "batch_size", "n_epochs"):
             check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
         check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
@@ -198,7 +213,8 @@ class PPO:
             lr, clip = lr_at(progress), as_schedule(cfg.clip_range, "clip_range")(progress)
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
-                                      gamma=cfg.gamma, generator=self.generator)
+                                      gamma=cfg.gamma, generator=self.generator,
+                                      sde_sample_freq=cfg.sde_sample_freq)
             self.num_timesteps += cfg.n_steps * env.num_envs
             advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones,
                                       rollout.last_value, cfg.gamma, cfg.gae_lambda)

@@ -73,10 +73,11 @@ _PPO_PD = Setting(
     zoo={"n_steps": 1024, "gae_lambda": 0.95, "gamma": 0.9, "n_epochs": 10, "ent_coef": 0.0,
          "learning_rate": 1e-3, "clip_range": 0.2, "use_sde": True, "sde_sample_freq": 4},
     ours={"n_steps": 1024, "gae_lambda": 0.95, "gamma": 0.9, "n_epochs": 10, "ent_coef": 0.0,
-          "learning_rate": 1e-3, "clip_range": 0.2},
+          "learning_rate": 1e-3, "clip_range": 0.2, "use_sde": True, "sde_sample_freq": 4},
     budget=100_000, zoo_n_timesteps=100_000, eval_every=8_192,
-    notes=("SB3 uses gSDE (use_sde, sde_sample_freq 4) as in the zoo; autolearn has no gSDE "
-           "and uses a plain diagonal Gaussian (log_std_init 0) with the other settings",))
+    notes=("gSDE on both sides as in the zoo: use_sde, sde_sample_freq 4 (same names in "
+           "autolearn's PPOConfig); SB3's gSDE defaults log_std_init 0, full_std True, "
+           "use_expln False = autolearn's",))
 _DQN_CP = Setting(
     "dqn", "CartPole-v1", 1,
     zoo={"learning_rate": 2.3e-3, "batch_size": 64, "buffer_size": 100_000,

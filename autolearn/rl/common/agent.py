@@ -27,6 +27,7 @@ __all__ = [
     "build_actor_critic",
     "check",
     "check_network",
+    "check_sde",
     "is_int",
     "seed_streams",
     "setup_env",
@@ -207,14 +208,22 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
 
 def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                        device: torch.device | None = None) -> ActorCritic:
-    """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``.
+    """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``
+    (and ``use_sde/full_std/use_expln`` where the config has them).
 
     Weights are drawn on the CPU from ``generator`` (so a seed gives the same network on
     every device), then moved to ``device``.
     """
+    use_sde = bool(getattr(config, "use_sde", False))
+    if use_sde and spec.n_actions is not None:
+        raise ConfigError("`use_sde` (gSDE) needs a continuous (Box) action space, but got "
+                          f"use_sde=True with {spec.n_actions} discrete actions: set "
+                          "use_sde=False")
     policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
                          shared=config.shared, activation=config.activation,
-                         log_std_init=config.log_std_init, generator=generator)
+                         log_std_init=config.log_std_init, use_sde=use_sde,
+                         full_std=getattr(config, "full_std", True),
+                         use_expln=getattr(config, "use_expln", False), generator=generator)
     return policy if device is None else policy.to(device)
 
 
@@ -259,6 +268,21 @@ def adam(params: Any, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
     except (RuntimeError, TypeError):
         return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+
+
+def check_sde(config: Any) -> None:
+    """Validate the gSDE fields ``use_sde``, ``sde_sample_freq``, ``full_std``, ``use_expln``
+    (the action space is checked when the policy is built)."""
+    for name in ("use_sde", "full_std", "use_expln"):
+        check(name, getattr(config, name), isinstance(getattr(config, name), bool),
+              "be True or False")
+    freq = config.sde_sample_freq
+    check("sde_sample_freq", freq, freq == -1 or is_int(freq),
+          "be -1 (one noise matrix per rollout) or an int >= 1 (steps between draws)")
+    check("log_std_init", config.log_std_init,
+          isinstance(config.log_std_init, int | float) and not isinstance(
+              config.log_std_init, bool) and np.isfinite(config.log_std_init),
+          "be a finite number")
 
 
 def check_network(config: Any) -> None:

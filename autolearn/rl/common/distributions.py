@@ -1,4 +1,5 @@
-"""Action distributions: masked categorical and diagonal Gaussian.
+"""Action distributions: masked categorical, diagonal Gaussian and gSDE's state-dependent
+Gaussian.
 
 Lighter than ``torch.distributions`` (no argument validation, no broadcasting machinery)
 because they sit on the acting path, and they sample from an explicit ``torch.Generator``
@@ -11,7 +12,7 @@ import math
 
 import torch
 
-__all__ = ["DiagGaussian", "MaskedCategorical"]
+__all__ = ["DiagGaussian", "MaskedCategorical", "StateDependentGaussian", "sde_std"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -77,6 +78,69 @@ class DiagGaussian:
         if noise.device != self.mean.device:  # CPU generator, accelerator network
             noise = noise.to(self.mean.device)
         return self.mean + noise * self.log_std.exp()
+
+    def mode(self) -> torch.Tensor:
+        return self.mean
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        z = (actions - self.mean) * torch.exp(-self.log_std)
+        return (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return (self.log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1)
+
+
+def sde_std(log_std: torch.Tensor, action_dim: int, *, use_expln: bool = False) -> torch.Tensor:
+    """``(F, D)`` standard deviations of gSDE's noise matrix from its learned ``log_std``.
+
+    Args:
+        log_std: ``(F, D)`` (``full_std``: one per feature and action) or ``(F, 1)`` (one
+            per feature, shared by the action dimensions).
+        action_dim: ``D``.
+        use_expln: ``exp(x)`` for ``x <= 0`` and ``log1p(x) + 1`` above, instead of
+            ``exp(x)``: grows only logarithmically, so the std cannot run away.
+    """
+    if use_expln:
+        above = log_std > 0
+        std = torch.where(above, torch.log1p(log_std.clamp(min=0)) + 1.0,
+                          torch.exp(log_std.clamp(max=0)))
+    else:
+        std = log_std.exp()
+    return std.expand(log_std.shape[0], action_dim)
+
+
+class StateDependentGaussian:
+    """The action distribution of generalized state-dependent exploration (gSDE).
+
+    An action is ``mean(s) + z(s) @ W`` with features ``z(s)`` (the policy's last hidden
+    layer, detached) and a noise matrix ``W ~ N(0, std^2)`` elementwise, drawn once per
+    env and kept for several steps. Given ``s``, the action is therefore Gaussian with
+    independent dimensions and the state-dependent variance
+    ``var_j(s) = sum_i z_i(s)^2 std_ij^2`` — the density used for log-probabilities and
+    the entropy (plus ``eps`` for a positive variance when ``z = 0``).
+
+    Args:
+        mean: ``(B, D)``.
+        features: ``(B, F)`` the latent features ``z(s)``, already detached by the caller.
+        std: ``(F, D)`` from :func:`sde_std`.
+        eps: added to the variance.
+    """
+
+    def __init__(self, mean: torch.Tensor, features: torch.Tensor, std: torch.Tensor,
+                 eps: float = 1e-6) -> None:
+        self.mean = mean
+        self.features = features
+        self.log_std = 0.5 * torch.log(features.pow(2) @ std.pow(2) + eps)
+
+    def noise(self, matrices: torch.Tensor) -> torch.Tensor:
+        """``(B, D)`` exploration noise ``z(s) @ W``; ``matrices``: ``(B, F, D)``, one per row,
+        or ``(1, F, D)`` shared by all rows."""
+        if matrices.shape[0] == 1:
+            return self.features @ matrices[0]
+        return torch.bmm(self.features.unsqueeze(1), matrices).squeeze(1)
+
+    def sample(self, matrices: torch.Tensor) -> torch.Tensor:
+        return self.mean + self.noise(matrices)
 
     def mode(self) -> torch.Tensor:
         return self.mean

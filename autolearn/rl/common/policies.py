@@ -15,7 +15,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+from autolearn.rl.common.distributions import (
+    DiagGaussian,
+    MaskedCategorical,
+    StateDependentGaussian,
+    sde_std,
+)
 
 __all__ = [
     "ActorCritic",
@@ -94,14 +99,24 @@ class ActorCritic(nn.Module):
         shared: one trunk feeding both heads (A2C-style) instead of separate networks
             (evaluated together as a :class:`TwinMLP`).
         activation: ``"tanh"`` or ``"relu"``.
-        log_std_init: initial state-independent log-std of the Gaussian head.
-        generator: the ``torch.Generator`` that draws the initial weights.
+        log_std_init: initial log-std of the Gaussian head (state-independent), or of
+            the gSDE noise matrix with ``use_sde``.
+        use_sde: generalized state-dependent exploration (Raffin et al. 2021): the
+            exploration noise is ``z(s) @ W``, ``z(s)`` the policy's last hidden layer
+            (detached), ``W ~ N(0, std^2)`` a ``(features, action_dim)`` matrix per env that
+            :meth:`reset_noise` redraws; see :class:`StateDependentGaussian`.
+        full_std: with ``use_sde``, learn one log-std per (feature, action) instead of one
+            per feature.
+        use_expln: with ``use_sde``, map log-std to std by ``expln`` (see :func:`sde_std`).
+        generator: the ``torch.Generator`` that draws the initial weights (and the first
+            gSDE noise matrix).
     """
 
     def __init__(
         self, obs_dim: int, n_actions: int | None, action_dim: int = 1, *,
         hidden: Sequence[int] = (64, 64), shared: bool = False, activation: str = "tanh",
-        log_std_init: float = 0.0, generator: torch.Generator,
+        log_std_init: float = 0.0, use_sde: bool = False, full_std: bool = True,
+        use_expln: bool = False, generator: torch.Generator,
     ) -> None:
         super().__init__()
         self.discrete = n_actions is not None
@@ -117,10 +132,31 @@ class ActorCritic(nn.Module):
                 self.trunk = TwinMLP(obs_dim, hidden, activation, generator)
             self.pi_head = nn.Linear(width, out)
             self.vf_head = nn.Linear(width, 1)
-        self.log_std = nn.Parameter(torch.full((out,), float(log_std_init)),
+        if use_sde and self.discrete:
+            raise ValueError("gSDE (use_sde) needs continuous actions")
+        self.use_sde, self.use_expln, self.action_dim = use_sde, use_expln, out
+        shape = ((width, out if full_std else 1) if use_sde else (out,))
+        self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)),
                                     requires_grad=not self.discrete)
         orthogonal_init(self.pi_head, 0.01, generator)
         orthogonal_init(self.vf_head, 1.0, generator)
+        self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
+        if use_sde:
+            self.reset_noise(1, generator)
+
+    def reset_noise(self, n: int, generator: torch.Generator) -> None:
+        """Draw ``n`` gSDE noise matrices ``W ~ N(0, std^2)`` (one per env; on the CPU from
+        ``generator``, so a seed draws the same noise on every device)."""
+        std = sde_std(self.log_std.detach().cpu(), self.action_dim, use_expln=self.use_expln)
+        w = torch.randn((n, *std.shape), generator=generator) * std
+        self.sde_matrices = w.to(self.log_std.device)
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str,  # type: ignore[type-arg]
+                              *args: object, **kwargs: object) -> None:
+        saved = state_dict.get(prefix + "sde_matrices")
+        if self.use_sde and saved is not None:  # as many matrices as the saver's envs
+            self.sde_matrices = torch.empty_like(saved, device=self.log_std.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[arg-type]
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy head output (B, K), values (B,))``."""
@@ -129,6 +165,16 @@ class ActorCritic(nn.Module):
         # F.linear rather than module calls: this runs once per env step
         pi, vf = self.pi_head, self.vf_head
         return F.linear(h_pi, pi.weight, pi.bias), F.linear(h_vf, vf.weight, vf.bias).squeeze(-1)
+
+    def _sde_forward(self, obs: torch.Tensor
+                     ) -> tuple[StateDependentGaussian, torch.Tensor]:
+        """The gSDE distribution (features detached, as in the paper) and ``(B,)`` values."""
+        h = self.trunk(obs)
+        h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
+        pi, vf = self.pi_head, self.vf_head
+        std = sde_std(self.log_std, self.action_dim, use_expln=self.use_expln)
+        dist = StateDependentGaussian(F.linear(h_pi, pi.weight, pi.bias), h_pi.detach(), std)
+        return dist, F.linear(h_vf, vf.weight, vf.bias).squeeze(-1)
 
     def distribution(self, head: torch.Tensor,
                      mask: torch.Tensor | None = None) -> MaskedCategorical | DiagGaussian:
@@ -142,7 +188,19 @@ class ActorCritic(nn.Module):
 
     def act(self, obs: torch.Tensor, mask: torch.Tensor | None, generator: torch.Generator,
             deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(actions, log_probs, values)`` for a batch; call under ``torch.inference_mode``."""
+        """``(actions, log_probs, values)`` for a batch; call under ``torch.inference_mode``.
+
+        With gSDE, row ``i`` explores with noise matrix ``i`` when there is one per row
+        (a vector env's step), else with matrix 0.
+        """
+        if self.use_sde:
+            sde, values = self._sde_forward(obs)
+            if deterministic:
+                actions = sde.mode()
+            else:
+                w = self.sde_matrices
+                actions = sde.sample(w if w.shape[0] == obs.shape[0] else w[:1])
+            return actions, sde.log_prob(actions), values
         head, values = self(obs)
         dist = self.distribution(head, mask)
         actions = dist.mode() if deterministic else dist.sample(generator)
@@ -156,6 +214,11 @@ class ActorCritic(nn.Module):
         ``entropy_grad=False`` returns a detached entropy (for logging only), sparing its
         backward pass when the entropy bonus is 0.
         """
+        if self.use_sde:
+            sde, values = self._sde_forward(obs)
+            with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):
+                entropy = sde.entropy()
+            return sde.log_prob(actions), entropy, values
         head, values = self(obs)
         dist = self.distribution(head, mask)
         with torch.set_grad_enabled(entropy_grad and torch.is_grad_enabled()):

@@ -85,10 +85,13 @@ class RolloutBuffer:
 
 def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                     state: RolloutState, *, gamma: float, generator: torch.Generator,
-                    bootstrap_truncated: bool = True) -> RolloutBatch:
+                    bootstrap_truncated: bool = True, sde_sample_freq: int = -1
+                    ) -> RolloutBatch:
     """Fill ``buf`` with ``n_steps`` vector steps from ``state`` (updated in place).
 
     Args:
+        sde_sample_freq: for a gSDE policy (``policy.use_sde``), draw new noise matrices
+            (one per env) every this many steps; ``-1``: only at the start of the rollout.
         bootstrap_truncated: add ``gamma * V(final_obs)`` to the reward of truncated steps;
             turn off for agents without a learned value (it would add noise).
     """
@@ -98,8 +101,11 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
     if state.mask is not None and buf.masks is None:
         buf.masks = torch.ones((buf.n_steps, buf.n_envs, state.mask.shape[-1]), dtype=torch.bool,
                                device=dev)
+    sde = policy.use_sde
     with torch.inference_mode():
         for t in range(buf.n_steps):
+            if sde and (t == 0 or (sde_sample_freq > 0 and t % sde_sample_freq == 0)):
+                policy.reset_noise(buf.n_envs, generator)
             buf.obs[t] = state.obs
             if state.mask is not None:
                 buf.masks[t] = state.mask  # type: ignore[index]
