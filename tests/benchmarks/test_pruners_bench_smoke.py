@@ -85,3 +85,25 @@ def test_shipped_tables_load() -> None:
         assert np.isfinite(table.curves).all()
         assert 0.0 <= table.curves.min() and table.curves.max() <= 1.0
         assert table.meta["problem"] == name
+
+
+def test_smac3_multi_fidelity_rows_account_epochs_both_ways() -> None:
+    pytest.importorskip("smac")
+    from benchmarks.pruners._bench import run_smac_mf
+
+    table = synthetic_table(seed=0)
+    R = table.n_epochs
+    budget = 6 * R
+    scratch, resumed = run_smac_mf(table, seed=0, budget=budget)
+    # Same run, two accountings: resuming never costs more, and each trial costs >= 1 epoch.
+    n = len(scratch.epochs)
+    assert 0 < n <= len(resumed.epochs)
+    assert np.all(resumed.epochs[:n] <= scratch.epochs)
+    assert np.all(np.diff(scratch.epochs) >= 1) and np.all(np.diff(resumed.epochs) >= 0)
+    # The from-scratch study stops with the trial that spent the budget.
+    assert scratch.epochs[-1] >= budget or n == len(resumed.epochs)
+    assert np.all(scratch.epochs[:-1] < budget)
+    # COMPLETE means evaluated at the full R epochs; their values are final accuracies.
+    finals = set(np.round(table.curves[:, -1], 6))
+    assert scratch.complete.any()
+    assert all(round(v, 6) in finals for v in scratch.value[scratch.complete])
