@@ -34,7 +34,18 @@ DESCRIPTION = ("NAS-Bench-201 table: REINFORCE/PPO controllers vs regularized ev
 
 METHODS = ("reinforce", "ppo", "evolution", "random", "tpe", "optuna_tpe")
 #: grids searched on the tuning dataset
-CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8)}
+CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8)}  # PPO
+#: REINFORCE: batch x lr x advantage handling. "raw": Zoph & Le's (reward minus the EMA
+#: baseline, entropy bonus 0.01); "running": advantages divided by their running RMS, so
+#: the entropy bonus has the same weight whatever the reward's spread, at two weights.
+REINFORCE_GRID = {
+    "batch_size": (1, 4, 8, 16), "lr": (0.003, 0.01, 0.03),
+    "advantage": (
+        {"normalize_advantage": False, "entropy_coef": 0.01},
+        {"normalize_advantage": "running", "entropy_coef": 0.03},
+        {"normalize_advantage": "running", "entropy_coef": 0.1},
+    ),
+}
 EVOLUTION_GRID = {"population_size": (10, 20, 50), "sample_size": (3, 5, 10)}
 
 
@@ -143,15 +154,35 @@ def _score(method: str, table: _Table, seeds: Sequence[int], budget: int,
 
 
 def _grid(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    """Every combination; a dict-valued entry is merged into the point (several keys)."""
+    points = []
+    for values in itertools.product(*grid.values()):
+        hp: dict[str, Any] = {}
+        for k, v in zip(grid, values, strict=True):
+            hp.update(v if isinstance(v, dict) else {k: v})
+        points.append(hp)
+    return points
+
+
+def _short(hp: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in hp.items()) or "defaults"
+
+
+def _describe(grid: dict[str, Sequence[Any]]) -> str:
+    return "; ".join(f"{k} in {[_short(v) if isinstance(v, dict) else v for v in vs]}"
+                     for k, vs in grid.items())
 
 
 def _tune(method: str, table: _Table, seeds: Sequence[int], budget: int,
           log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if method in ("reinforce", "ppo"):
+    if method == "reinforce":
+        grid = _grid(REINFORCE_GRID)
+    elif method == "ppo":
         grid = _grid(CONTROLLER_GRID)
     elif method == "evolution":
         grid = [g for g in _grid(EVOLUTION_GRID) if g["sample_size"] <= g["population_size"]]
+    elif method == "random":
+        grid = [{}]  # not tuned: its score on the tuning seeds is the grids' reference
     else:
         return {}, []
     checkpoints = [c for c in (50, 100, 200, 500) if c <= budget] or [budget]
@@ -190,7 +221,8 @@ def run(args: argparse.Namespace) -> Report:
     for m in methods:
         if args.quick and m in ("reinforce", "ppo", "evolution"):
             # the grid's first and last points only: the smoke test checks the plumbing
-            hp_grid = _grid(CONTROLLER_GRID if m != "evolution" else EVOLUTION_GRID)
+            hp_grid = _grid({"reinforce": REINFORCE_GRID, "ppo": CONTROLLER_GRID}.get(
+                m, EVOLUTION_GRID))
             chosen[m] = hp_grid[-1] if m != "evolution" else {"population_size": 10,
                                                               "sample_size": 3}
             continue
@@ -236,12 +268,17 @@ def run(args: argparse.Namespace) -> Report:
         f"{table.best:.2f}. CPU s per search in the last column.",
         f"Hyperparameters chosen on {args.tune_dataset} ({tune_seeds} seeds from 1000, "
         f"{tune_budget} evaluations each) by the mean incumbent accuracy over the "
-        f"checkpoints: controllers over {CONTROLLER_GRID}, evolution over {EVOLUTION_GRID}; "
+        f"checkpoints: REINFORCE over {_describe(REINFORCE_GRID)}, PPO over "
+        f"{CONTROLLER_GRID}, evolution over {EVOLUTION_GRID}; "
         "TPE (ours, Optuna's) and random with defaults. Controllers: LSTM 35 units, "
-        "moving-average baseline (decay 0.9), entropy bonus 0.01 (0, 0.01 and 0.1 changed "
-        "the tuning score by <= 0.1 point at batch 8 in a first run); PPO 4 epochs per "
+        "moving-average baseline (decay 0.9); PPO with entropy bonus 0.01, 4 epochs per "
         "batch, clip 0.2.",
     ]
+    for m, rows_ in tuning.items():
+        if rows_:
+            notes.append(f"Tuning scores, {m} ({args.tune_dataset}, mean incumbent over the "
+                         "checkpoints): " + "; ".join(
+                             f"{_short(r['hp'])}: {r['score']:.2f}" for r in rows_))
     for m, ps in tests.items():
         notes.append(f"{m} > random, one-sided Mann-Whitney U p-values: "
                      + ", ".join(f"{c}: {p:.3g}" for c, p in ps.items()))

@@ -45,6 +45,8 @@ __all__ = ["ControllerSampler"]
 STATE_KEY = "controller:state"
 UPDATES_KEY = "controller:n_updates"
 _ALGORITHMS = ("reinforce", "ppo")
+_BASELINES = ("ema", "batch")
+_ADV_NORMS = (False, True, "batch", "running")
 
 ActionMask = Callable[[str, Mapping[str, Any]], Sequence[bool] | None]
 
@@ -195,7 +197,8 @@ class ControllerSampler(BaseSampler):
         tanh_c: float | None = None,
         reward_transform: Callable[[float], float] | None = None,
         failure_reward: float | None = None,
-        normalize_advantage: bool = False,
+        normalize_advantage: bool | str = False,
+        baseline: str = "ema",
         ppo_epochs: int = 4,
         clip_range: float = 0.2,
         max_grad_norm: float | None = None,
@@ -224,6 +227,10 @@ class ControllerSampler(BaseSampler):
               and 0 <= baseline_decay < 1, f"be in [0, 1), got {baseline_decay!r}")
         check("tanh_c", tanh_c is None or (isinstance(tanh_c, int | float) and tanh_c > 0),
               f"be None or > 0, got {tanh_c!r}")
+        check("normalize_advantage", normalize_advantage in _ADV_NORMS,
+              f"be one of False, True, 'batch', 'running', got {normalize_advantage!r}")
+        check("baseline", baseline in _BASELINES,
+              f"be one of {_BASELINES}, got {baseline!r}")
         check("max_grad_norm", max_grad_norm is None or max_grad_norm > 0,
               f"be None or > 0, got {max_grad_norm!r}")
         check("failure_reward", failure_reward is None or math.isfinite(failure_reward),
@@ -246,7 +253,9 @@ class ControllerSampler(BaseSampler):
         self.tanh_c = tanh_c
         self.reward_transform = reward_transform
         self.failure_reward = failure_reward
-        self.normalize_advantage = normalize_advantage
+        self.normalize_advantage: str | None = (
+            "batch" if normalize_advantage is True else normalize_advantage or None)
+        self.baseline_kind = baseline
         self.ppo_epochs = ppo_epochs
         self.clip_range = float(clip_range)
         self.max_grad_norm = max_grad_norm
@@ -259,6 +268,8 @@ class ControllerSampler(BaseSampler):
         self._pid = os.getpid()
         self._optim: Any = None
         self.baseline: float | None = None
+        self.adv_sq: float = 0.0  # running mean of squared advantages (bias-corrected below)
+        self.adv_sq_n = 0
         self.worst_reward: float | None = None
         self.n_updates = 0
         self._consumed: set[int] = set()
@@ -443,12 +454,7 @@ class ControllerSampler(BaseSampler):
         rewards = torch.tensor([fail if r is None else r for r in raw], dtype=torch.float32)
         seqs = [seqs[i] for i in keep]
 
-        mean = float(rewards.mean())
-        before = mean if self.baseline is None else self.baseline  # b for this batch
-        self.baseline = before * self.baseline_decay + (1 - self.baseline_decay) * mean
-        adv = rewards - before
-        if self.normalize_advantage and len(adv) > 1:
-            adv = adv / (adv.std() + 1e-8)
+        adv, before = self._advantages(rewards)
         params = self._model().parameters()
         epochs = self.ppo_epochs if self.algorithm == "ppo" else 1
         old_log_prob: torch.Tensor | None = None
@@ -478,6 +484,33 @@ class ControllerSampler(BaseSampler):
             "baseline": float(before),
             "entropy": float(entropy.detach().mean()),
         })
+
+    def _advantages(self, rewards: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """Advantages ``(B,)`` of a batch's rewards ``(B,)``, and the EMA baseline used."""
+        d = self.baseline_decay
+        mean = float(rewards.mean())
+        before = mean if self.baseline is None else self.baseline  # the EMA b for this batch
+        self.baseline = before * d + (1 - d) * mean
+        n = len(rewards)
+        if self.baseline_kind == "batch" and n > 1:
+            # each sample against the mean of the batch's other samples (leave-one-out,
+            # Kool et al. 2019): unbiased, and it does not lag behind an improving policy
+            adv = rewards - (rewards.sum() - rewards) / (n - 1)
+        else:
+            adv = rewards - before
+        if self.normalize_advantage == "batch" and n > 1:
+            adv = adv / (adv.std() + 1e-8)
+        elif self.normalize_advantage == "running":
+            # Divide by the RMS of all advantages so far (this batch's included; EMA with
+            # baseline_decay, bias-corrected), so the policy-gradient term is in units of
+            # its own spread: entropy_coef then means the same whether the reward is an
+            # accuracy in % or a fraction, on a dataset with a wide or a narrow spread.
+            self.adv_sq_n += n
+            for a in adv.tolist():
+                self.adv_sq = self.adv_sq * d + (1 - d) * a * a
+            rms = math.sqrt(self.adv_sq / (1 - d ** self.adv_sq_n))
+            adv = adv / (rms + 1e-8)
+        return adv, before
 
     def _evaluate(self, seqs: list[list[tuple[str, CategoricalDistribution, int]]]
                   ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -545,6 +578,7 @@ class ControllerSampler(BaseSampler):
             "version": 1, "n_updates": self.n_updates, "net": net.state_dict(),
             "optim": self._optim.state_dict(), "baseline": self.baseline,
             "worst_reward": self.worst_reward, "consumed": sorted(self._consumed),
+            "adv_sq": self.adv_sq, "adv_sq_n": self.adv_sq_n,
             "history": self.history,
         }, buf)
         return base64.b64encode(zlib.compress(buf.getvalue())).decode("ascii")
@@ -583,5 +617,7 @@ class ControllerSampler(BaseSampler):
         self.n_updates = int(state["n_updates"])
         self.baseline = state["baseline"]
         self.worst_reward = state["worst_reward"]
+        self.adv_sq = float(state.get("adv_sq", 0.0))
+        self.adv_sq_n = int(state.get("adv_sq_n", 0))
         self._consumed = set(state["consumed"])
         self.history = list(state["history"])
