@@ -150,7 +150,18 @@ class ControllerSampler(BaseSampler):
         tanh_c: if set, logits are squashed to ``tanh_c * tanh(logits)`` (NASNet/ENAS).
         reward_transform: applied to the (direction-signed) objective value.
         failure_reward: reward of failed trials (default: worst reward seen so far).
-        normalize_advantage: divide each batch's advantages by their standard deviation.
+        normalize_advantage: ``False`` (Zoph & Le: reward minus baseline, as is);
+            ``True`` / ``"batch"``: divide each batch's advantages by their standard
+            deviation; ``"running"``: divide them by the running RMS of all advantages so
+            far, so the step and the weight of the entropy bonus do not depend on the
+            reward's units or spread (accuracy in % or as a fraction, a dataset whose
+            children spread over 2 points or 20). With accuracy rewards, ``"running"`` and
+            ``entropy_coef`` 0.03-0.1 keep the policy from collapsing onto its first good
+            architecture; see docs/nas.md for the NAS-Bench-201 numbers.
+        baseline: ``"ema"`` (Zoph & Le): the exponential moving average of past batch
+            means; ``"batch"``: each sample against the mean of the *other* samples of its
+            batch (leave-one-out; Kool et al. 2019), which does not lag behind an
+            improving policy (falls back to the EMA when ``batch_size`` is 1).
         ppo_epochs, clip_range: PPO's passes over each batch and ratio clip.
         max_grad_norm: gradient-norm clip of each update (None: off).
         init_range: weights start uniform in ``[-init_range, init_range]`` (Zoph & Le: 0.08).
@@ -181,6 +192,8 @@ class ControllerSampler(BaseSampler):
         scalable image recognition. CVPR.
         Williams (1992). Simple statistical gradient-following algorithms for
         connectionist reinforcement learning. Machine Learning 8.
+        Kool, van Hoof & Welling (2019). Buy 4 REINFORCE samples, get a baseline for
+        free! ICLR workshop DeepRLStructPred.
         Schulman et al. (2017). Proximal policy optimization algorithms. arXiv:1707.06347.
     """
 
