@@ -18,6 +18,7 @@ Finished runs are appended to a JSON-lines cache, so the benchmark can run in pi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -105,6 +106,25 @@ def _setting(task: dict[str, Any], quick: bool) -> Setting:
     return s
 
 
+def _fingerprint(task: dict[str, Any], quick: bool) -> str:
+    """A short hash of the setting a task runs, stored with its record: a cached run of a
+    setting changed since (e.g. a translated zoo field) is stale and runs again."""
+    s = _setting(task, quick)
+    text = json.dumps([s.zoo, s.ours, s.n_envs, s.eval_every, s.normalize], sort_keys=True,
+                      default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _cached(cache: dict[str, dict[str, Any]], task: dict[str, Any], quick: bool
+            ) -> dict[str, Any] | None:
+    """The cached record of ``task`` unless it ran another setting (records written before
+    fingerprints existed count as current)."""
+    rec = cache.get(_key(task))
+    if rec is None or rec.get("setting", _fingerprint(task, quick)) != _fingerprint(task, quick):
+        return None
+    return rec
+
+
 def _run_task(task: dict[str, Any], quick: bool) -> dict[str, Any]:
     from benchmarks.rl._runners import run_ours, run_sb3
 
@@ -132,7 +152,7 @@ def run(args: argparse.Namespace) -> Report:
     tasks = list(_tasks(args))
     if not args.report_only:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        todo = [t for t in tasks if _key(t) not in cache]
+        todo = [t for t in tasks if _cached(cache, t, args.quick) is None]
         print(f"{len(tasks)} runs, {len(todo)} not in {cache_path}", file=sys.stderr)
         for i, task in enumerate(todo):
             t0 = time.perf_counter()
@@ -141,7 +161,8 @@ def run(args: argparse.Namespace) -> Report:
             except Exception:  # noqa: BLE001 - reported, not cached, retried next time
                 print(f"FAILED {_key(task)}\n{traceback.format_exc()}", file=sys.stderr)
                 continue
-            rec = {"key": _key(task), **task, **result}
+            rec = {"key": _key(task), **task, **result,
+                   "setting": _fingerprint(task, args.quick)}
             cache[rec["key"]] = rec
             with cache_path.open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")
@@ -150,7 +171,7 @@ def run(args: argparse.Namespace) -> Report:
                      f"{result['steps'] / result['cpu']:,.0f} steps/cpu-s")
             print(f"[{i + 1}/{len(todo)}] {_key(task)}: {brief} "
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
-    records = [cache[_key(t)] for t in tasks if _key(t) in cache]
+    records = [rec for t in tasks if (rec := _cached(cache, t, args.quick)) is not None]
     return _report(records, args)
 
 
