@@ -246,3 +246,18 @@ def test_gsde_example_runs():
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "evaluation return" in proc.stdout
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gsde_on_cuda_draws_the_cpu_noise_and_loads_on_cpu(tmp_path):
+    cfg = PPOConfig(n_envs=2, n_steps=16, batch_size=32, n_epochs=1, use_sde=True,
+                    sde_sample_freq=4)
+    cpu = PPO("Pendulum-v1", cfg, seed=0)
+    gpu = PPO("Pendulum-v1", cfg, seed=0, device="cuda")
+    torch.testing.assert_close(gpu.policy.sde_matrices.cpu(), cpu.policy.sde_matrices)
+    gpu.learn(32)
+    assert gpu.policy.sde_matrices.device.type == "cuda"
+    gpu.save(tmp_path / "g.pt")
+    back = PPO.load(tmp_path / "g.pt")
+    obs = np.zeros((2, 3), np.float32)
+    np.testing.assert_allclose(back.predict(obs), gpu.predict(obs), atol=1e-5)
