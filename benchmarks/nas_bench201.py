@@ -34,18 +34,19 @@ DESCRIPTION = ("NAS-Bench-201 table: REINFORCE/PPO controllers vs regularized ev
 
 METHODS = ("reinforce", "ppo", "evolution", "random", "tpe", "optuna_tpe")
 #: grids searched on the tuning dataset
-CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8)}  # PPO
-#: REINFORCE: batch x lr x advantage handling. "raw": Zoph & Le's (reward minus the EMA
-#: baseline, entropy bonus 0.01); "running": advantages divided by their running RMS, so
-#: the entropy bonus has the same weight whatever the reward's spread, at two weights.
+#: Advantage handling: Zoph & Le's raw advantages (reward minus the EMA baseline, entropy
+#: bonus 0.01), or advantages divided by their running RMS, so that the entropy bonus has the
+#: same weight whatever the reward's spread.
+RAW = {"normalize_advantage": False, "entropy_coef": 0.01}
+#: REINFORCE: batch x lr x advantage handling (running RMS at two entropy weights)
 REINFORCE_GRID = {
     "batch_size": (1, 4, 8, 16), "lr": (0.003, 0.01, 0.03),
-    "advantage": (
-        {"normalize_advantage": False, "entropy_coef": 0.01},
-        {"normalize_advantage": "running", "entropy_coef": 0.03},
-        {"normalize_advantage": "running", "entropy_coef": 0.1},
-    ),
+    "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.03},
+                  {"normalize_advantage": "running", "entropy_coef": 0.1}),
 }
+#: PPO: the earlier grid, raw and with running normalization (entropy 0.1)
+CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8),
+                   "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.1})}
 EVOLUTION_GRID = {"population_size": (10, 20, 50), "sample_size": (3, 5, 10)}
 
 
@@ -269,10 +270,9 @@ def run(args: argparse.Namespace) -> Report:
         f"Hyperparameters chosen on {args.tune_dataset} ({tune_seeds} seeds from 1000, "
         f"{tune_budget} evaluations each) by the mean incumbent accuracy over the "
         f"checkpoints: REINFORCE over {_describe(REINFORCE_GRID)}, PPO over "
-        f"{CONTROLLER_GRID}, evolution over {EVOLUTION_GRID}; "
+        f"{_describe(CONTROLLER_GRID)}, evolution over {EVOLUTION_GRID}; "
         "TPE (ours, Optuna's) and random with defaults. Controllers: LSTM 35 units, "
-        "moving-average baseline (decay 0.9); PPO with entropy bonus 0.01, 4 epochs per "
-        "batch, clip 0.2.",
+        "moving-average baseline (decay 0.9); PPO 4 epochs per batch, clip 0.2.",
     ]
     for m, rows_ in tuning.items():
         if rows_:
