@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from autolearn._mnist1d import mnist1d_transform
 from autolearn.exceptions import ConfigError
 
 __all__ = [
@@ -260,36 +261,6 @@ def _random_templates(n: int, rng: np.random.Generator, length: int = 12) -> np.
     return (x - x[:, :1]) / 6.0
 
 
-def _mnist1d_transform(templates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """mnist1d's ``transform`` vectorised over rows with a local generator.
-
-    Same steps and default constants as ``mnist1d.transform.transform``: pad with 36-60
-    zeros, dilate to 72 points, scale by 1 +- 0.2, translate by up to 48, correlated
-    noise where the signal is zero, i.i.d. noise, shear, subsample to 40 points.
-    """
-    from scipy.ndimage import gaussian_filter1d
-
-    n, length = templates.shape
-    pad_lo, pad_hi, mid, final = 36, 60, 72, 40
-    padded = np.zeros((n, length + pad_hi))
-    padded[:, :length] = templates + 1e-8
-    p = pad_lo + (np.asarray(rng.random(size=n)) * (pad_hi - pad_lo + 1)).astype(int)
-    pos = np.linspace(0.0, 1.0, mid)[None, :] * (length + p - 1)[:, None]
-    lo = np.minimum(np.floor(pos).astype(int), length + p[:, None] - 2)
-    frac = pos - lo
-    rows = np.arange(n)[:, None]
-    x = padded[rows, lo] * (1 - frac) + padded[rows, lo + 1] * frac
-    x *= 1 + 0.4 * (rng.random((n, 1)) - 0.5)
-    k = np.asarray(rng.integers(0, 48, size=n))
-    x = x[rows, (np.arange(mid)[None, :] - k[:, None]) % mid]
-    corr = gaussian_filter1d(0.25 * rng.standard_normal(x.shape), 2, axis=-1)
-    x = np.where(x != 0, x, corr) + 2e-2 * rng.standard_normal(x.shape)
-    x = x - (0.75 * (rng.random((n, 1)) - 0.5)) * np.linspace(-0.5, 0.5, mid)[None, :]
-    sub = np.linspace(0.0, mid - 1, final)
-    lo2 = np.minimum(np.floor(sub).astype(int), mid - 2)
-    return x[:, lo2] * (1 - (sub - lo2)) + x[:, lo2 + 1] * (sub - lo2)
-
-
 def mint_mnist1d(n_classes: int, n_per_class: int, *, seed: int | np.random.Generator = 0
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Mint ``n_classes`` new mnist1d-style classes from random templates.
@@ -300,7 +271,7 @@ def mint_mnist1d(n_classes: int, n_per_class: int, *, seed: int | np.random.Gene
     """
     rng = np.random.default_rng(seed)
     templates = _random_templates(n_classes, rng)
-    X = _mnist1d_transform(np.repeat(templates, n_per_class, axis=0), rng)
+    X = mnist1d_transform(np.repeat(templates, n_per_class, axis=0), rng)
     X = (X - X.mean()) / X.std()
     return X.astype(np.float32), np.repeat(np.arange(n_classes), n_per_class)
 

@@ -204,11 +204,11 @@ def _mnist1d(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     transformation (scale, translation, correlated and i.i.d. noise, shear), drawn with a
     local generator (``mnist1d.data.make_dataset`` seeds NumPy's global one)."""
     from autolearn._imports import optional_import
-    from autolearn.meta._tasks import _mnist1d_transform
+    from autolearn._mnist1d import mnist1d_transform
 
     templates = optional_import("mnist1d.data").get_templates()
     y = rng.permutation(np.arange(n) % len(templates["y"]))
-    X = _mnist1d_transform(np.asarray(templates["x"], dtype=np.float64)[y], rng)
+    X = mnist1d_transform(np.asarray(templates["x"], dtype=np.float64)[y], rng)
     return X.astype(np.float32), y.astype(np.int64)
 
 

@@ -243,6 +243,7 @@ class A3C:
             self._worker0 = _ActorLearner(self, env, self.worker_seeds[0])
         # fresh streams for the forked workers at every call (they restart their envs)
         seeds = [self.worker_seeds[0], *(s.spawn(1)[0] for s in self.worker_seeds[1:])]
+        assert self._env_fn is not None  # else there is no env and start_learning raised
         keep_going, steps = learn_async(
             learner0=self._worker0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,

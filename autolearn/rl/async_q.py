@@ -157,9 +157,9 @@ class _QLearner:
         self.final_eps = float(self.rng.choice(cfg.final_epsilons, p=cfg.final_epsilon_probs))
         self.epsilon = cfg.exploration_initial_eps
         self.local = copy.deepcopy(agent.q_net)
-        self.local_params = list(self.local.parameters())
-        self.shared_params, self.target_params = agent.optimizer.params, list(
-            agent.q_target.parameters())
+        self.local_params: list[torch.Tensor] = list(self.local.parameters())
+        self.target_params: list[torch.Tensor] = list(agent.q_target.parameters())
+        self.shared_params = agent.optimizer.params
         self.q_target, self.optimizer = agent.q_target, agent.optimizer
         self.n_actions = int(agent.spec.n_actions)  # type: ignore[arg-type]
         self.buffer = RolloutBuffer(cfg.n_steps, env.num_envs, agent.spec)
@@ -340,6 +340,7 @@ class AsyncQ:
                 self.logger.write(row)
             return keep_going
 
+        assert self._env_fn is not None  # else there is no env and start_learning raised
         keep_going, steps = learn_async(
             learner0=self._learner0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,

@@ -61,6 +61,17 @@ class MaskedCategorical:
         return -(p * self.log_probs_all.clamp(min=torch.finfo(p.dtype).min)).sum(-1)
 
 
+def _diag_gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor,
+                            actions: torch.Tensor) -> torch.Tensor:
+    """Log-density of independent Gaussians, summed over the last (action) dimension."""
+    z = (actions - mean) * torch.exp(-log_std)
+    return (-0.5 * z.pow(2) - log_std - 0.5 * _LOG_2PI).sum(-1)
+
+
+def _diag_gaussian_entropy(log_std: torch.Tensor) -> torch.Tensor:
+    return (log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1)
+
+
 class DiagGaussian:
     """Independent Gaussians per action dimension, ``N(mean, exp(log_std)^2)``.
 
@@ -83,11 +94,10 @@ class DiagGaussian:
         return self.mean
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        z = (actions - self.mean) * torch.exp(-self.log_std)
-        return (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
+        return _diag_gaussian_log_prob(self.mean, self.log_std, actions)
 
     def entropy(self) -> torch.Tensor:
-        return (self.log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1)
+        return _diag_gaussian_entropy(self.log_std)
 
 
 def sde_std(log_std: torch.Tensor, action_dim: int, *, use_expln: bool = False) -> torch.Tensor:
@@ -146,8 +156,7 @@ class StateDependentGaussian:
         return self.mean
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        z = (actions - self.mean) * torch.exp(-self.log_std)
-        return (-0.5 * z.pow(2) - self.log_std - 0.5 * _LOG_2PI).sum(-1)
+        return _diag_gaussian_log_prob(self.mean, self.log_std, actions)
 
     def entropy(self) -> torch.Tensor:
-        return (self.log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1)
+        return _diag_gaussian_entropy(self.log_std)
