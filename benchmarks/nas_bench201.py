@@ -44,8 +44,10 @@ REINFORCE_GRID = {
     "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.03},
                   {"normalize_advantage": "running", "entropy_coef": 0.1}),
 }
-#: PPO: the earlier grid, raw and with running normalization (entropy 0.1)
-CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (1, 4, 8),
+#: PPO: raw and with running normalization (entropy 0.1). Batch 1 (4 epochs on every single
+#: architecture) was dropped: it scored lowest at every lr in an earlier cifar100 tuning
+#: (69.3-71.2 vs 70.2-71.9 at batches 4 and 8) and costs the most.
+CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (4, 8),
                    "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.1})}
 EVOLUTION_GRID = {"population_size": (10, 20, 50), "sample_size": (3, 5, 10)}
 
