@@ -10,7 +10,8 @@ regularized evolution, random search, autolearn's TPE and Optuna's TPE (the peer
 * The reported number is the **mean** validation accuracy (over the three training seeds)
   of the incumbent — the cell with the best *observed* evaluation — after 50/100/200/500
   evaluations, averaged over search seeds. The table's best cell has 91.61 on cifar10.
-* Hyperparameters of the controllers (learning rate, entropy bonus) and of evolution
+* Hyperparameters of the controllers (batch size, learning rate, advantage handling with
+  its entropy bonus: ``REINFORCE_GRID``, ``CONTROLLER_GRID``) and of evolution
   (population, tournament size) are chosen on a different dataset (``--tune-dataset``,
   cifar100 by default) with disjoint search seeds, by the mean incumbent accuracy over the
   checkpoints; the chosen values are then used unchanged on ``--dataset``. TPE (ours and
