@@ -37,3 +37,8 @@ def test_quick_run_builds_a_table_and_reports_both_methods(tmp_path: Path) -> No
         # every table-search value is a table entry
         assert all(v in set(table.values()) for r in runs for v in r)
         assert len(raw["live_runs"][method]) == 1
+        # a live search's architectures are table rows: its incumbent can be re-evaluated
+        live = raw["live_runs"][method][0]
+        assert len(live["decisions"]) == len(live["values"]) == raw["budget"]
+        assert all(json.dumps(d, sort_keys=True) in table for d in live["decisions"])
+    assert "incumbent re-evaluated" in md and "reevaluated_p" in raw["tests"]["live"]
