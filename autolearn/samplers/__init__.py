@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from autolearn.samplers._auto import AutoSampler
-from autolearn.samplers._base import BaseSampler
+from autolearn.samplers._base import BaseSampler, IndependentSampler
 from autolearn.samplers._grid import GridSampler
 from autolearn.samplers._random import RandomSampler
 
@@ -26,6 +26,7 @@ __all__ = [
     "AutoSampler",
     "BOHBSampler",
     "BaseSampler",
+    "IndependentSampler",
     "ControllerSampler",
     "GPSampler",
     "GridSampler",

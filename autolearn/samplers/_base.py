@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from autolearn.space import BaseDistribution
     from autolearn.study import FrozenTrial, Study, TrialState
 
-__all__ = ["BaseSampler"]
+__all__ = ["BaseSampler", "IndependentSampler"]
 
 
 class BaseSampler(abc.ABC):
@@ -66,3 +66,19 @@ class BaseSampler(abc.ABC):
     def is_exhausted(self, study: Study) -> bool:
         """Whether the sampler has nothing left to propose (finite searches); default False."""
         return False
+
+
+class IndependentSampler(BaseSampler):
+    """A sampler that decides every parameter on its own, in the order the objective asks
+    (random search, evolution, the RL controller): no joint proposals, so only
+    :meth:`sample_independent` (and the hooks) are left to implement."""
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolearn._rng import SeedLike, as_generator, derive_seed
 from autolearn.exceptions import ConfigError, SearchSpaceError
-from autolearn.samplers._base import BaseSampler
+from autolearn.samplers._base import BaseSampler, IndependentSampler
 from autolearn.samplers._random import RandomSampler
 from autolearn.space import CategoricalDistribution
 
@@ -122,7 +122,7 @@ class _Controller:
                 p.copy_(v)
 
 
-class ControllerSampler(BaseSampler):
+class ControllerSampler(IndependentSampler):
     """A reinforcement-learning controller that writes architectures (or configurations).
 
     Zoph & Le (2017) train an LSTM controller with REINFORCE on the validation accuracy of
@@ -339,16 +339,6 @@ class ControllerSampler(BaseSampler):
         return mask
 
     # ---- sampling ----------------------------------------------------------------------------
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
-
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         self._sync(study)
         self._learn(study)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
-from autolearn.samplers._base import BaseSampler
+from autolearn.samplers._base import IndependentSampler
 from autolearn.space import CategoricalDistribution, sample_distribution
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ PARENT_KEY = "evolution:parent"
 MUTATED_KEY = "evolution:mutated"
 
 
-class RegularizedEvolutionSampler(BaseSampler):
+class RegularizedEvolutionSampler(IndependentSampler):
     """Tournament selection with aging: the NAS baseline of Real et al. (2019).
 
     The population is the ``population_size`` most recent completed trials (so every
@@ -107,16 +107,6 @@ class RegularizedEvolutionSampler(BaseSampler):
         self._plans[trial.number].update(parent=parent, mutated=mutated)
         study._storage.set_trial_attr(trial.trial_id, PARENT_KEY, parent.number, system=True)
         study._storage.set_trial_attr(trial.trial_id, MUTATED_KEY, mutated, system=True)
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution

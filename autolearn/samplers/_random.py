@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autolearn._rng import SeedLike, as_generator
-from autolearn.samplers._base import BaseSampler
+from autolearn.samplers._base import IndependentSampler
 from autolearn.space import sample_distribution
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["RandomSampler"]
 
 
-class RandomSampler(BaseSampler):
+class RandomSampler(IndependentSampler):
     """Independent uniform sampling (log-uniform for ``log`` distributions).
 
     Each trial draws from its own stream seeded by ``(seed, trial.number)``, so a run is
@@ -58,16 +58,6 @@ class RandomSampler(BaseSampler):
             # Generator, and random search draws only a handful of numbers per trial.
             rng = self._rngs[number] = random.Random(f"{self._base_seed}:{number}")
         return rng
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return {}
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return {}
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, distribution: BaseDistribution
