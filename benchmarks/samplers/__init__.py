@@ -32,9 +32,10 @@ DESCRIPTION = ("samplers vs Optuna / Hyperopt / scikit-optimize / SMAC3: regret 
 BUDGETS = (25, 50, 100)
 QUICK_PROBLEMS = ("branin", "hartmann3")
 #: The model family's default problems: those the 10-seed run of 2026-11-28 covered with
-#: one worker in ~2 hours on 2 shared cores (one GP/SMAC run of 100 evaluations costs
-#: 4-8 CPU-seconds for autolearn's and Optuna's GP, ~35 for SMAC3's HPO facade).
-MODEL_PROBLEMS = ("branin", "hartmann3", "hartmann6", "nasbench201_cifar10")
+#: one worker in ~1.6 hours on 2 shared cores (one run of 100 evaluations costs 3-8
+#: CPU-seconds for autolearn's GP / SMAC and Optuna's GP, ~35 for SMAC3's HPO facade).
+MODEL_PROBLEMS = ("branin", "hartmann3", "hartmann6", "rosenbrock5", "bbob_f15_d5_i1",
+                  "hpobench_mlp_kc1", "nasbench201_cifar10")
 #: Model-family optimizers that cost minutes per 100-evaluation run here, and where they run.
 SLOW_OPTIMIZERS = ("skopt-gp", "smac-bb")
 SLOW_PROBLEMS = ("branin", "hartmann6", "nasbench201_cifar10")
