@@ -120,9 +120,9 @@ def _cached(cache: dict[str, dict[str, Any]], task: dict[str, Any], quick: bool
     """The cached record of ``task`` unless it ran another setting (records written before
     fingerprints existed count as current)."""
     rec = cache.get(_key(task))
-    if rec is None or rec.get("setting", _fingerprint(task, quick)) != _fingerprint(task, quick):
-        return None
-    return rec
+    if rec is None or "setting" not in rec:
+        return rec
+    return rec if rec["setting"] == _fingerprint(task, quick) else None
 
 
 def _run_task(task: dict[str, Any], quick: bool) -> dict[str, Any]:

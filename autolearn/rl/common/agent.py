@@ -279,10 +279,6 @@ def check_sde(config: Any) -> None:
     freq = config.sde_sample_freq
     check("sde_sample_freq", freq, freq == -1 or is_int(freq),
           "be -1 (one noise matrix per rollout) or an int >= 1 (steps between draws)")
-    check("log_std_init", config.log_std_init,
-          isinstance(config.log_std_init, int | float) and not isinstance(
-              config.log_std_init, bool) and np.isfinite(config.log_std_init),
-          "be a finite number")
 
 
 def check_network(config: Any) -> None:
@@ -294,4 +290,9 @@ def check_network(config: Any) -> None:
     check("vectorization", config.vectorization, config.vectorization in ("sync", "async"),
           "be 'sync' or 'async'")
     check("n_envs", config.n_envs, is_int(config.n_envs), "be an int >= 1")
+    if hasattr(config, "log_std_init"):  # configs with a Gaussian head
+        check("log_std_init", config.log_std_init,
+              isinstance(config.log_std_init, int | float) and not isinstance(
+                  config.log_std_init, bool) and np.isfinite(config.log_std_init),
+              "be a finite number")
     object.__setattr__(config, "hidden", tuple(config.hidden))
