@@ -3,9 +3,11 @@
 :func:`train_child` trains one network on a :class:`~autolearn.nas.Dataset` and reports
 its validation accuracy after every epoch to the trial, so any pruner can stop a poor
 child early. :class:`ChildObjective` is the ``Study.optimize`` objective: it asks the
-space for an architecture, reuses the result of an identical finished architecture of
-the same study (the study is the cache, so it survives a resume), or builds and trains
-it.
+space for an architecture and builds and trains it; an architecture the study has seen
+before is either served from the study (the study is the cache, so it survives a
+resume) or trained again with a fresh training seed (``repeats="retrain"``: each
+training is a new, unbiased draw of a noisy score, and
+:func:`~autolearn.nas.best_architecture` averages them).
 
 A child whose loss becomes NaN or infinite stops at once and scores NaN; the study then
 stores it as FAIL (reason "the objective returned NaN"), with the user attribute
@@ -19,7 +21,7 @@ import math
 import numbers
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from autolearn.exceptions import ConfigError, TrialPruned
@@ -31,14 +33,21 @@ if TYPE_CHECKING:
     from autolearn.nas._data import Dataset
     from autolearn.nas._spaces import ArchitectureSpace
 
-__all__ = ["ChildObjective", "ChildResult", "TrainConfig", "build_child", "count_parameters",
-           "train_child"]
+__all__ = ["REPEATS", "ChildObjective", "ChildResult", "TrainConfig", "build_child",
+           "count_parameters", "train_child"]
 
 #: User attributes a :class:`ChildObjective` records on each trial.
 N_PARAMS_ATTR = "nas:n_params"
 SECONDS_ATTR = "nas:train_seconds"
 CACHED_ATTR = "nas:cached_from"
 DIVERGED_ATTR = "nas:diverged"
+TRAIN_SEED_ATTR = "nas:train_seed"
+TRAINING_ATTR = "nas:training"
+N_TRAININGS_ATTR = "nas:n_trainings"
+MEAN_ATTR = "nas:mean_accuracy"
+
+#: How :class:`ChildObjective` treats an architecture the study has already trained.
+REPEATS = ("cache", "retrain", "same_seed")
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -269,43 +278,74 @@ def _same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 class ChildObjective:
     """The objective of a NAS study: architecture -> trained child -> validation accuracy.
 
-    Each call asks ``space`` for an architecture (``space.suggest(trial)``). With
-    ``cache=True`` it first looks for a finished trial of the same study with identical
-    parameters: a COMPLETE one gives its value (user attribute ``nas:cached_from`` = its
-    number), a diverged one gives NaN again. Otherwise it builds the child with
-    :func:`build_child` (weights seeded with ``train.seed``, so an architecture always
-    starts from the same weights and the cache returns what retraining would) and trains
-    it with :func:`train_child`, reporting every epoch to the trial.
+    Each call asks ``space`` for an architecture (``space.suggest(trial)``). What happens
+    when the study has already seen that architecture is set by ``repeats``:
+
+    - ``"cache"`` (default): a finished trial of the same study with identical
+      parameters gives its result: a COMPLETE one its value (user attribute
+      ``nas:cached_from`` = its number), a diverged one NaN again. Cheap, but one noisy
+      training then stands for the architecture on every repeat, so a lucky training is
+      rewarded again and again.
+    - ``"retrain"``: the repeat is trained again with a fresh training seed: the k-th
+      training of an architecture in the study (k = 0, 1, ...) builds and trains with
+      ``train.seed + k``. The trial's value is this training's accuracy, an unbiased
+      reward for a controller; ``nas:training`` (k), ``nas:train_seed`` and, once it
+      completes, ``nas:n_trainings`` and ``nas:mean_accuracy`` (mean over this
+      architecture's completed trainings so far, this one included) are recorded. k is
+      the number of earlier-numbered trials of the study with the same architecture
+      that were trained (not served from a cache), so it is derived from the stored
+      trials and a resumed study continues the count. With parallel workers, trials
+      whose parameters are not stored yet are not counted, so two concurrent repeats
+      can share a seed.
+    - ``"same_seed"``: every repeat is trained again with ``train.seed`` (the same result
+      up to floating-point nondeterminism; only useful to time training).
+
+    A child is built with :func:`build_child` (weights seeded with its training seed, so
+    an architecture trained with one seed starts from the same weights) and trained with
+    :func:`train_child`, reporting every epoch to the trial. Pick the architecture to
+    keep with :func:`~autolearn.nas.best_architecture`, which averages repeated trainings.
 
     User attributes recorded: ``nas:n_params``, ``nas:train_seconds`` (also for pruned
-    children), ``nas:diverged`` for NaN/inf losses. Returns the final validation accuracy,
-    NaN for a diverged child (the study stores it as FAIL).
+    children), ``nas:train_seed`` for every trained child, ``nas:diverged`` for NaN/inf
+    losses. Returns the final validation accuracy, NaN for a diverged child (the study
+    stores it as FAIL).
 
     Args:
         space: The architecture space.
         data: Training and validation data.
         train: Training settings (default ``TrainConfig()``).
         size: Overrides of ``space.default_size()`` (e.g. ``{"cells": 2}``).
-        cache: Reuse results of identical architectures of the same study.
+        repeats: ``"cache"``, ``"retrain"`` or ``"same_seed"`` (see above).
+        cache: Older spelling: ``True`` is ``repeats="cache"``, ``False`` is
+            ``repeats="same_seed"``; give ``repeats`` instead.
+
+    Raises:
+        ConfigError: ``repeats`` is not one of the names, or ``cache`` contradicts it.
 
     Example:
         >>> import autolearn
         >>> from autolearn.nas import ChildObjective, TrainConfig, load_data, make_space
         >>> objective = ChildObjective(make_space("mlp"), load_data("iris"),  # doctest: +SKIP
-        ...                            TrainConfig(epochs=5))
+        ...                            TrainConfig(epochs=5), repeats="retrain")
         >>> study = autolearn.create_study(direction="maximize")             # doctest: +SKIP
         >>> study.optimize(objective, n_trials=4)                             # doctest: +SKIP
     """
 
     def __init__(self, space: ArchitectureSpace, data: Dataset, train: TrainConfig | None = None,
-                 *, size: Mapping[str, Any] | None = None, cache: bool = True) -> None:
+                 *, size: Mapping[str, Any] | None = None, repeats: str | None = None,
+                 cache: bool | None = None) -> None:
         self.space = space
         self.data = data
         self.train = TrainConfig() if train is None else train
         if not isinstance(self.train, TrainConfig):
             raise ConfigError(f"`train` must be a TrainConfig, but got {train!r}")
         self.size = dict(size or {})
-        self.cache = bool(cache)
+        self.repeats = resolve_repeats(repeats, cache)
+
+    @property
+    def cache(self) -> bool:
+        """Whether repeats are served from the study (``repeats == "cache"``)."""
+        return self.repeats == "cache"
 
     def _lookup(self, trial: Any) -> Any:
         """A finished trial of ``trial``'s study with the same parameters, or None."""
@@ -324,9 +364,21 @@ class ChildObjective:
                 return t
         return None
 
+    def _earlier_trainings(self, trial: Any) -> list[Any]:
+        """Earlier-numbered trials of the study that trained the same architecture."""
+        study = getattr(trial, "study", None)
+        if study is None:
+            return []
+        params = trial.params
+        return [t for t in study.get_trials()
+                if t.number < trial.number and CACHED_ATTR not in t.user_attrs
+                and t.params and _same_params(t.params, params)]
+
     def __call__(self, trial: Any) -> float:
+        from autolearn import TrialState
+
         decisions = self.space.suggest(trial)
-        if self.cache:
+        if self.repeats == "cache":
             hit = self._lookup(trial)
             if hit is not None:
                 trial.set_user_attr(CACHED_ATTR, hit.number)
@@ -336,14 +388,43 @@ class ChildObjective:
                     trial.set_user_attr(DIVERGED_ATTR, True)
                     return float("nan")
                 return float(hit.values[0])
-        model = build_child(self.space, decisions, self.data, seed=self.train.seed,
-                            size=self.size)
+        train = self.train
+        earlier: list[float] = []
+        if self.repeats == "retrain":
+            previous = self._earlier_trainings(trial)
+            k = len(previous)
+            earlier = [float(t.values[0]) for t in previous
+                       if t.state == TrialState.COMPLETE and t.values is not None]
+            train = replace(train, seed=train.seed + k)
+            trial.set_user_attr(TRAINING_ATTR, k)
+        trial.set_user_attr(TRAIN_SEED_ATTR, train.seed)
+        model = build_child(self.space, decisions, self.data, seed=train.seed, size=self.size)
         trial.set_user_attr(N_PARAMS_ATTR, count_parameters(model))
         start = time.perf_counter()
         try:
-            result = train_child(model, self.data, self.train, trial=trial)
+            result = train_child(model, self.data, train, trial=trial)
         finally:
             trial.set_user_attr(SECONDS_ATTR, round(time.perf_counter() - start, 4))
         if result.diverged:
             trial.set_user_attr(DIVERGED_ATTR, True)
+        elif self.repeats == "retrain":
+            values = [*earlier, result.val_accuracy]
+            trial.set_user_attr(N_TRAININGS_ATTR, len(values))
+            trial.set_user_attr(MEAN_ATTR, math.fsum(values) / len(values))
         return result.val_accuracy
+
+
+def resolve_repeats(repeats: str | None, cache: bool | None = None) -> str:
+    """The ``repeats`` mode from ``repeats`` and the older ``cache`` flag (validated)."""
+    if repeats is not None and (not isinstance(repeats, str) or repeats not in REPEATS):
+        raise ConfigError(f"`repeats` must be one of {', '.join(map(repr, REPEATS))}, but got "
+                          f"repeats={repeats!r}")
+    if cache is None:
+        return "cache" if repeats is None else repeats
+    if not isinstance(cache, bool):
+        raise ConfigError(f"`cache` must be a bool, but got cache={cache!r}")
+    implied = "cache" if cache else "same_seed"
+    if repeats is not None and repeats != implied:
+        raise ConfigError(f"`cache={cache}` means repeats={implied!r} but repeats={repeats!r} "
+                          "was given; pass only `repeats`")
+    return implied

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autolearn.exceptions import ConfigError
-from autolearn.nas._child import ChildObjective, ChildResult, TrainConfig, build_child, train_child
+from autolearn.nas._child import (
+    ChildObjective,
+    ChildResult,
+    TrainConfig,
+    build_child,
+    resolve_repeats,
+    train_child,
+)
 from autolearn.nas._data import Dataset, load_data
 
 if TYPE_CHECKING:
@@ -162,7 +169,8 @@ def search(
     space_kwargs: Mapping[str, Any] | None = None,
     data_kwargs: Mapping[str, Any] | None = None,
     sampler_kwargs: Mapping[str, Any] | None = None,
-    cache: bool = True,
+    repeats: str | None = None,
+    cache: bool | None = None,
     show_progress_bar: bool = False,
 ) -> Study:
     """Search an architecture space: ``budget`` children, each trained and scored.
@@ -190,7 +198,14 @@ def search(
             (default :data:`SEARCH_DATA`: mnist1d with 1,000 training and 500 validation
             sequences).
         sampler_kwargs: Constructor arguments of a sampler given by name.
-        cache: Reuse the result of an identical finished architecture of the study.
+        repeats: What a repeated architecture costs and gives (see
+            :class:`~autolearn.nas.ChildObjective`): ``"cache"`` (default) reuses the
+            study's earlier result, ``"retrain"`` trains it again with the next training
+            seed (``train.seed + k`` for its k-th training) so that noisy scores are
+            averaged instead of repeated, ``"same_seed"`` trains it again identically.
+            Pick the architecture with :func:`~autolearn.nas.best_architecture` or
+            :func:`export_best` (both average repeats).
+        cache: Older spelling of ``repeats`` (True: ``"cache"``, False: ``"same_seed"``).
         show_progress_bar: Show progress on stderr.
 
     Returns:
@@ -198,6 +213,7 @@ def search(
 
     Raises:
         ResumeMismatchError: The study exists with another space, data, size or training.
+        ConfigError: A bad argument, e.g. an unknown ``repeats``.
 
     Example:
         >>> from autolearn.nas import search, TrainConfig
@@ -210,6 +226,7 @@ def search(
 
     if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
         raise ConfigError(f"`budget` must be a positive int, but got budget={budget!r}")
+    repeats = resolve_repeats(repeats, cache)
     arch_space = _resolve_space(space, space_kwargs)
     dataset = _resolve_data(data, data_kwargs)
     train = SEARCH_TRAIN if train is None else train
@@ -248,33 +265,50 @@ def search(
     if done:
         _logger.info("study %r: %d children finished, running %d more", name, done, remaining)
     if remaining:
-        objective = ChildObjective(arch_space, dataset, train, size=full_size, cache=cache)
+        objective = ChildObjective(arch_space, dataset, train, size=full_size,
+                                   repeats=repeats)
         study.optimize(objective, n_trials=remaining, show_progress_bar=show_progress_bar)
     return study
 
 
-def export_best(study: Study, path: str | Path | None = None) -> dict[str, Any]:
+def export_best(study: Study, path: str | Path | None = None, *,
+                rule: str = "shrunk") -> dict[str, Any]:
     """The best architecture of a :func:`search` study as a JSON-able dict (written to
     ``path`` if given).
 
+    The architecture is chosen by :func:`~autolearn.nas.best_architecture` with ``rule``
+    (``"shrunk"``, ``"mean"`` or ``"best_trial"``). In a study where every architecture
+    was trained once (``repeats="cache"``) the three agree; with ``repeats="retrain"``
+    the default ``"shrunk"`` prefers an architecture that scored well over several
+    trainings to one that scored a little higher once.
+
     Keys: ``format`` (``"autolearn.nas/1"``), ``space``, ``space_config``, ``decisions``,
-    ``value`` (validation accuracy), ``size``, ``train``, ``data``, ``study_name``,
-    ``trial`` (number), ``n_params`` and ``description``.
+    ``value`` (validation accuracy: the mean over the architecture's trainings),
+    ``estimate`` (the rule's score), ``rule``, ``n_trainings``, ``size``, ``train``,
+    ``data``, ``study_name``, ``trial`` (number of the architecture's best training),
+    ``n_params`` and ``description``.
+
+    Raises:
+        ConfigError: The study was not made by :func:`search`, or ``rule`` is unknown.
+        ValueError: No child completed.
     """
+    from autolearn.nas._incumbent import best_architecture
     from autolearn.nas._spaces import space_from_config
 
     config = study.system_attrs.get(CONFIG_ATTR)
     if config is None:
         raise ConfigError(f"study {study.study_name!r} was not made by autolearn.nas.search "
                           "(no `nas:config` attribute); nothing to export")
-    best = study.best_trial
+    best = best_architecture(study, rule=rule)
+    trial = next(t for t in study.trials if t.number == best.best_trial)
     arch_space = space_from_config(config["space"], config["space_config"])
     out = {"format": EXPORT_FORMAT, "space": config["space"],
-           "space_config": config["space_config"], "decisions": dict(best.params),
-           "value": best.value, "size": config["size"], "train": config["train"],
-           "data": config["data"], "study_name": study.study_name, "trial": best.number,
-           "n_params": best.user_attrs.get("nas:n_params"),
-           "description": arch_space.describe(best.params)}
+           "space_config": config["space_config"], "decisions": dict(best.decisions),
+           "value": best.mean, "estimate": best.estimate, "rule": rule,
+           "n_trainings": best.n_trainings, "size": config["size"], "train": config["train"],
+           "data": config["data"], "study_name": study.study_name, "trial": trial.number,
+           "n_params": trial.user_attrs.get("nas:n_params"),
+           "description": arch_space.describe(best.decisions)}
     if path is not None:
         Path(path).write_text(json.dumps(out, indent=2) + "\n")
     return out

@@ -20,6 +20,7 @@ from autolearn.nas import (  # noqa: E402
     ChildObjective,
     Dataset,
     TrainConfig,
+    build_child,
     count_parameters,
     load_data,
     train_child,
@@ -221,3 +222,63 @@ def test_objective_size_override_and_same_init(iris: Dataset) -> None:
     a, b = study.trials
     assert a.user_attrs["nas:n_params"] == 4 * 16 + 16 + 16 * 3 + 3
     assert a.values == b.values  # same architecture, same seed -> same result without cache
+
+
+class OneArchSpace(TinySpace):
+    """Every trial asks for the same architecture (a repeat each time)."""
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        return {"width": trial.suggest_categorical("width", [16]),
+                "act": trial.suggest_categorical("act", ["tanh"])}
+
+
+def test_retrain_repeats_use_fresh_seeds_and_report_the_running_mean(iris: Dataset) -> None:
+    study = _study()
+    train = TrainConfig(epochs=2, seed=7)
+    study.optimize(ChildObjective(OneArchSpace(), iris, train, repeats="retrain"), n_trials=3)
+    trials = study.trials
+    assert [t.user_attrs["nas:training"] for t in trials] == [0, 1, 2]
+    assert [t.user_attrs["nas:train_seed"] for t in trials] == [7, 8, 9]
+    assert all("nas:cached_from" not in t.user_attrs for t in trials)
+    for k, t in enumerate(trials):
+        # each value is THIS training's accuracy: what training with seed 7 + k gives
+        model = build_child(OneArchSpace(), {"width": 16, "act": "tanh"}, iris, seed=7 + k)
+        expected = train_child(model, iris, TrainConfig(epochs=2, seed=7 + k)).val_accuracy
+        assert t.value == pytest.approx(expected)
+        assert t.user_attrs["nas:n_trainings"] == k + 1
+        assert t.user_attrs["nas:mean_accuracy"] == pytest.approx(
+            np.mean([x.value for x in trials[:k + 1]]))
+
+
+def test_retrain_count_survives_a_resume(iris: Dataset, tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    train = TrainConfig(epochs=1, seed=3)
+    first = autolearn.create_study(url, study_name="s", direction="maximize",
+                                   sampler=RandomSampler(seed=0))
+    first.optimize(ChildObjective(OneArchSpace(), iris, train, repeats="retrain"), n_trials=2)
+    # a new process: fresh objective and study objects, the count comes from the storage
+    again = autolearn.load_study(study_name="s", storage=url)
+    again.optimize(ChildObjective(OneArchSpace(), iris, train, repeats="retrain"), n_trials=2)
+    assert [t.user_attrs["nas:train_seed"] for t in again.trials] == [3, 4, 5, 6]
+    assert again.trials[-1].user_attrs["nas:n_trainings"] == 4
+
+
+def test_cache_mode_is_still_the_default_and_cache_flag_maps_to_repeats(iris: Dataset) -> None:
+    assert ChildObjective(TinySpace(), iris).repeats == "cache"
+    assert ChildObjective(TinySpace(), iris, cache=False).repeats == "same_seed"
+    assert ChildObjective(TinySpace(), iris, cache=True, repeats="cache").cache
+    study = _study()
+    study.optimize(ChildObjective(OneArchSpace(), iris, TrainConfig(epochs=1)), n_trials=2)
+    assert study.trials[1].user_attrs["nas:cached_from"] == 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"repeats": "fresh"}, "`repeats` must be one of 'cache', 'retrain', 'same_seed'"),
+    ({"repeats": True}, "`repeats` must be one of"),
+    ({"repeats": "retrain", "cache": True}, "pass only `repeats`"),
+    ({"cache": "yes"}, "`cache` must be a bool"),
+])
+def test_bad_repeats_is_a_config_error(iris: Dataset, kwargs: dict[str, Any],
+                                       match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        ChildObjective(TinySpace(), iris, **kwargs)

@@ -136,3 +136,17 @@ def test_search_argument_errors() -> None:
         search("mlp", "iris", budget=1, train={"epochs": 1})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="space_kwargs"):
         search(make_space("mlp"), "iris", budget=1, space_kwargs={"num_layers": 2})
+
+
+def test_search_with_retrained_repeats_exports_the_averaged_architecture() -> None:
+    # a space of one architecture: every child after the first is a repeat
+    space = make_space("mlp", num_layers=1, units=[8], activations=["relu"], skips=False)
+    study = search(space, "iris", budget=3, sampler="random", train=FAST, repeats="retrain")
+    assert [t.user_attrs["nas:train_seed"] for t in study.trials] == [0, 1, 2]
+    best = export_best(study)
+    assert best["rule"] == "shrunk" and best["n_trainings"] == 3
+    assert best["value"] == pytest.approx(np.mean([t.value for t in study.trials]))
+    with pytest.raises(ConfigError, match="`rule` must be one of"):
+        export_best(study, rule="luckiest")
+    with pytest.raises(ConfigError, match="`repeats` must be one of"):
+        search(space, "iris", budget=1, repeats="again")

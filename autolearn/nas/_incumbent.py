@@ -1,0 +1,197 @@
+"""Which architecture a search returns: noise-aware incumbents.
+
+A child's validation accuracy after a short training is a noisy measurement of the
+architecture: retrained with another seed it can move by several points. The trial with
+the highest value is then partly the luckiest training (the winner's curse), more so
+the more architectures were tried once. :func:`best_architecture` groups a study's
+trainings by architecture and picks by one of three rules:
+
+- ``"best_trial"``: the architecture of the best single training (``study.best_trial``);
+- ``"mean"``: the highest mean over the architecture's trainings;
+- ``"shrunk"``: the highest empirical-Bayes estimate (:func:`shrunk_means`): each mean is
+  pulled toward the mean over architectures by an amount that grows with the training
+  noise and shrinks with the number of trainings, so an architecture measured well
+  many times beats one measured high once, unless the one high value is far enough
+  ahead to survive the noise.
+
+Repeated trainings come from ``ChildObjective(repeats="retrain")``; trials served from
+the cache (``nas:cached_from``) repeat an earlier training and are not counted again.
+
+References:
+    Efron & Morris, "Data analysis using Stein's estimator and its generalizations",
+    JASA 1975.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from autolearn.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from autolearn.study import Study
+
+__all__ = ["INCUMBENT_RULES", "ArchitectureEstimate", "architecture_estimates",
+           "best_architecture", "shrunk_means"]
+
+#: Rules accepted by :func:`best_architecture`.
+INCUMBENT_RULES = ("shrunk", "mean", "best_trial")
+
+
+@dataclass(frozen=True)
+class ArchitectureEstimate:
+    """One architecture of a study and what its trainings say about it.
+
+    Attributes:
+        decisions: The architecture (the trials' parameters).
+        estimate: Its score under the rule that produced it (shrunk mean, mean, or best
+            single value).
+        mean: Mean validation accuracy over its trainings.
+        values: Each training's validation accuracy, in trial order.
+        trials: The numbers of those trials, in order.
+        rule: The rule of ``estimate``.
+    """
+
+    decisions: dict[str, Any]
+    estimate: float
+    mean: float
+    values: tuple[float, ...]
+    trials: tuple[int, ...]
+    rule: str
+
+    @property
+    def n_trainings(self) -> int:
+        """How many trainings the estimate rests on."""
+        return len(self.values)
+
+    @property
+    def best_trial(self) -> int:
+        """The number of this architecture's best training."""
+        return self.trials[max(range(len(self.values)), key=self.values.__getitem__)]
+
+
+def shrunk_means(groups: Sequence[Sequence[float]]) -> np.ndarray:
+    """Empirical-Bayes (James-Stein style) estimates of each group's true mean.
+
+    Model: group i's values are its true mean plus noise of one variance sigma^2 shared
+    by all groups; true means are spread around mu with variance tau^2. sigma^2 is the
+    pooled within-group variance (groups with two values or more), mu the mean of the
+    group means and tau^2 their variance minus the part noise explains (method of
+    moments, at least 1e-12). Each mean moves toward mu by the factor
+    ``tau^2 / (tau^2 + sigma^2 / n_i)``. Without any repeated value sigma^2 is 0 and the
+    group means come back unchanged (with one value each, shrinking by one factor would
+    not change their order anyway).
+
+    Args:
+        groups: Values per group, each non-empty.
+
+    Returns:
+        Estimates, shape ``(len(groups),)``.
+
+    Example:
+        >>> shrunk_means([[0.93], [0.92, 0.93, 0.91, 0.935, 0.925, 0.93], [0.90, 0.88, 0.92],
+        ...               [0.91, 0.89]]).round(4).tolist()
+        [0.9217, 0.9233, 0.9035, 0.9047]
+    """
+    import numpy as np
+
+    if not groups or any(len(g) == 0 for g in groups):
+        raise ConfigError("`groups` must be a non-empty list of non-empty value lists")
+    means = np.array([math.fsum(g) / len(g) for g in groups], dtype=float)
+    counts = np.array([len(g) for g in groups], dtype=float)
+    dof = float(np.sum(counts - 1))
+    if dof == 0 or len(groups) < 2:
+        return means
+    within = sum(math.fsum((x - m) ** 2 for x in g) for g, m in zip(groups, means,
+                                                                     strict=True)) / dof
+    mu = float(means.mean())
+    between = max(float(means.var(ddof=1)) - within * float(np.mean(1.0 / counts)), 1e-12)
+    weight = between / (between + within / counts)
+    return mu + weight * (means - mu)
+
+
+def _check_rule(rule: str) -> None:
+    if not isinstance(rule, str) or rule not in INCUMBENT_RULES:
+        raise ConfigError(f"`rule` must be one of {', '.join(map(repr, INCUMBENT_RULES))}, "
+                          f"but got rule={rule!r}")
+
+
+def architecture_estimates(study: Study, *, rule: str = "shrunk") -> list[ArchitectureEstimate]:
+    """Every architecture with a completed training, best first under ``rule``.
+
+    COMPLETE trials are grouped by their parameters; trials served from the cache
+    (``nas:cached_from``) are left out, since they repeat an earlier training. Ties keep
+    the order in which architectures first appeared.
+
+    Raises:
+        ConfigError: ``rule`` is not one of :data:`INCUMBENT_RULES`.
+        ValueError: The study has no completed training.
+    """
+    import json
+
+    from autolearn import TrialState
+    from autolearn.nas._child import CACHED_ATTR
+
+    _check_rule(rule)
+    groups: dict[str, tuple[dict[str, Any], list[float], list[int]]] = {}
+    for t in study.get_trials(states=(TrialState.COMPLETE,)):
+        if CACHED_ATTR in t.user_attrs or t.values is None:
+            continue
+        key = json.dumps(t.params, sort_keys=True, default=str)
+        entry = groups.setdefault(key, (dict(t.params), [], []))
+        entry[1].append(float(t.values[0]))
+        entry[2].append(t.number)
+    if not groups:
+        raise ValueError(f"study {study.study_name!r} has no completed training to choose from")
+    entries = list(groups.values())
+    values = [e[1] for e in entries]
+    if rule == "shrunk":
+        scores = [float(x) for x in shrunk_means(values)]
+    elif rule == "mean":
+        scores = [math.fsum(v) / len(v) for v in values]
+    else:
+        scores = [max(v) for v in values]
+    out = [ArchitectureEstimate(decisions=d, estimate=s, mean=math.fsum(v) / len(v),
+                                values=tuple(v), trials=tuple(n), rule=rule)
+           for (d, v, n), s in zip(entries, scores, strict=True)]
+    order = sorted(range(len(out)), key=lambda i: -out[i].estimate)
+    return [out[i] for i in order]
+
+
+def best_architecture(study: Study, *, rule: str = "shrunk") -> ArchitectureEstimate:
+    """The architecture a search returns, chosen by ``rule`` (see the module docstring).
+
+    Args:
+        study: A NAS study (any study whose trials' parameters are the architecture).
+        rule: ``"shrunk"`` (default), ``"mean"`` or ``"best_trial"``.
+
+    Returns:
+        The chosen architecture with its estimate, mean and trainings.
+
+    Raises:
+        ConfigError: ``rule`` is not one of :data:`INCUMBENT_RULES`.
+        ValueError: The study has no completed training.
+
+    Example:
+        >>> import autolearn
+        >>> from autolearn.nas import best_architecture
+        >>> study = autolearn.create_study(direction="maximize")
+        >>> runs = [("a", 0.93), ("b", 0.92), ("b", 0.93), ("b", 0.91), ("b", 0.935),
+        ...         ("b", 0.925), ("b", 0.93), ("c", 0.90), ("c", 0.88), ("c", 0.92),
+        ...         ("d", 0.91), ("d", 0.89)]
+        >>> for arch, value in runs:
+        ...     study.enqueue_trial({"op": arch})
+        ...     study.optimize(lambda t, v=value: v + 0 * len(t.suggest_categorical(
+        ...         "op", ["a", "b", "c", "d"])), n_trials=1)
+        >>> best_architecture(study, rule="mean").decisions    # one training at 0.93
+        {'op': 'a'}
+        >>> best = best_architecture(study)                    # six, mean 0.925
+        >>> best.decisions, best.n_trainings
+        ({'op': 'b'}, 6)
+    """
+    return architecture_estimates(study, rule=rule)[0]
