@@ -20,7 +20,7 @@ class GPSampler(BOSampler):
 
     * :class:`~autolearn.samplers.bo.gp.GaussianProcess`: constant mean, ARD Matérn-5/2
       kernel on the unit cube (one lengthscale per coordinate, one-hot coordinates of
-      categoricals included), noise bounded below by ``1e-6`` of the variance of ``y``;
+      categoricals included), noise bounded below by ``1e-12`` of the variance of ``y``;
       its hyperparameters slice-sampled (``"slice"``) or fitted by maximum marginal
       likelihood with priors (``"mll"``);
     * log expected improvement averaged over the hyperparameter samples, computed stably

@@ -98,6 +98,24 @@ def test_map_recovers_a_long_and_a_short_lengthscale():
     assert theta[3] < math.log(1e-3)  # the fit is near noise-free
 
 
+def test_fit_resolves_tiny_differences_near_a_deterministic_minimum():
+    # Values spread over ~50 units, but the points around the minimum differ by 1e-4: a
+    # noise floor of 1e-6 of the variance (sd ~0.03) blurred them, and the search stopped
+    # converging near the optimum.
+    X = np.r_[np.linspace(0, 1, 12), 0.3 + 1e-3 * np.arange(-3, 4)][:, None]
+
+    def f(x):
+        return 100.0 * (x[:, 0] - 0.3) ** 2
+
+    Xt = np.array([[0.3005], [0.2985]])
+    for mode in ("mll", "slice"):
+        post = GaussianProcess(hyperparameters=mode, n_samples=4).fit(
+            X, f(X), None, np.random.default_rng(0))
+        mean, var = post.predict(Xt)
+        np.testing.assert_allclose(mean, np.tile(f(Xt), (len(mean), 1)), atol=1e-6)
+        assert np.sqrt(var).max() < 1e-3
+
+
 def test_slice_sampler_follows_a_known_density():
     rng = np.random.default_rng(4)
 
