@@ -41,6 +41,27 @@ class Sampler(enum.StrEnum):
     tpe = "tpe"
 
 
+class Repeats(enum.StrEnum):
+    """What a repeated architecture costs and gives (``ChildObjective(repeats=...)``)."""
+
+    cache = "cache"
+    retrain = "retrain"
+    same_seed = "same_seed"
+
+
+class Rule(enum.StrEnum):
+    """How the exported architecture is chosen (``best_architecture(rule=...)``)."""
+
+    shrunk = "shrunk"
+    mean = "mean"
+    best_trial = "best_trial"
+
+
+RuleOpt = Annotated[Rule, typer.Option(help="Which architecture to report/export: shrunk "
+                                       "(mean of its trainings shrunk toward the study's "
+                                       "mean), mean, or best_trial.")]
+
+
 class Data(enum.StrEnum):
     """Built-in datasets."""
 
@@ -117,6 +138,10 @@ def search(
                                                 "search default 8).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
                                            help="Show a progress bar on stderr.")] = False,
+    repeats: Annotated[Repeats, typer.Option(help="A repeated architecture: cache (reuse "
+                                             "its score), retrain (train again with the "
+                                             "next seed) or same_seed.")] = Repeats.cache,
+    rule: RuleOpt = Rule.shrunk,
     threads: ThreadsOpt = 1,
     json_output: JsonOpt = False,
 ) -> None:
@@ -139,19 +164,19 @@ def search(
     study = nas_search(space.value, data.value, budget=budget, sampler=sampler.value,
                        storage=open_storage(storage, must_exist=False), study_name=study_name,
                        train=train, size=size or None, seed=seed,
-                       data_kwargs=_data_kwargs(n_train, n_val),
+                       data_kwargs=_data_kwargs(n_train, n_val), repeats=repeats.value,
                        show_progress_bar=progress)
-    _report(study, json_output)
+    _report(study, json_output, rule.value)
 
 
-def _report(study: Any, json_output: bool) -> None:
+def _report(study: Any, json_output: bool, rule: str) -> None:
     from autolearn import TrialState
     from autolearn.nas import export_best
 
     counts = {s.name.lower(): sum(t.state == s for t in study.trials)
               for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     cached = sum("nas:cached_from" in t.user_attrs for t in study.trials)
-    best = export_best(study) if counts["complete"] else None
+    best = export_best(study, rule=rule) if counts["complete"] else None
     if json_output:
         emit_json({"study_name": study.study_name, "n_trials": len(study.trials), **counts,
                    "cached": cached, "best": best})
@@ -162,8 +187,9 @@ def _report(study: Any, json_output: bool) -> None:
     if best is None:
         typer.echo("no child completed")
         return
-    typer.echo(f"best: trial #{best['trial']}, validation accuracy {best['value']:.4f}, "
-               f"{best['n_params']} parameters")
+    trainings = f" (mean of {best['n_trainings']} trainings)" if best["n_trainings"] > 1 else ""
+    typer.echo(f"best: trial #{best['trial']}, validation accuracy {best['value']:.4f}"
+               f"{trainings}, {best['n_params']} parameters")
     typer.echo(best["description"])
 
 
@@ -171,13 +197,14 @@ def export(
     storage: StorageOpt,
     study_name: StudyNameOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here.")] = None,
+    rule: RuleOpt = Rule.shrunk,
     json_output: JsonOpt = False,
 ) -> None:
     """Export the best architecture of a search study as JSON (to --out or stdout)."""
     from autolearn.nas import export_best
 
     study = load_study(storage, study_name) if study_name else _only_study(storage)
-    best = export_best(study, out)
+    best = export_best(study, out, rule=rule.value)
     if json_output or out is None:
         emit_json(best)
         return

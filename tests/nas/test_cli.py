@@ -97,3 +97,17 @@ def test_examples_smoke(script: str, args: list[str], expect: str) -> None:
                          capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     assert "best" in out.stdout and expect in out.stdout
+
+
+def test_search_with_retrain_repeats_and_export_rule(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    code, out = _run("nas", "search", "--space", "mlp", "--data", "iris", "--sampler", "random",
+                     "--epochs", "1", "--budget", "2", "--storage", url, "--repeats",
+                     "retrain", "--rule", "mean", "--json")
+    assert code == 0, out
+    assert json.loads(out)["best"]["rule"] == "mean"
+    code, out = _run("nas", "export", "--storage", url, "--rule", "best_trial", "--json")
+    assert code == 0, out
+    assert json.loads(out)["rule"] == "best_trial"
+    code, out = _run("nas", "export", "--storage", url, "--rule", "luckiest")
+    assert code != 0 and "luckiest" in out
