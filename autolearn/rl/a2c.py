@@ -35,7 +35,6 @@ import torch
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
-    adam,
     build_actor_critic,
     check,
     check_network,
@@ -55,6 +54,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
 from autolearn.rl.common.returns import gae, nstep_returns
 from autolearn.rl.common.rollout import (
     RolloutBuffer,
@@ -155,10 +155,10 @@ class A2C:
         self.policy = build_actor_critic(self.spec, cfg, self.generator, self.device)
         lr = as_schedule(cfg.learning_rate, "learning_rate")(0.0)
         if cfg.optimizer == "rmsprop":
-            self.optimizer: torch.optim.Optimizer = torch.optim.RMSprop(
-                self.policy.parameters(), lr=lr, alpha=cfg.rms_alpha, eps=cfg.eps, foreach=True)
+            self.optimizer: FlatAdam | FlatRMSprop = FlatRMSprop(
+                self.policy.parameters(), lr=lr, alpha=cfg.rms_alpha, eps=cfg.eps)
         else:
-            self.optimizer = adam(self.policy.parameters(), lr=lr, eps=cfg.eps)
+            self.optimizer = FlatAdam(self.policy.parameters(), lr=lr, eps=cfg.eps)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
         self.num_timesteps = 0
@@ -197,13 +197,12 @@ class A2C:
             loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
                                    vf_coef=cfg.vf_coef,
                                    normalize_advantage=cfg.normalize_advantage)
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad()
             loss.backward()
             grad_norm = float("nan")
             if cfg.max_grad_norm is not None:
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(),
-                                                                 cfg.max_grad_norm))
-            self.optimizer.step()
+                grad_norm = float(self.optimizer.clip_grad_norm_(cfg.max_grad_norm))
+            self.optimizer.flat_step()
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,

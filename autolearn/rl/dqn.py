@@ -44,7 +44,6 @@ from autolearn._rng import SeedLike
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
     CSVLogger,
-    adam,
     check,
     check_network,
     is_int,
@@ -59,6 +58,7 @@ from autolearn.rl.common.agent import (
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.replay import ReplayBuffer
 from autolearn.rl.common.rollout import RolloutState, start_rollouts
@@ -166,8 +166,8 @@ class DQN:
                               dueling=cfg.dueling, activation=cfg.activation,
                               generator=self.generator).to(self.device)
         self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)
-        self.optimizer = adam(self.q_net.parameters(),
-                              lr=as_schedule(cfg.learning_rate, "learning_rate")(0.0))
+        self.optimizer = FlatAdam(self.q_net.parameters(),
+                                  lr=as_schedule(cfg.learning_rate, "learning_rate")(0.0))
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
         self.num_timesteps = 0
@@ -210,12 +210,11 @@ class DQN:
                             next_q_online, b.next_masks)
         q_a = q.gather(-1, b.actions.unsqueeze(-1)).squeeze(-1)
         loss = F.smooth_l1_loss(q_a, y)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad()
         loss.backward()
         if cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm,
-                                           foreach=True)
-        self.optimizer.step()
+            self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+        self.optimizer.flat_step()
         return loss.detach(), q_a.detach().mean()
 
     def _update_target(self) -> None:

@@ -40,7 +40,6 @@ import torch
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
-    adam,
     build_actor_critic,
     check,
     check_network,
@@ -60,6 +59,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.returns import gae
 from autolearn.rl.common.rollout import (
     RolloutBuffer,
@@ -189,7 +189,7 @@ class PPO:
         self.device = resolve_device(device)
         self.policy = build_actor_critic(self.spec, self.config, self.generator, self.device)
         lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)
-        self.optimizer = adam(self.policy.parameters(), lr=lr0, eps=1e-5)
+        self.optimizer = FlatAdam(self.policy.parameters(), lr=lr0, eps=1e-5)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
         self.num_timesteps = 0
@@ -245,11 +245,11 @@ class PPO:
                 if cfg.target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * cfg.target_kl:
                     stopped_early = True
                     break
-                self.optimizer.zero_grad(set_to_none=True)
+                self.optimizer.zero_grad()
                 loss.backward()
                 if cfg.max_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
+                    self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+                self.optimizer.flat_step()
                 stats.append(mb_stats)
             if stopped_early:
                 break
