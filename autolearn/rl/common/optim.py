@@ -2,10 +2,9 @@
 
 A PPO minibatch step on a 64x64 network spends more CPU time in the optimiser's and the
 gradient clipping's per-tensor Python bookkeeping than in arithmetic. Here every trainable
-parameter is a view into one flat tensor and every gradient a view into another (autograd
-accumulates into those views in place), so zeroing the gradients, the global gradient-norm
-clip and the optimiser step are a handful of kernels on one tensor each, whatever the
-number of layers.
+parameter is a view into one flat tensor, the gradients are gathered into another by one
+``torch.cat`` (and ``.grad`` then points into it), so the global gradient-norm clip and the
+optimiser step are a handful of kernels on one tensor each, whatever the number of layers.
 
 The mathematics is torch's (the non-fused ``torch.optim.Adam`` / ``RMSprop`` formulas,
 single parameter group), with one difference below float precision: every
@@ -19,8 +18,7 @@ state tensors are views into the flat moment buffers, so ``state_dict()`` has to
 layout: a checkpoint loads into either class.
 
 Contract: build the optimiser after the module has reached its device (``module.to`` would
-replace the views); call :meth:`zero_grad` (it zeroes in place: ``set_to_none`` is ignored)
-and, to clip, :meth:`clip_grad_norm_` of the optimiser. ``step()`` is torch's (profiler
+replace the views); to clip, call :meth:`clip_grad_norm_` of the optimiser. ``step()`` is torch's (profiler
 range and step hooks included); ``flat_step()`` is the same update without that wrapper,
 which costs as much as the update itself on a small network. Every trainable parameter counts as
 having a gradient at each step (zero where the loss does not reach it), which matches
@@ -38,7 +36,7 @@ import torch
 __all__ = ["FLUSH_EVERY", "FlatAdam", "FlatRMSprop"]
 
 #: Steps between two flushes of subnormal moments to zero.
-FLUSH_EVERY = 16
+FLUSH_EVERY = 32
 
 
 def _flush_subnormals(x: torch.Tensor) -> None:
@@ -69,45 +67,38 @@ class _FlatMixin:
         self._buffers = {name: torch.zeros_like(self._flat) for name in self._STATE}
         self._steps = torch.zeros(len(params))  # torch keeps "step" as a CPU float tensor
         self._t = 0
+        self._grad_views: list[torch.Tensor] = []
         offset = 0
         with torch.no_grad():
             for i, p in enumerate(params):
                 n = p.numel()
                 p.data = self._flat[offset:offset + n].view_as(p)
-                p.grad = self._flat_grad[offset:offset + n].view_as(p)
+                self._grad_views.append(self._flat_grad[offset:offset + n].view_as(p))
                 st = self.state[p]
                 st["step"] = self._steps[i]
                 for name, buf in self._buffers.items():
                     st[name] = buf[offset:offset + n].view_as(p)
                 offset += n
 
-    def _grads_in_place(self) -> bool:
-        """Whether every gradient is still a view of the flat buffer (a caller may have
-        set ``.grad`` to None or replaced it)."""
-        ptr = self._flat_grad.data_ptr()
-        size = self._flat_grad.element_size()
-        offset = 0
-        for p in self._params:
-            g = p.grad
-            if g is None or g.data_ptr() != ptr + offset * size:
-                return False
-            offset += p.numel()
-        return True
-
     def _gather_grads(self) -> torch.Tensor:
-        """The flat gradient, re-aliasing the parameters' ``.grad`` when they were replaced."""
-        if not self._grads_in_place():
-            offset = 0
-            with torch.no_grad():
-                for p in self._params:
-                    n = p.numel()
-                    view = self._flat_grad[offset:offset + n].view_as(p)
-                    if p.grad is None:
-                        view.zero_()
-                    else:
-                        view.copy_(p.grad)
-                    p.grad = view
-                    offset += n
+        """The flat gradient: the parameters' ``.grad`` copied in (by one ``torch.cat`` after
+        a fresh backward; zero where a gradient is None), and ``.grad`` pointed at its view
+        of the flat buffer, so that a later backward without ``zero_grad`` accumulates there."""
+        params, views = self._params, self._grad_views
+        stale = [i for i, p in enumerate(params) if p.grad is not views[i]]
+        if not stale:
+            return self._flat_grad
+        with torch.no_grad():
+            if len(stale) == len(params):
+                torch.cat([p.grad.reshape(-1) if p.grad is not None
+                           else torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+                           for p in params], out=self._flat_grad)
+            else:
+                for i in stale:
+                    g = params[i].grad
+                    views[i].zero_() if g is None else views[i].copy_(g)
+        for i in stale:
+            params[i].grad = views[i]
         return self._flat_grad
 
     def _update(self) -> None:
@@ -128,9 +119,12 @@ class _FlatMixin:
         return super().state_dict()  # type: ignore[misc,no-any-return]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Zero every gradient in place (one kernel; ``set_to_none`` is ignored so that the
-        gradients stay views of the flat buffer)."""
-        self._gather_grads().zero_()
+        """Drop the gradients (``set_to_none=False``: zero them in place), as torch's."""
+        for p in self._params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
 
     @torch.no_grad()
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -33,10 +33,6 @@ __all__ = [
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU}
 _ACTIVATION_FNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "tanh": torch.tanh, "relu": torch.relu}
-# d act / d input from the activation's output y: tanh' = 1 - y^2, relu' = [y > 0]
-_ACTIVATION_GRADS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "tanh": torch.ops.aten.tanh_backward,
-    "relu": lambda g, y: torch.ops.aten.threshold_backward(g, y, 0)}
 
 
 def orthogonal_init(module: nn.Module, gain: float, generator: torch.Generator) -> None:
@@ -92,68 +88,6 @@ class TwinMLP(nn.Module):
         return h
 
 
-class _TwinHeads(torch.autograd.Function):
-    """A :class:`TwinMLP` plus the policy and value heads as one autograd node.
-
-    The backward pass is written out (the chain rule through the linear layers and the
-    activation), so autograd runs one node instead of about fifteen: on a 64x64 network
-    its per-node bookkeeping costs more than the arithmetic. Same function and gradients
-    as the module calls in :meth:`ActorCritic.forward`.
-
-    Inputs: ``x (B, in)``, the activation name, the number of deeper layers ``L``, then
-    the first layer's weight and bias, ``L`` weights ``(2, a, b)``, ``L`` biases
-    ``(2, 1, b)``, the policy head's weight/bias and the value head's weight/bias.
-    Outputs: policy head ``(B, K)`` and values ``(B,)``.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, activation: str, n_deep: int,
-                *params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        act = _ACTIVATION_FNS[activation]
-        w1, b1 = params[0], params[1]
-        ws, bs = params[2:2 + n_deep], params[2 + n_deep:2 + 2 * n_deep]
-        w_pi, b_pi, w_v, b_v = params[2 + 2 * n_deep:]
-        B = x.shape[0]
-        h1 = act(torch.addmm(b1, x, w1.t()))
-        h = h1.view(B, 2, -1).transpose(0, 1)
-        hs = [h]
-        for w, b in zip(ws, bs, strict=True):
-            h = act(torch.baddbmm(b, h, w))
-            hs.append(h)
-        head = torch.addmm(b_pi, h[0], w_pi.t())
-        values = torch.addmm(b_v, h[1], w_v.t()).squeeze(-1)
-        ctx.activation, ctx.n_deep = activation, n_deep
-        ctx.save_for_backward(x, h1, *hs, *params)
-        return head, values
-
-    @staticmethod
-    def backward(ctx: Any, g_head: torch.Tensor, g_values: torch.Tensor
-                 ) -> tuple[torch.Tensor | None, ...]:
-        n_deep = ctx.n_deep
-        act_grad = _ACTIVATION_GRADS[ctx.activation]
-        saved = ctx.saved_tensors
-        x, h1, hs = saved[0], saved[1], saved[2:3 + n_deep]
-        params = saved[3 + n_deep:]
-        ws = params[2:2 + n_deep]
-        w_pi, w_v = params[2 + 2 * n_deep], params[4 + 2 * n_deep]
-        h = hs[-1]
-        g_v = g_values.unsqueeze(-1)
-        d_w_pi, d_b_pi = g_head.t().mm(h[0]), g_head.sum(0)
-        d_w_v, d_b_v = g_v.t().mm(h[1]), g_v.sum(0)
-        dh = torch.stack((g_head.mm(w_pi), g_v.mm(w_v)))
-        d_ws: list[torch.Tensor] = []
-        d_bs: list[torch.Tensor] = []
-        for i in range(n_deep - 1, -1, -1):
-            dz = act_grad(dh, hs[i + 1])
-            d_ws.append(torch.bmm(hs[i].transpose(1, 2), dz))
-            d_bs.append(dz.sum(1, keepdim=True))
-            dh = torch.bmm(dz, ws[i].transpose(1, 2))
-        dz1 = act_grad(dh.transpose(0, 1).reshape(h1.shape), h1)
-        d_w1 = dz1.t().mm(x)
-        return (None, None, None, d_w1, dz1.sum(0), *d_ws[::-1], *d_bs[::-1],
-                d_w_pi, d_b_pi, d_w_v, d_b_v)
-
-
 class ActorCritic(nn.Module):
     """MLP policy and value function, with a shared trunk or two separate ones.
 
@@ -188,7 +122,6 @@ class ActorCritic(nn.Module):
         self.discrete = n_actions is not None
         out = n_actions if n_actions is not None else action_dim
         self.shared = shared or not hidden
-        self.activation = activation
         width = hidden[-1] if hidden else obs_dim
         self.trunk: nn.Module
         with torch.random.fork_rng(devices=[]):  # default inits draw from the global RNG
@@ -227,12 +160,6 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy head output (B, K), values (B,))``."""
-        if not self.shared and torch.is_grad_enabled():  # training: one autograd node
-            t = self.trunk
-            return _TwinHeads.apply(  # type: ignore[no-any-return]
-                obs, self.activation, len(t.weights), t.first.weight, t.first.bias,
-                *t.weights, *t.biases, self.pi_head.weight, self.pi_head.bias,
-                self.vf_head.weight, self.vf_head.bias)
         h = self.trunk(obs)
         h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
         # F.linear rather than module calls: this runs once per env step

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from autolearn.rl.common.policies import _mlp, orthogonal_init
+from autolearn.rl.common.policies import _ACTIVATION_FNS, _mlp, orthogonal_init
 
 __all__ = ["QNetwork", "masked_q"]
 
@@ -50,11 +50,16 @@ class QNetwork(nn.Module):
             self.value_head = nn.Linear(width, 1) if dueling else None
         orthogonal_init(self.trunk, math.sqrt(2), generator)
         orthogonal_init(self.head, 1.0, generator)
+        # the trunk's layers called as functions: this runs several times per update
+        self._linears = [m for m in self.trunk if isinstance(m, nn.Linear)]
+        self._act = _ACTIVATION_FNS[activation]
         if self.value_head is not None:
             orthogonal_init(self.value_head, 1.0, generator)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        h = self.trunk(obs.flatten(1))
+        h = obs.flatten(1)
+        for layer in self._linears:
+            h = self._act(F.linear(h, layer.weight, layer.bias))
         out = F.linear(h, self.head.weight, self.head.bias)
         if self.value_head is None:
             return out
