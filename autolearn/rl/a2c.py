@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
@@ -130,7 +131,7 @@ def a2c_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
     if normalize_advantage and adv.numel() > 1:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
     policy_loss = -(adv * log_prob).mean()
-    value_loss = (batch.returns - values).pow(2).mean()
+    value_loss = F.mse_loss(values, batch.returns)
     entropy_mean = entropy.mean()
     loss = policy_loss + vf_coef * value_loss
     if ent_coef > 0:

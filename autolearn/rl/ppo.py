@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
@@ -136,28 +137,31 @@ def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
     """
     adv = batch.advantages
     if normalize_advantage and adv.numel() > 1:
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        std, mean = torch.std_mean(adv)
+        adv = (adv - mean) / (std + 1e-8)
     log_ratio = log_prob - batch.old_log_probs
     ratio = log_ratio.exp()
     policy_loss = -torch.min(adv * ratio,
                              adv * ratio.clamp(1 - clip_range, 1 + clip_range)).mean()
-    value_loss = (batch.returns - values).pow(2)
-    if clip_range_vf is not None:  # the baselines/PPO2 pessimistic value clipping
+    if clip_range_vf is None:
+        value_loss = F.mse_loss(values, batch.returns)
+    else:  # the baselines/PPO2 pessimistic value clipping
         clipped = batch.old_values + (values - batch.old_values).clamp(-clip_range_vf,
                                                                         clip_range_vf)
-        value_loss = torch.max(value_loss, (batch.returns - clipped).pow(2))
-    value_loss = value_loss.mean()
+        value_loss = torch.max((batch.returns - values).pow(2),
+                               (batch.returns - clipped).pow(2)).mean()
     entropy_mean = entropy.mean()
     loss = policy_loss + vf_coef * value_loss
     if ent_coef > 0:
         loss = loss - ent_coef * entropy_mean
     with torch.no_grad():
+        ratio_m1 = ratio - 1
         stats = {
             "policy_loss": policy_loss.detach(),
             "value_loss": value_loss.detach(),
             "entropy": entropy_mean.detach(),
-            "approx_kl": ((ratio - 1) - log_ratio).mean(),
-            "clip_fraction": ((ratio - 1).abs() > clip_range).float().mean(),
+            "approx_kl": (ratio_m1 - log_ratio).mean(),
+            "clip_fraction": (ratio_m1.abs() > clip_range).float().mean(),
         }
     return loss, stats
 
@@ -234,6 +238,12 @@ class PPO:
         cfg = self.config
         stats: list[dict[str, torch.Tensor]] = []
         stopped_early = False
+        normalize = cfg.normalize_advantage
+        if normalize and cfg.batch_size >= batch.obs.shape[0] > 1:
+            # one minibatch = the whole batch in every epoch: normalise its advantages once
+            std, mean = torch.std_mean(batch.advantages)
+            batch = batch._replace(advantages=(batch.advantages - mean) / (std + 1e-8))
+            normalize = False
         for _epoch in range(cfg.n_epochs):
             for mb in minibatches(batch, cfg.batch_size, self.generator):
                 log_prob, entropy, values = self.policy.evaluate(
@@ -241,7 +251,7 @@ class PPO:
                 loss, mb_stats = ppo_loss(
                     log_prob, entropy, values, mb, clip_range=clip,
                     clip_range_vf=cfg.clip_range_vf, ent_coef=cfg.ent_coef,
-                    vf_coef=cfg.vf_coef, normalize_advantage=cfg.normalize_advantage)
+                    vf_coef=cfg.vf_coef, normalize_advantage=normalize)
                 if cfg.target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * cfg.target_kl:
                     stopped_early = True
                     break

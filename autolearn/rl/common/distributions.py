@@ -57,6 +57,8 @@ class MaskedCategorical:
 
     def entropy(self) -> torch.Tensor:
         p = self.log_probs_all.exp()
+        if self.mask is None:
+            return -(p * self.log_probs_all).sum(-1)
         # 0 * -inf is nan for masked choices; they contribute 0.
         return -(p * self.log_probs_all.clamp(min=torch.finfo(p.dtype).min)).sum(-1)
 
