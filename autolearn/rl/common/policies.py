@@ -160,7 +160,7 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy head output (B, K), values (B,))``."""
-        h = self.trunk(obs)
+        h = self.trunk.forward(obs)  # not __call__: no hooks here, runs every step
         h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
         # F.linear rather than module calls: this runs once per env step
         pi, vf = self.pi_head, self.vf_head
@@ -201,7 +201,7 @@ class ActorCritic(nn.Module):
                 w = self.sde_matrices
                 actions = sde.sample(w if w.shape[0] == obs.shape[0] else w[:1])
             return actions, sde.log_prob(actions), values
-        head, values = self(obs)
+        head, values = self.forward(obs)
         dist = self.distribution(head, mask)
         actions = dist.mode() if deterministic else dist.sample(generator)
         return actions, dist.log_prob(actions), values
