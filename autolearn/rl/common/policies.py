@@ -160,7 +160,7 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy head output (B, K), values (B,))``."""
-        h = self.trunk.forward(obs)  # not __call__: no hooks here, runs every step
+        h = self.trunk(obs)
         h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
         # F.linear rather than module calls: this runs once per env step
         pi, vf = self.pi_head, self.vf_head
