@@ -52,14 +52,15 @@ class Repeats(enum.StrEnum):
 class Rule(enum.StrEnum):
     """How the exported architecture is chosen (``best_architecture(rule=...)``)."""
 
-    shrunk = "shrunk"
-    mean = "mean"
     best_trial = "best_trial"
+    mean = "mean"
+    shrunk = "shrunk"
 
 
-RuleOpt = Annotated[Rule, typer.Option(help="Which architecture to report/export: shrunk "
-                                       "(mean of its trainings shrunk toward the study's "
-                                       "mean), mean, or best_trial.")]
+RuleOpt = Annotated[Rule, typer.Option(help="Which architecture to report/export: "
+                                       "best_trial (its best training), mean (of its "
+                                       "trainings), or shrunk (that mean shrunk toward the "
+                                       "study's mean).")]
 
 
 class Data(enum.StrEnum):
@@ -141,7 +142,7 @@ def search(
     repeats: Annotated[Repeats, typer.Option(help="A repeated architecture: cache (reuse "
                                              "its score), retrain (train again with the "
                                              "next seed) or same_seed.")] = Repeats.cache,
-    rule: RuleOpt = Rule.shrunk,
+    rule: RuleOpt = Rule.best_trial,
     threads: ThreadsOpt = 1,
     json_output: JsonOpt = False,
 ) -> None:
@@ -197,7 +198,7 @@ def export(
     storage: StorageOpt,
     study_name: StudyNameOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON here.")] = None,
-    rule: RuleOpt = Rule.shrunk,
+    rule: RuleOpt = Rule.best_trial,
     json_output: JsonOpt = False,
 ) -> None:
     """Export the best architecture of a search study as JSON (to --out or stdout)."""

@@ -272,15 +272,16 @@ def search(
 
 
 def export_best(study: Study, path: str | Path | None = None, *,
-                rule: str = "shrunk") -> dict[str, Any]:
+                rule: str = "best_trial") -> dict[str, Any]:
     """The best architecture of a :func:`search` study as a JSON-able dict (written to
     ``path`` if given).
 
     The architecture is chosen by :func:`~autolearn.nas.best_architecture` with ``rule``
-    (``"shrunk"``, ``"mean"`` or ``"best_trial"``). In a study where every architecture
-    was trained once (``repeats="cache"``) the three agree; with ``repeats="retrain"``
-    the default ``"shrunk"`` prefers an architecture that scored well over several
-    trainings to one that scored a little higher once.
+    (``"best_trial"``, the default and the study's ``best_trial``; ``"mean"``;
+    ``"shrunk"``). In a study where every architecture was trained once
+    (``repeats="cache"``) the three agree; with ``repeats="retrain"`` ``"shrunk"``
+    prefers an architecture that scored well over several trainings to one that scored a
+    little higher once.
 
     Keys: ``format`` (``"autolearn.nas/1"``), ``space``, ``space_config``, ``decisions``,
     ``value`` (validation accuracy: the mean over the architecture's trainings),

@@ -39,11 +39,12 @@ def test_shrunk_rule_prefers_many_good_trainings_to_one_lucky_one() -> None:
     assert best_architecture(study, rule="mean").decisions == {"op": "lucky"}
     top = best_architecture(study, rule="best_trial")  # the single highest training: 0.935
     assert top.decisions == {"op": "steady"} and top.estimate == 0.935
-    best = best_architecture(study)  # default rule: shrunk
+    best = best_architecture(study, rule="shrunk")
     assert best.decisions == {"op": "steady"} and best.rule == "shrunk"
     assert best.n_trainings == 6 and best.mean == pytest.approx(0.925)
     assert best.trials == (1, 2, 3, 4, 5, 6) and best.best_trial == 4
-    ranked = architecture_estimates(study)
+    assert best_architecture(study).rule == "best_trial"  # the default
+    ranked = architecture_estimates(study, rule="shrunk")
     lucky = next(e for e in ranked if e.decisions == {"op": "lucky"})
     assert lucky.estimate < lucky.mean  # a single high value is pulled toward the mean
     assert [e.estimate for e in ranked] == sorted((e.estimate for e in ranked), reverse=True)
@@ -65,7 +66,7 @@ def test_cached_trials_are_not_counted_as_trainings() -> None:
 
 @pytest.mark.parametrize("rule", ["best", "", None, 3])
 def test_bad_rule_is_a_config_error(rule: Any) -> None:
-    with pytest.raises(ConfigError, match="`rule` must be one of 'shrunk', 'mean', 'best_trial'"):
+    with pytest.raises(ConfigError, match="`rule` must be one of 'best_trial', 'mean', 'shrunk'"):
         best_architecture(_study([("c", 0.9)]), rule=rule)
 
 

@@ -143,7 +143,8 @@ def test_search_with_retrained_repeats_exports_the_averaged_architecture() -> No
     space = make_space("mlp", num_layers=1, units=[8], activations=["relu"], skips=False)
     study = search(space, "iris", budget=3, sampler="random", train=FAST, repeats="retrain")
     assert [t.user_attrs["nas:train_seed"] for t in study.trials] == [0, 1, 2]
-    best = export_best(study)
+    assert export_best(study)["rule"] == "best_trial"
+    best = export_best(study, rule="shrunk")
     assert best["rule"] == "shrunk" and best["n_trainings"] == 3
     assert best["value"] == pytest.approx(np.mean([t.value for t in study.trials]))
     with pytest.raises(ConfigError, match="`rule` must be one of"):
