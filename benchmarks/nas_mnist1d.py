@@ -5,20 +5,38 @@ The space: Zoph & Le's macro space with 3 conv1d layers, per layer kernel {1, 3,
 conv-BN-ReLU networks trained 3 epochs (Adam 3e-3, batches of 64) on 2,000 generated
 mnist1d sequences and scored on 1,000 validation sequences.
 
-Two parts:
+One 3-epoch training is a noisy measurement (another training seed moves an architecture
+by a few points), so the benchmark separates what a search *sees* from what it *returns*:
 
-1. **Table** (many seeds): every one of the 512 architectures is trained once (training
-   seed 0) and its validation accuracy stored in ``benchmarks/results/nas_mnist1d_table.jsonl``
-   (built once, resumable). Each search (``--seeds`` seeds x {REINFORCE, random}, 64
-   children) is a real autolearn study whose objective looks the child up in the table, so
-   the controller and random search see exactly the same numbers, and a repeated
-   architecture costs a sample (as with the cache of a live search).
-2. **Live** (a few seeds): ``autolearn.nas.search`` trains every child for real, with
-   training seed 1 (so its numbers are not the table's).
+- a search's k-th training of an architecture (k = 0, 1, ...) uses training seed 1 + k
+  (``ChildObjective(repeats="retrain")``), or with ``repeats="cache"`` (the old
+  behaviour) every repeat gets the value of its first training (seed 1);
+- the architecture a search returns is chosen by
+  :func:`autolearn.nas.best_architecture` (headline: its default rule ``best_trial``;
+  ``mean`` and ``shrunk`` — the mean of its trainings shrunk toward the study's mean —
+  are reported too) and
+  **re-evaluated** by an independent training with the held-out seed 0, which no search
+  ever sees.
 
-Reported per method: incumbent (best validation accuracy so far) after 16/32/64 children
-and the mean of the last 16 samples, mean ± sd over seeds, with one-sided Mann-Whitney U
-p-values (controller > random) for the incumbent at 64 and the last-16 mean.
+Parts:
+
+1. **Table** (many seeds): ``benchmarks/results/nas_mnist1d_table.jsonl`` holds trainings
+   of every architecture with seeds 0-3, and further seeds (and the tuning held-out seeds
+   100, 101) for the architectures that needed them, trained on demand and appended (so
+   the file only grows; a build resumes). Each search is a real autolearn study whose
+   objective looks up (architecture, training seed) in the table, so controller and
+   random search see the same numbers.
+2. **Live** (fewer seeds): :func:`autolearn.nas.search` with ``repeats="retrain"`` trains
+   every child for real (training seeds 1, 2, ...); only the re-evaluation (seed 0) comes
+   from the table.
+
+Controller settings (lr, entropy bonus, advantage normalisation) are chosen on separate
+table searches (seeds 500+) by the held-out tuning seeds 100/101 of the architecture
+the ``shrunk`` rule returns, then fixed for the reported searches (seeds 1000+ table, 2000+ live).
+
+Reported per method: incumbent (best single validation accuracy seen) after 16/32/64
+children, mean of the last 16 samples, and the re-evaluated returned architecture, mean ±
+sd over seeds, with one-sided Mann-Whitney U p-values (controller > random).
 """
 
 from __future__ import annotations
@@ -33,16 +51,35 @@ from typing import Any
 from benchmarks._common import Report
 
 DESCRIPTION = ("NAS on mnist1d, 1-D macro space (512 architectures): REINFORCE controller vs "
-               "random search at 64 children, incumbent and last-16 mean over seeds, "
-               "Mann-Whitney U; precomputed table + live searches")
+               "random search at 64 children with re-trained repeats and a noise-aware "
+               "incumbent re-evaluated on a held-out training seed; table + live searches")
 
 TABLE_FILE = Path(__file__).resolve().parent / "results" / "nas_mnist1d_table.jsonl"
+#: Finished live searches, one JSON line each, reused by a rerun with the same settings.
+LIVE_FILE = Path(__file__).resolve().parent / "results" / "nas_mnist1d_live.jsonl"
 CHECKPOINTS = (16, 32, 64)
-#: The controller of the calibration in BENCHMARKS.md: LSTM 32 units, 8 samples per
-#: update, moving-average baseline, entropy bonus 0.01.
-CONTROLLER = {"hidden_size": 32, "batch_size": 8, "entropy_coef": 0.01,
-              "baseline_decay": 0.9, "lr": 6e-3}
+#: Training seed of a search's first training of an architecture (the k-th is FIRST + k).
+FIRST_SEED = 1
+#: Held-out training seed of the reported re-evaluation (never seen by a search).
+HELDOUT_SEED = 0
+#: Held-out training seeds of the tuning searches' re-evaluation.
+TUNE_HELDOUT = (100, 101)
+#: Table seeds trained for every architecture (the rest on demand).
+FULL_SEEDS = (0, 1)
+#: Controller settings shared by every candidate: LSTM 32 units, 8 samples per update,
+#: moving-average baseline.
+CONTROLLER = {"hidden_size": 32, "batch_size": 8, "baseline_decay": 0.9}
+#: Candidates tried on the tuning seeds (ControllerSampler's defaults are not changed).
+CANDIDATES = {
+    "lr0.05-ent0.01": {"lr": 0.05, "entropy_coef": 0.01},
+    "lr0.05-ent0.1-running": {"lr": 0.05, "entropy_coef": 0.1, "normalize_advantage": "running"},
+    "lr0.1-ent0.03-running": {"lr": 0.1, "entropy_coef": 0.03, "normalize_advantage": "running"},
+}
+DEFAULT_CANDIDATE = "lr0.05-ent0.1-running"
 METHODS = ("reinforce", "random")
+#: Incumbent rules of autolearn.nas.best_architecture; the first (the library's default)
+#: is the headline.
+RULES = ("best_trial", "mean", "shrunk")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,13 +90,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", type=Path, default=None,
                         help=f"JSON-lines table (default {TABLE_FILE})")
     parser.add_argument("--build-only", action="store_true",
-                        help="only build the missing table rows, then report nothing")
-    parser.add_argument("--controller-lr", type=float, default=CONTROLLER["lr"])
-    parser.add_argument("--tune-lrs", default="",
-                        help="comma-separated controller learning rates to try first on "
-                             "--tune-seeds table searches (seeds disjoint from the reported "
-                             "ones); the best mean incumbent is then used")
-    parser.add_argument("--tune-seeds", type=int, default=10)
+                        help="only build the missing rows of seeds 0-3, then report nothing")
+    parser.add_argument("--controller", default=DEFAULT_CANDIDATE, choices=sorted(CANDIDATES),
+                        help="controller settings when not tuned")
+    parser.add_argument("--tune-seeds", type=int, default=0,
+                        help="tuning table searches per candidate (0: no tuning)")
+    parser.add_argument("--live-file", type=Path, default=None,
+                        help=f"JSON-lines file of finished live searches, reused when the "
+                             f"settings match (default {LIVE_FILE})")
+    parser.add_argument("--no-cache-part", action="store_true",
+                        help="skip the table searches with repeats='cache'")
 
 
 def _setup(quick: bool) -> dict[str, Any]:
@@ -78,102 +118,153 @@ def _key(decisions: dict[str, Any]) -> str:
     return json.dumps(decisions, sort_keys=True)
 
 
-def build_table(setup: dict[str, Any], path: Path, *, log_every: int = 16) -> dict[str, float]:
-    """Train every architecture once (training seed 0); rows are appended to ``path`` as
-    they finish, so an interrupted build resumes. Returns ``{decisions JSON: accuracy}``."""
-    import torch
+class Table:
+    """Validation accuracy of (architecture, training seed), trained on demand.
 
-    from autolearn.nas import TrainConfig, build_child, load_data, make_space, train_child
+    Rows are appended to ``path`` as they finish (rows written before seeds were recorded
+    are seed 0), so the table only grows and an interrupted build resumes.
+    """
 
-    torch.set_num_threads(1)
-    space = make_space("macro", **setup["space"])
-    data = load_data("mnist1d", **setup["data"])
-    train = TrainConfig(seed=0, **setup["train"])
-    table: dict[str, float] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            if row["setup"] == setup:
-                table[_key(row["decisions"])] = row["val_accuracy"]
-    grid = list(space.search_space().grid())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with path.open("a") as fh:
-        for i, decisions in enumerate(grid):
-            if _key(decisions) in table:
-                continue
-            model = build_child(space, decisions, data, seed=train.seed)
-            result = train_child(model, data, train)
-            table[_key(decisions)] = result.val_accuracy
-            fh.write(json.dumps({"setup": setup, "decisions": decisions,
+    def __init__(self, setup: dict[str, Any], path: Path) -> None:
+        self.setup, self.path = setup, path
+        self.rows: dict[int, dict[str, float]] = {}
+        self.trained = 0
+        self._space: Any = None
+        self._data: Any = None
+        if path.exists():
+            for line in path.read_text().splitlines():
+                row = json.loads(line)
+                if row["setup"] == setup:
+                    self.rows.setdefault(row.get("seed", 0), {})[_key(row["decisions"])] = \
+                        row["val_accuracy"]
+
+    def get(self, decisions: dict[str, Any], seed: int) -> float:
+        key = _key(decisions)
+        if key not in self.rows.get(seed, {}):
+            self._train(decisions, seed)
+        return self.rows[seed][key]
+
+    def _train(self, decisions: dict[str, Any], seed: int) -> None:
+        import torch
+
+        from autolearn.nas import TrainConfig, build_child, load_data, make_space, train_child
+
+        torch.set_num_threads(1)
+        if self._space is None:
+            self._space = make_space("macro", **self.setup["space"])
+            self._data = load_data("mnist1d", **self.setup["data"])
+        train = TrainConfig(seed=seed, **self.setup["train"])
+        model = build_child(self._space, decisions, self._data, seed=seed)
+        result = train_child(model, self._data, train)
+        self.rows.setdefault(seed, {})[_key(decisions)] = result.val_accuracy
+        self.trained += 1
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            fh.write(json.dumps({"setup": self.setup, "seed": seed, "decisions": decisions,
                                  "val_accuracy": result.val_accuracy,
                                  "history": result.history, "n_params": result.n_params,
                                  "train_seconds": round(result.train_seconds, 3)}) + "\n")
-            fh.flush()
-            if log_every and (i + 1) % log_every == 0:
-                print(f"table: {i + 1}/{len(grid)} ({time.perf_counter() - start:.0f} s)",
-                      flush=True)
-    return table
+
+    def build(self, seeds: tuple[int, ...], *, log_every: int = 64) -> None:
+        from autolearn.nas import make_space
+
+        grid = list(make_space("macro", **self.setup["space"]).search_space().grid())
+        start = time.perf_counter()
+        for seed in seeds:
+            for i, decisions in enumerate(grid):
+                self.get(decisions, seed)
+                if log_every and (i + 1) % log_every == 0:
+                    print(f"table seed {seed}: {i + 1}/{len(grid)} "
+                          f"({time.perf_counter() - start:.0f} s)", flush=True)
 
 
-def _sampler(method: str, space: Any, seed: int, lr: float) -> Any:
+def _sampler(method: str, space: Any, seed: int, settings: dict[str, Any]) -> Any:
     from autolearn.nas import make_sampler
 
     if method == "reinforce":
-        return make_sampler("reinforce", space, seed=seed, **{**CONTROLLER, "lr": lr})
+        return make_sampler("reinforce", space, seed=seed, **{**CONTROLLER, **settings})
     return make_sampler("random", space, seed=seed)
 
 
-def _table_search(method: str, seed: int, budget: int, setup: dict[str, Any],
-                  table: dict[str, float], lr: float) -> list[float]:
+def _table_search(method: str, seed: int, budget: int, setup: dict[str, Any], table: Table,
+                  settings: dict[str, Any], repeats: str) -> Any:
+    """A study whose k-th training of an architecture is the table's seed FIRST_SEED + k
+    (``retrain``), or always FIRST_SEED with later repeats marked as cached (``cache``),
+    as :class:`autolearn.nas.ChildObjective` records them."""
     import autolearn
     from autolearn.nas import make_space
+    from autolearn.nas._child import CACHED_ATTR, TRAINING_ATTR
 
     space = make_space("macro", **setup["space"])
     study = autolearn.create_study(direction="maximize",
-                                   sampler=_sampler(method, space, seed, lr))
-    study.optimize(lambda trial: table[_key(space.suggest(trial))], n_trials=budget)
-    return [t.value for t in study.trials]
+                                   sampler=_sampler(method, space, seed, settings))
+    seen: dict[str, int] = {}  # trainings so far per architecture (one process, in order)
+
+    def objective(trial: Any) -> float:
+        decisions = space.suggest(trial)
+        k = seen.get(_key(decisions), 0)
+        seen[_key(decisions)] = k + 1
+        if repeats == "cache" and k:
+            trial.set_user_attr(CACHED_ATTR, -1)
+            k = 0
+        trial.set_user_attr(TRAINING_ATTR, k)
+        return table.get(decisions, FIRST_SEED + k)
+
+    study.optimize(objective, n_trials=budget)
+    return study
 
 
 def _live_search(method: str, seed: int, budget: int, setup: dict[str, Any],
-                 lr: float) -> tuple[list[float], float, list[dict[str, Any]]]:
+                 settings: dict[str, Any]) -> tuple[Any, float]:
     import torch
 
     from autolearn.nas import TrainConfig, make_space, search
 
     torch.set_num_threads(1)
     space = make_space("macro", **setup["space"])
-    data = dict(setup["data"])
     start = time.perf_counter()
-    study = search(space, "mnist1d", budget=budget, sampler=_sampler(method, space, seed, lr),
-                   train=TrainConfig(seed=1, **setup["train"]), data_kwargs=data)
+    study = search(space, "mnist1d", budget=budget,
+                   sampler=_sampler(method, space, seed, settings),
+                   train=TrainConfig(seed=FIRST_SEED, **setup["train"]),
+                   data_kwargs=dict(setup["data"]), repeats="retrain")
+    return study, time.perf_counter() - start
+
+
+def _record(study: Any, table: Table, heldout: tuple[int, ...]) -> dict[str, Any]:
+    """What a finished search saw and returned; the returned architecture (per rule) is
+    re-evaluated as the mean of the table's ``heldout`` trainings."""
+    from autolearn.nas import best_architecture
+
     values = [t.value if t.value is not None else float("nan") for t in study.trials]
     decisions = [dict(t.params) for t in study.trials]  # the trial asks nothing else
-    return values, time.perf_counter() - start, decisions
+    out: dict[str, Any] = {"values": values, "decisions": decisions,
+                           "distinct": len({_key(d) for d in decisions}), "picks": {}}
+    for rule in RULES:
+        best = best_architecture(study, rule=rule)
+        out["picks"][rule] = {
+            "decisions": best.decisions, "estimate": best.estimate,
+            "n_trainings": best.n_trainings,
+            "reevaluated": statistics.fmean(table.get(best.decisions, s) for s in heldout)}
+    return out
 
 
-def _reevaluated(values: list[float], decisions: list[dict[str, Any]],
-                 table: dict[str, float]) -> float:
-    """The table's accuracy (an independent training, seed 0) of the architecture a live
-    search (training seed 1) returns as its incumbent: the selection's own value is the
-    maximum of noisy trainings and so biased upwards (the winner's curse), this is not."""
-    best = max(range(len(values)), key=lambda i: values[i] if values[i] == values[i] else -1.0)
-    return table[_key(decisions[best])]
-
-
-def _metrics(values: list[float]) -> dict[str, float]:
+def _metrics(rec: dict[str, Any]) -> dict[str, float]:
+    values = rec["values"]
     # NaN (a failed child) never becomes the incumbent; it counts as 0 in the last-16 mean.
     out = {f"best@{n}": max((v for v in values[:n] if v == v), default=0.0)
            for n in sorted({*CHECKPOINTS, len(values)}) if n <= len(values)}
     out["last16"] = statistics.fmean(v if v == v else 0.0 for v in values[-16:])
+    out["distinct"] = rec["distinct"]
+    for rule in RULES:
+        out[f"reeval_{rule}"] = rec["picks"][rule]["reevaluated"]
+        out[f"n_{rule}"] = rec["picks"][rule]["n_trainings"]
     return out
 
 
-def _mean_sd(xs: list[float]) -> str:
+def _mean_sd(xs: list[float], scale: float = 100.0) -> str:
     if len(xs) < 2:
-        return f"{100 * xs[0]:.2f}" if xs else "n/a"
-    return f"{100 * statistics.fmean(xs):.2f} ± {100 * statistics.stdev(xs):.2f}"
+        return f"{scale * xs[0]:.2f}" if xs else "n/a"
+    return f"{scale * statistics.fmean(xs):.2f} ± {scale * statistics.stdev(xs):.2f}"
 
 
 def _pvalue(a: list[float], b: list[float]) -> float:
@@ -184,6 +275,50 @@ def _pvalue(a: list[float], b: list[float]) -> float:
     return float(mannwhitneyu(a, b, alternative="greater").pvalue)
 
 
+def _noise(table: Table) -> dict[str, float]:
+    """How noisy one training is: seed 0 vs seed 1 over all architectures, and the pooled
+    within-architecture sd over the seeds every architecture has."""
+    from scipy.stats import spearmanr
+
+    full = [s for s in FULL_SEEDS if len(table.rows.get(s, {})) == len(table.rows[0])]
+    keys = sorted(table.rows[0])
+    out: dict[str, float] = {"full_seeds": len(full)}
+    if len(full) >= 2:
+        a = [table.rows[full[0]][k] for k in keys]
+        b = [table.rows[full[1]][k] for k in keys]
+        out["spearman_01"] = float(spearmanr(a, b).statistic)
+        out["median_abs_diff_01"] = statistics.median(abs(x - y) for x, y in zip(a, b, strict=True))
+        ss = dof = 0.0
+        for k in keys:
+            vs = [table.rows[s][k] for s in full]
+            m = statistics.fmean(vs)
+            ss += sum((v - m) ** 2 for v in vs)
+            dof += len(vs) - 1
+        out["within_sd"] = (ss / dof) ** 0.5
+        top = [k for k in keys if statistics.fmean(table.rows[s][k] for s in full) >= 0.9]
+        if len(top) >= 2:
+            out["n_top"] = len(top)
+            out["within_sd_top"] = statistics.fmean(
+                statistics.variance([table.rows[s][k] for s in full]) for k in top) ** 0.5
+        means = sorted(statistics.fmean(table.rows[s][k] for s in full) for k in keys)
+        out["best_mean"] = means[-1]
+        out["sd_of_means"] = statistics.stdev(means)
+    return out
+
+
+def _summary(recs: dict[str, list[dict[str, Any]]], budget: int) -> dict[str, Any]:
+    c = [_metrics(r) for r in recs["reinforce"]]
+    r = [_metrics(x) for x in recs["random"]]
+    out: dict[str, Any] = {}
+    if not c or not r:
+        return out
+    for key in (f"best@{budget}", "last16", *[f"reeval_{rule}" for rule in RULES]):
+        a, b = [m[key] for m in c], [m[key] for m in r]
+        out[key] = {"diff": 100 * (statistics.fmean(a) - statistics.fmean(b)),
+                    "p": _pvalue(a, b)}
+    return out
+
+
 def run(args: argparse.Namespace) -> Report:
     quick = bool(args.quick)
     setup = _setup(quick)
@@ -192,117 +327,157 @@ def run(args: argparse.Namespace) -> Report:
     seeds = 2 if quick else args.seeds
     live_seeds = 1 if quick else args.live_seeds
     budget = 8 if quick else args.budget
+    tune_seeds = 1 if quick and args.tune_seeds else args.tune_seeds
     start = time.perf_counter()
-    table = build_table(setup, path)
+    table = Table(setup, path)
+    table.build(FULL_SEEDS)
     build_s = time.perf_counter() - start
-    values = sorted(table.values())
-    raw: dict[str, Any] = {"setup": setup, "controller": {**CONTROLLER, "lr": args.controller_lr},
-                           "budget": budget, "seeds": seeds, "live_seeds": live_seeds,
-                           "table": {"path": str(path), "size": len(values),
-                                     "max": values[-1], "median": statistics.median(values),
-                                     "min": values[0], "build_seconds": build_s},
-                           "table_runs": {}, "live_runs": {}}
+    seed0 = sorted(table.rows[HELDOUT_SEED].values())
+    raw: dict[str, Any] = {"setup": setup, "controller_base": CONTROLLER, "budget": budget,
+                           "seeds": seeds, "live_seeds": live_seeds,
+                           "first_seed": FIRST_SEED, "heldout_seed": HELDOUT_SEED,
+                           "table": {"path": str(path), "size": len(seed0),
+                                     "rows": sum(map(len, table.rows.values())),
+                                     "seed0_max": seed0[-1],
+                                     "seed0_median": statistics.median(seed0),
+                                     "seed0_min": seed0[0], "build_seconds": build_s,
+                                     "noise": _noise(table)},
+                           "runs": {}}
     if args.build_only:
-        return Report("NAS on mnist1d: table built", ["architectures", "max", "median", "min"],
-                      [[len(values), values[-1], statistics.median(values), values[0]]],
-                      raw=raw)
-    lr = args.controller_lr
-    if args.tune_lrs:
-        tuning = {}
-        for cand in (float(x) for x in args.tune_lrs.split(",")):
-            ms = [_metrics(_table_search("reinforce", 500 + s, budget, setup, table, cand))
-                  for s in range(args.tune_seeds)]
+        return Report("NAS on mnist1d: table built", ["architectures", "rows"],
+                      [[len(seed0), raw["table"]["rows"]]], raw=raw)
+    name = args.controller
+    if tune_seeds:
+        tuning: dict[str, dict[str, float]] = {}
+        for cand, settings in CANDIDATES.items():
+            recs = [_record(_table_search("reinforce", 500 + s, budget, setup, table, settings,
+                                          "retrain"), table, TUNE_HELDOUT)
+                    for s in range(tune_seeds)]
+            ms = [_metrics(x) for x in recs]
             tuning[cand] = {k: statistics.fmean(m[k] for m in ms) for k in ms[0]}
-        lr = max(tuning, key=lambda c: (tuning[c][f"best@{budget}"], tuning[c]["last16"]))
-        raw["tuning"] = {"seeds": args.tune_seeds, "by_lr": tuning, "chosen_lr": lr}
-        raw["controller"]["lr"] = lr
-    args.controller_lr = lr
-    metrics: dict[str, dict[str, list[dict[str, float]]]] = {"table": {}, "live": {}}
-    for method in METHODS:
-        runs = [_table_search(method, 1000 + s, budget, setup, table, args.controller_lr)
-                for s in range(seeds)]
-        raw["table_runs"][method] = runs
-        metrics["table"][method] = [_metrics(v) for v in runs]
-    for method in METHODS:
-        live = [_live_search(method, 2000 + s, budget, setup, args.controller_lr)
-                for s in range(live_seeds)]
-        raw["live_runs"][method] = [{"values": v, "seconds": s, "decisions": d}
-                                    for v, s, d in live]
-        metrics["live"][method] = [
-            {**_metrics(v), "reevaluated": _reevaluated(v, d, table)}
-            for v, _, d in live]
-    header = ["part", "method", "runs",
-              *[f"best@{n}" for n in sorted({*CHECKPOINTS, budget}) if n <= budget],
-              "mean of last 16", "incumbent re-evaluated (independent training)"]
-    rows = []
-    for part in ("table", "live"):
+            print(f"tuning {cand}: re-evaluated {100 * tuning[cand]['reeval_shrunk']:.2f}, "
+                  f"last-16 {100 * tuning[cand]['last16']:.2f}", flush=True)
+        name = max(tuning, key=lambda c: tuning[c]["reeval_shrunk"])
+        raw["tuning"] = {"seeds": tune_seeds, "heldout": TUNE_HELDOUT, "by_candidate": tuning,
+                         "chosen": name}
+    settings = CANDIDATES[name]
+    raw["controller"] = {"name": name, **CONTROLLER, **settings}
+    parts = [("table", "retrain")] + ([] if args.no_cache_part else [("table", "cache")])
+    for part, repeats in parts:
+        label = f"{part}, {repeats}"
+        raw["runs"][label] = {}
         for method in METHODS:
-            ms = metrics[part][method]
+            raw["runs"][label][method] = [
+                _record(_table_search(method, 1000 + s, budget, setup, table, settings,
+                                      repeats), table, (HELDOUT_SEED,))
+                for s in range(seeds)]
+            print(f"{label} {method}: done ({table.trained} trained on demand)", flush=True)
+    if live_seeds:
+        label = "live, retrain"
+        raw["runs"][label] = {m: [] for m in METHODS}
+        live_path = args.live_file or (args.results_dir / "nas_mnist1d_quick_live.jsonl"
+                                       if quick else LIVE_FILE)
+        done = {}
+        if live_path.exists():
+            for line in live_path.read_text().splitlines():
+                row = json.loads(line)
+                done[_key(row["key"])] = row["record"]
+        reused = 0
+        for s in range(live_seeds):  # alternate methods so a cut-short run stays paired
+            for method in METHODS:
+                key = {"setup": setup, "budget": budget, "method": method, "seed": 2000 + s,
+                       "settings": settings if method == "reinforce" else {},
+                       "first_seed": FIRST_SEED}
+                rec = done.get(_key(key))
+                if rec is None:
+                    study, seconds = _live_search(method, 2000 + s, budget, setup, settings)
+                    rec = _record(study, table, (HELDOUT_SEED,))
+                    rec["seconds"] = seconds
+                    with live_path.open("a") as fh:
+                        fh.write(json.dumps({"key": key, "record": rec}) + "\n")
+                else:
+                    reused += 1
+                raw["runs"][label][method].append(rec)
+            print(f"{label}: seed {s + 1}/{live_seeds} done", flush=True)
+        raw["live_reused"] = reused
+    raw["trained_on_demand"] = table.trained
+    raw["table"]["rows"] = sum(map(len, table.rows.values()))
+    checkpoints = [n for n in sorted({*CHECKPOINTS, budget}) if n <= budget]
+    header = ["part", "method", "runs", *[f"best@{n}" for n in checkpoints], "mean of last 16",
+              "distinct archs", "returned (best_trial): trainings",
+              "returned, re-evaluated: best_trial", "mean", "shrunk"]
+    rows = []
+    tests = {}
+    for label, by_method in raw["runs"].items():
+        for method in METHODS:
+            ms = [_metrics(x) for x in by_method[method]]
             if not ms:
                 continue
-            rows.append([part, method, len(ms),
-                         *[_mean_sd([m[k] for m in ms]) for k in header[3:-2]],
+            rows.append([label, method, len(ms),
+                         *[_mean_sd([m[f"best@{n}"] for m in ms]) for n in checkpoints],
                          _mean_sd([m["last16"] for m in ms]),
-                         _mean_sd([m["reevaluated"] for m in ms]) if part == "live"
-                         else "= best@" + str(budget)])
-    tests = {}
-    for part in ("table", "live"):
-        c, r = metrics[part]["reinforce"], metrics[part]["random"]
-        if not c or not r:
-            continue
-        key = f"best@{budget}"
-        tests[part] = {"incumbent_p": _pvalue([m[key] for m in c], [m[key] for m in r]),
-                       "last16_p": _pvalue([m["last16"] for m in c], [m["last16"] for m in r]),
-                       "incumbent_diff": 100 * (statistics.fmean(m[key] for m in c)
-                                                - statistics.fmean(m[key] for m in r)),
-                       "last16_diff": 100 * (statistics.fmean(m["last16"] for m in c)
-                                             - statistics.fmean(m["last16"] for m in r))}
-        if part == "live":
-            a, b = [m["reevaluated"] for m in c], [m["reevaluated"] for m in r]
-            tests[part]["reevaluated_p"] = _pvalue(a, b)
-            tests[part]["reevaluated_diff"] = 100 * (statistics.fmean(a) - statistics.fmean(b))
+                         f"{statistics.fmean(m['distinct'] for m in ms):.1f}",
+                         f"{statistics.fmean(m['n_best_trial'] for m in ms):.1f}",
+                         *[_mean_sd([m[f"reeval_{rule}"] for m in ms]) for rule in RULES]])
+        tests[label] = _summary(by_method, budget)
     raw["tests"] = tests
+    noise = raw["table"]["noise"]
     notes = [
         f"Space: macro, {setup['space']['num_layers']} conv1d layers x kernel "
         f"{setup['space']['kernel_sizes']} x {{none, maxpool}}, {setup['space']['filters'][0]} "
-        f"filters, no skips ({len(values)} architectures). Children: "
+        f"filters, no skips ({len(seed0)} architectures). Children: "
         f"{setup['train']['epochs']} epochs Adam {setup['train']['lr']}, batch "
         f"{setup['train']['batch_size']}, mnist1d {setup['data']['n_train']} train / "
         f"{setup['data']['n_val']} validation (generated locally, seed 0).",
-        f"Table: every architecture trained once (seed 0); validation accuracy max "
-        f"{100 * values[-1]:.2f} %, median {100 * statistics.median(values):.2f} %, min "
-        f"{100 * values[0]:.2f} %. Table searches look children up (a repeated architecture "
-        "still costs one of the budget's samples); live searches train every child "
-        "(training seed 1, the search's cache reuses repeats).",
+        f"Table: every architecture trained with seeds {', '.join(map(str, FULL_SEEDS))}, more "
+        f"seeds on demand ({raw['table']['rows']} trainings in all, {table.trained} of them "
+        f"during this run). Seed 0: max {100 * seed0[-1]:.2f} %, median "
+        f"{100 * statistics.median(seed0):.2f} %, min {100 * seed0[0]:.2f} %."
+        + (f" Noise of one training: seed 0 vs 1 Spearman {noise['spearman_01']:.3f}, median "
+           f"|difference| {100 * noise['median_abs_diff_01']:.2f} points; pooled "
+           f"within-architecture sd {100 * noise['within_sd']:.2f} points over "
+           f"{noise['full_seeds']} seeds ({100 * noise.get('within_sd_top', float('nan')):.2f} "
+           f"for the {noise.get('n_top', 0)} architectures whose mean is 90 % or more); best "
+           f"{noise['full_seeds']}-seed mean "
+           f"{100 * noise['best_mean']:.2f} %." if "within_sd" in noise else ""),
+        f"A search's k-th training of an architecture uses training seed {FIRST_SEED} + k "
+        "(repeats='retrain'); 'cache' rows give every repeat its first training's value "
+        f"(the old behaviour). The returned architecture is re-evaluated by the held-out "
+        f"training seed {HELDOUT_SEED}, which no search sees; columns best_trial / mean / "
+        "shrunk are the rules of autolearn.nas.best_architecture applied to both methods "
+        "(random search rarely repeats an architecture, so its rules nearly coincide).",
         f"Controller: REINFORCE, LSTM {CONTROLLER['hidden_size']} units, "
         f"{CONTROLLER['batch_size']} samples per update, moving-average baseline (decay "
-        f"{CONTROLLER['baseline_decay']}), entropy {CONTROLLER['entropy_coef']}, Adam lr "
-        f"{args.controller_lr}. Values are accuracy in % (mean ± sd over runs).",
+        f"{CONTROLLER['baseline_decay']}), setting {name}: {settings}. Values are accuracy "
+        "in % (mean ± sd over runs).",
     ]
-    for method in METHODS:
-        regret = [100 * (values[-1] - m[f"best@{budget}"]) for m in metrics["table"][method]]
-        if regret:
-            notes.append(f"table, {method}: the incumbent at {budget} is "
-                         f"{statistics.fmean(regret):.2f} points below the best of the "
-                         f"{len(values)} architectures on average (found the best in "
-                         f"{sum(r < 1e-9 for r in regret)} of {len(regret)} runs).")
-    for part in tests:
-        t = tests[part]
+    for label, t in tests.items():
+        if not t:
+            continue
         notes.append(
-            f"{part}: controller - random = {t['incumbent_diff']:+.2f} points on the incumbent "
-            f"at {budget} (one-sided Mann-Whitney U p = {t['incumbent_p']:.3g}), "
-            f"{t['last16_diff']:+.2f} points on the mean of the last 16 samples "
-            f"(p = {t['last16_p']:.3g})"
-            + (f"; on the incumbent re-evaluated by an independent training (the table's "
-               f"seed-0 value of the architecture the live search returned) "
-               f"{t['reevaluated_diff']:+.2f} points (p = {t['reevaluated_p']:.3g})."
-               if "reevaluated_p" in t else "."))
+            f"{label}: controller - random = {t['reeval_best_trial']['diff']:+.2f} points on "
+            f"the re-evaluated returned architecture (best_trial rule; one-sided Mann-Whitney "
+            f"U p = {t['reeval_best_trial']['p']:.3g}; mean rule "
+            f"{t['reeval_mean']['diff']:+.2f}, p = {t['reeval_mean']['p']:.3g}; shrunk rule "
+            f"{t['reeval_shrunk']['diff']:+.2f}, p = {t['reeval_shrunk']['p']:.3g}), "
+            f"{t['last16']['diff']:+.2f} on the mean of the last 16 samples (p = "
+            f"{t['last16']['p']:.3g}), {t[f'best@{budget}']['diff']:+.2f} on the best single "
+            f"training seen (p = {t[f'best@{budget}']['p']:.3g}).")
     if "tuning" in raw:
-        tuned = "; ".join(f"lr {c:g}: incumbent {100 * v[f'best@{budget}']:.2f}, last-16 "
-                          f"{100 * v['last16']:.2f}" for c, v in raw["tuning"]["by_lr"].items())
-        notes.append(f"Controller lr chosen on {raw['tuning']['seeds']} separate table seeds "
-                     f"(500+): {tuned}; chose {raw['tuning']['chosen_lr']:g}. Random search "
-                     "has nothing to tune.")
-    notes.append("Timings are noisy: two cores shared with other jobs during the run.")
+        tuned = "; ".join(
+            f"{c}: re-evaluated {100 * v['reeval_shrunk']:.2f} (best_trial rule "
+            f"{100 * v['reeval_best_trial']:.2f}, mean {100 * v['reeval_mean']:.2f}), last-16 "
+            f"{100 * v['last16']:.2f}" for c, v in raw["tuning"]["by_candidate"].items())
+        notes.append(f"Controller setting chosen on {raw['tuning']['seeds']} tuning table "
+                     f"searches per candidate (seeds 500+, repeats='retrain'), by the mean of "
+                     f"held-out seeds {TUNE_HELDOUT} of the architecture the shrunk rule "
+                     f"returns (the rule planned as the default when this was set up): "
+                     f"{tuned}; chose {name}. Random search has nothing to tune.")
+    if live_seeds:
+        secs = [x["seconds"] for m in METHODS for x in raw["runs"]["live, retrain"][m]]
+        notes.append(f"Live searches: {statistics.fmean(secs):.0f} s each on average (one "
+                     "thread; two cores shared with other jobs during the run); "
+                     f"{raw['live_reused']} of them read back from the live file (finished "
+                     "by an earlier, interrupted run with the same settings).")
     return Report(f"NAS on mnist1d: REINFORCE controller vs random search, {budget} children",
                   header, rows, notes=notes, raw=raw)
