@@ -98,6 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--live-file", type=Path, default=None,
                         help=f"JSON-lines file of finished live searches, reused when the "
                              f"settings match (default {LIVE_FILE})")
+    parser.add_argument("--per-child", type=int, default=1,
+                        help="trainings per child in the table searches (their mean is the "
+                             "child's score; the budget stays in children)")
     parser.add_argument("--no-cache-part", action="store_true",
                         help="skip the table searches with repeats='cache'")
 
@@ -187,10 +190,12 @@ def _sampler(method: str, space: Any, seed: int, settings: dict[str, Any]) -> An
 
 
 def _table_search(method: str, seed: int, budget: int, setup: dict[str, Any], table: Table,
-                  settings: dict[str, Any], repeats: str) -> Any:
+                  settings: dict[str, Any], repeats: str, per_child: int = 1) -> Any:
     """A study whose k-th training of an architecture is the table's seed FIRST_SEED + k
     (``retrain``), or always FIRST_SEED with later repeats marked as cached (``cache``),
-    as :class:`autolearn.nas.ChildObjective` records them."""
+    as :class:`autolearn.nas.ChildObjective` records them. With ``per_child`` > 1 a child
+    is that many trainings (the k-th child of an architecture: seeds FIRST_SEED +
+    per_child * k + i) and scores their mean."""
     import autolearn
     from autolearn.nas import make_space
     from autolearn.nas._child import CACHED_ATTR, TRAINING_ATTR
@@ -208,7 +213,8 @@ def _table_search(method: str, seed: int, budget: int, setup: dict[str, Any], ta
             trial.set_user_attr(CACHED_ATTR, -1)
             k = 0
         trial.set_user_attr(TRAINING_ATTR, k)
-        return table.get(decisions, FIRST_SEED + k)
+        return statistics.fmean(table.get(decisions, FIRST_SEED + per_child * k + i)
+                                for i in range(per_child))
 
     study.optimize(objective, n_trials=budget)
     return study
@@ -334,6 +340,7 @@ def run(args: argparse.Namespace) -> Report:
     build_s = time.perf_counter() - start
     seed0 = sorted(table.rows[HELDOUT_SEED].values())
     raw: dict[str, Any] = {"setup": setup, "controller_base": CONTROLLER, "budget": budget,
+                           "per_child": args.per_child,
                            "seeds": seeds, "live_seeds": live_seeds,
                            "first_seed": FIRST_SEED, "heldout_seed": HELDOUT_SEED,
                            "table": {"path": str(path), "size": len(seed0),
@@ -369,7 +376,7 @@ def run(args: argparse.Namespace) -> Report:
         for method in METHODS:
             raw["runs"][label][method] = [
                 _record(_table_search(method, 1000 + s, budget, setup, table, settings,
-                                      repeats), table, (HELDOUT_SEED,))
+                                      repeats, args.per_child), table, (HELDOUT_SEED,))
                 for s in range(seeds)]
             print(f"{label} {method}: done ({table.trained} trained on demand)", flush=True)
     if live_seeds:
@@ -451,6 +458,12 @@ def run(args: argparse.Namespace) -> Report:
         f"{CONTROLLER['baseline_decay']}), setting {name}: {settings}. Values are accuracy "
         "in % (mean ± sd over runs).",
     ]
+    if args.per_child > 1:
+        notes.append(f"Table searches score each child by the mean of {args.per_child} "
+                     f"trainings (the k-th child of an architecture: seeds {FIRST_SEED} + "
+                     f"{args.per_child}k + i), so each costs {args.per_child} trainings; the "
+                     "budget is still counted in children. Live searches: one training per "
+                     "child.")
     for label, t in tests.items():
         if not t:
             continue
