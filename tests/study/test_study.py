@@ -285,12 +285,18 @@ def test_progress_bar_plain_lines(capsys):
     assert "[autolearn] trials 3/3" in err and "best=" in err
 
 
-def test_n_jobs_uses_processes_and_runs_callbacks_here():
+def test_n_jobs_uses_processes_and_runs_callbacks_here(tmp_path):
     pids = []
     study = autolearn.create_study(sampler=RandomSampler(seed=0))
 
     def objective(trial):
         trial.set_user_attr("pid", os.getpid())
+        # Wait (at most 30 s) until both workers have started a trial: with an instant
+        # objective a loaded machine can let the first worker take all 12 trials.
+        (tmp_path / str(os.getpid())).touch()
+        deadline = time.monotonic() + 30.0
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         return quad(trial)
 
     study.optimize(objective, n_trials=12, n_jobs=2,
