@@ -347,17 +347,21 @@ class ChildObjective:
         """Whether repeats are served from the study (``repeats == "cache"``)."""
         return self.repeats == "cache"
 
+    @staticmethod
+    def _same_architecture(trial: Any, states: Any = None) -> list[Any]:
+        """Other trials of ``trial``'s study (in ``states``) with the same parameters."""
+        study = getattr(trial, "study", None)
+        if study is None:
+            return []
+        params = trial.params
+        return [t for t in study.get_trials(states=states)
+                if t.number != trial.number and t.params and _same_params(t.params, params)]
+
     def _lookup(self, trial: Any) -> Any:
         """A finished trial of ``trial``'s study with the same parameters, or None."""
         from autolearn import TrialState
 
-        study = getattr(trial, "study", None)
-        if study is None:
-            return None
-        params = trial.params
-        for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.FAIL)):
-            if t.number == trial.number or not _same_params(t.params, params):
-                continue
+        for t in self._same_architecture(trial, (TrialState.COMPLETE, TrialState.FAIL)):
             if t.state == TrialState.COMPLETE and CACHED_ATTR not in t.user_attrs:
                 return t
             if t.state == TrialState.FAIL and t.user_attrs.get(DIVERGED_ATTR):
@@ -366,13 +370,8 @@ class ChildObjective:
 
     def _earlier_trainings(self, trial: Any) -> list[Any]:
         """Earlier-numbered trials of the study that trained the same architecture."""
-        study = getattr(trial, "study", None)
-        if study is None:
-            return []
-        params = trial.params
-        return [t for t in study.get_trials()
-                if t.number < trial.number and CACHED_ATTR not in t.user_attrs
-                and t.params and _same_params(t.params, params)]
+        return [t for t in self._same_architecture(trial)
+                if t.number < trial.number and CACHED_ATTR not in t.user_attrs]
 
     def __call__(self, trial: Any) -> float:
         from autolearn import TrialState

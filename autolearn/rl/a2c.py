@@ -52,7 +52,7 @@ from autolearn.rl.common.agent import (
     setup_env,
     start_learning,
 )
-from autolearn.rl.common.buffers import PolicyBatch, flatten
+from autolearn.rl.common.buffers import PolicyBatch, flatten, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
@@ -129,7 +129,7 @@ def a2c_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
     """The actor-critic loss on ``(B,)`` tensors and its detached diagnostics."""
     adv = batch.advantages
     if normalize_advantage and adv.numel() > 1:
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        adv = normalize_advantages(adv)
     policy_loss = -(adv * log_prob).mean()
     value_loss = F.mse_loss(values, batch.returns)
     entropy_mean = entropy.mean()

@@ -57,7 +57,7 @@ from autolearn.rl.common.agent import (
     setup_env,
     start_learning,
 )
-from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches
+from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.optim import FlatAdam
@@ -137,8 +137,7 @@ def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
     """
     adv = batch.advantages
     if normalize_advantage and adv.numel() > 1:
-        std, mean = torch.std_mean(adv)
-        adv = (adv - mean) / (std + 1e-8)
+        adv = normalize_advantages(adv)
     log_ratio = log_prob - batch.old_log_probs
     ratio = log_ratio.exp()
     policy_loss = -torch.min(adv * ratio,
@@ -241,8 +240,7 @@ class PPO:
         normalize = cfg.normalize_advantage
         if normalize and cfg.batch_size >= batch.obs.shape[0] > 1:
             # one minibatch = the whole batch in every epoch: normalise its advantages once
-            std, mean = torch.std_mean(batch.advantages)
-            batch = batch._replace(advantages=(batch.advantages - mean) / (std + 1e-8))
+            batch = batch._replace(advantages=normalize_advantages(batch.advantages))
             normalize = False
         for _epoch in range(cfg.n_epochs):
             for mb in minibatches(batch, cfg.batch_size, self.generator):

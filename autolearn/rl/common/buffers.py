@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["PolicyBatch", "RolloutBatch", "flatten", "minibatches"]
+__all__ = ["PolicyBatch", "RolloutBatch", "flatten", "minibatches", "normalize_advantages"]
 
 
 class RolloutBatch(NamedTuple):
@@ -71,3 +71,9 @@ def minibatches(batch: PolicyBatch, batch_size: int,
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
         yield PolicyBatch._make(None if x is None else x[idx] for x in batch)
+
+
+def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:
+    """``(adv - mean) / (std + 1e-8)`` over all entries (unbiased std)."""
+    std, mean = torch.std_mean(adv)
+    return (adv - mean) / (std + 1e-8)
