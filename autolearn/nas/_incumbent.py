@@ -134,8 +134,10 @@ def architecture_estimates(study: Study, *,
     """Every architecture with a completed training, best first under ``rule``.
 
     COMPLETE trials are grouped by their parameters; trials served from the cache
-    (``nas:cached_from``) are left out, since they repeat an earlier training. Ties keep
-    the order in which architectures first appeared.
+    (``nas:cached_from``) are left out, since they repeat an earlier training. "Best"
+    follows ``study.direction``: in a minimised study the ``best_trial`` rule takes each
+    architecture's lowest value and the lowest estimate comes first. Ties keep the order
+    in which architectures first appeared.
 
     Raises:
         ConfigError: ``rule`` is not one of :data:`INCUMBENT_RULES`.
@@ -143,10 +145,11 @@ def architecture_estimates(study: Study, *,
     """
     import json
 
-    from autolearn import TrialState
+    from autolearn import StudyDirection, TrialState
     from autolearn.nas._child import CACHED_ATTR
 
     _check_rule(rule)
+    minimize = study.directions[0] == StudyDirection.MINIMIZE
     groups: dict[str, tuple[dict[str, Any], list[float], list[int]]] = {}
     for t in study.get_trials(states=(TrialState.COMPLETE,)):
         if CACHED_ATTR in t.user_attrs or t.values is None:
@@ -164,16 +167,20 @@ def architecture_estimates(study: Study, *,
     elif rule == "mean":
         scores = [math.fsum(v) / len(v) for v in values]
     else:
-        scores = [max(v) for v in values]
+        scores = [min(v) if minimize else max(v) for v in values]
     out = [ArchitectureEstimate(decisions=d, estimate=s, mean=math.fsum(v) / len(v),
                                 values=tuple(v), trials=tuple(n), rule=rule)
            for (d, v, n), s in zip(entries, scores, strict=True)]
-    order = sorted(range(len(out)), key=lambda i: -out[i].estimate)
+    sign = 1.0 if minimize else -1.0
+    order = sorted(range(len(out)), key=lambda i: sign * out[i].estimate)
     return [out[i] for i in order]
 
 
 def best_architecture(study: Study, *, rule: str = "best_trial") -> ArchitectureEstimate:
     """The architecture a search returns, chosen by ``rule`` (see the module docstring).
+
+    It follows ``study.direction``: the highest estimate in a maximised study, the lowest
+    in a minimised one (e.g. a validation error or loss).
 
     Args:
         study: A NAS study (any study whose trials' parameters are the architecture).

@@ -19,8 +19,9 @@ TRAININGS = [("lucky", 0.93), ("steady", 0.92), ("steady", 0.93), ("steady", 0.9
              ("c", 0.92), ("d", 0.91), ("d", 0.89)]
 
 
-def _study(trainings: list[tuple[str, float]], cached: tuple[int, ...] = ()) -> autolearn.Study:
-    study = autolearn.create_study(direction="maximize")
+def _study(trainings: list[tuple[str, float]], cached: tuple[int, ...] = (), *,
+           direction: str = "maximize") -> autolearn.Study:
+    study = autolearn.create_study(direction=direction)
     for i, (arch, value) in enumerate(trainings):
         study.enqueue_trial({"op": arch})
 
@@ -48,6 +49,23 @@ def test_shrunk_rule_prefers_many_good_trainings_to_one_lucky_one() -> None:
     lucky = next(e for e in ranked if e.decisions == {"op": "lucky"})
     assert lucky.estimate < lucky.mean  # a single high value is pulled toward the mean
     assert [e.estimate for e in ranked] == sorted((e.estimate for e in ranked), reverse=True)
+
+
+@pytest.mark.parametrize("rule", ["best_trial", "mean", "shrunk"])
+def test_minimised_study_returns_the_lowest(rule: str) -> None:
+    # The same trainings as errors (1 - accuracy): every rule must pick what it picks on
+    # the accuracies, and best_trial must agree with the study's own best trial.
+    errors = [(arch, 1.0 - value) for arch, value in TRAININGS]
+    maxed = best_architecture(_study(TRAININGS), rule=rule)
+    study = _study(errors, direction="minimize")
+    best = best_architecture(study, rule=rule)
+    assert best.decisions == maxed.decisions
+    assert best.estimate == pytest.approx(1.0 - maxed.estimate)
+    estimates = [e.estimate for e in architecture_estimates(study, rule=rule)]
+    assert estimates == sorted(estimates)
+    if rule == "best_trial":
+        assert best.decisions == study.best_trial.params
+        assert best.estimate == pytest.approx(study.best_value)
 
 
 def test_without_repeats_rules_agree() -> None:
