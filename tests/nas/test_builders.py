@@ -211,3 +211,40 @@ def test_registered_op_is_searchable_and_built() -> None:
         assert forward(net, (1, 12)).shape == (3, 3)
     finally:
         del OPS["test_conv_5x5"]
+
+
+def test_macro_1d_five_layers_with_filters_reductions_and_skips() -> None:
+    # The space of benchmarks/nas_mnist1d_macro.py: every random architecture's module
+    # wires each layer to the layers its skip decisions select (channels add up), applies
+    # its filters, stride and pooling, and classifies the unconsumed layers.
+    space = MacroSpace(num_layers=5, kernel_sizes=[1, 3, 5, 7], filters=[8, 16, 32, 64],
+                       reductions=["none", "stride2", "maxpool"], skips=True)
+    assert len(space.search_space()) == 5 * 3 + 10
+    for seed in range(8):
+        d = space.search_space().sample(seed=seed)
+        net = space.build(d, (1, 40), 10)
+        lengths: list[int] = []
+        for i, (layer, conv) in enumerate(zip(space.layers(d), net.convs, strict=True)):
+            skips = tuple(j for j in range(i) if d[f"layer{i}_skip{j}"] == 1)
+            assert layer.inputs == skips
+            c_in = sum(d[f"layer{j}_filters"] for j in skips) if skips else 1
+            assert conv[0].in_channels == c_in
+            assert conv[0].out_channels == d[f"layer{i}_filters"]
+            assert conv[0].kernel_size == (d[f"layer{i}_kernel"],)
+            length = max(lengths[j] for j in skips) if skips else 40
+            if d[f"layer{i}_reduce"] != "none":
+                length = (length + 1) // 2
+            lengths.append(length)
+            assert conv[0].stride == ((2,) if d[f"layer{i}_reduce"] == "stride2" else (1,))
+            assert isinstance(conv[-1], torch.nn.MaxPool1d) == (d[f"layer{i}_reduce"] == "maxpool")
+        consumed = {j for i in range(5) for j in range(i) if d[f"layer{i}_skip{j}"] == 1}
+        outputs = tuple(i for i in range(5) if i not in consumed)
+        assert net.outputs == outputs
+        assert net.classifier.in_features == sum(d[f"layer{i}_filters"] for i in outputs)
+        hidden: list[torch.Tensor] = []
+        hooks = [c.register_forward_hook(lambda m, a, out, hidden=hidden: hidden.append(out))
+                 for c in net.convs]
+        assert forward(net, (1, 40)).shape == (3, 10)
+        for h in hooks:
+            h.remove()
+        assert [h.shape[-1] for h in hidden] == lengths
