@@ -175,47 +175,74 @@ class DQN:
         self._state: RolloutState | None = None
         self._buffer: ReplayBuffer | None = None
 
-    def _act(self, obs: torch.Tensor, mask: torch.Tensor | None, eps: float) -> torch.Tensor:
-        """Epsilon-greedy ``(N,)`` actions; the forward is skipped when every env explores."""
-        n, k = obs.shape[0], self._n_actions
-        explore = torch.from_numpy(self.rng.random(n) < eps)
-        if mask is None:
-            random_a = torch.from_numpy(self.rng.integers(0, k, size=n))
-        else:  # uniform over the allowed actions
-            random_a = (torch.from_numpy(self.rng.random((n, k))) * mask).argmax(dim=-1)
-        if bool(explore.all()):
-            return random_a
-        with torch.inference_mode():
-            if self.device.type == "cpu":
-                greedy = masked_q(self.q_net(obs), mask).argmax(dim=-1)
-            else:  # observations move to the device once per vector step
-                greedy = masked_q(self.q_net(obs.to(self.device)), None if mask is None
-                                  else mask.to(self.device)).argmax(dim=-1).cpu()
-        return torch.where(explore, random_a, greedy)
+    def _act(self, obs: np.ndarray, mask: np.ndarray | None, eps: float) -> np.ndarray:
+        """Epsilon-greedy ``(N,)`` actions; the forward is skipped when every env explores.
 
-    def _gradient_step(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        On the CPU the greedy forward runs in numpy on views of the weights (see
+        :mod:`~autolearn.rl.common.npforward`): a tenth of the torch calls' cost at batch 1.
+        """
+        n, k = obs.shape[0], self._n_actions
+        explore = np.asarray(self.rng.random(n) < eps)
+        random_a: np.ndarray
+        if mask is None:
+            random_a = np.asarray(self.rng.integers(0, k, size=n))
+        else:  # uniform over the allowed actions
+            random_a = (self.rng.random((n, k)) * mask).argmax(axis=-1)
+        if explore.all():
+            return random_a
+        if self.device.type == "cpu":
+            q = self.q_net.q_numpy(obs)
+        else:
+            with torch.inference_mode():
+                q = self.q_net(torch.as_tensor(obs, device=self.device)).cpu().numpy()
+        if mask is not None:  # a row with no allowed action is left unmasked
+            q = np.where(mask | ~mask.any(axis=-1, keepdims=True), q, -np.inf)
+        return np.where(explore, random_a, q.argmax(axis=-1))  # type: ignore[no-any-return]
+
+    def _train(self, gradient_steps: int, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``gradient_steps`` Adam steps; returns the summed losses and mean ``Q(s, a)``.
+
+        No env step (so no target update) happens between them: the target network is
+        constant, so all ``gradient_steps * batch_size`` transitions are drawn at once (the
+        same numbers, in the same order, as one draw per step) and ``Q'(s')`` of all of them
+        is a few large forward passes instead of one per step. With Double DQN the online
+        argmax moves with every step, so ``Q(s')`` stays per step; without it the targets
+        ``y`` are computed once.
+        """
         cfg = self.config
         assert self._buffer is not None
-        b = self._buffer.sample(batch_size, self.rng)
+        G, B = gradient_steps, batch_size
+        b = self._buffer.sample(G * B, self.rng)
         if self.device.type != "cpu":
             b = type(b)._make(None if x is None else x.to(self.device) for x in b)
-        B = b.actions.shape[0]
-        if cfg.double_q:  # one forward over s and s' (half the kernel calls of two)
-            q_all = self.q_net(torch.cat([b.obs, b.next_obs]))
-            q, next_q_online = q_all[:B], q_all[B:].detach()
-        else:
-            q, next_q_online = self.q_net(b.obs), None
-        with torch.no_grad():
-            y = dqn_targets(b.rewards, b.terminated, self.q_target(b.next_obs), cfg.gamma,
-                            next_q_online, b.next_masks)
-        q_a = q.gather(-1, b.actions.unsqueeze(-1)).squeeze(-1)
-        loss = F.smooth_l1_loss(q_a, y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        if cfg.max_grad_norm is not None:
-            self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
-        self.optimizer.flat_step()
-        return loss.detach(), q_a.detach().mean()
+        with torch.no_grad():  # in chunks: 8,192 rows at once are slower (cache misses)
+            next_q_target = torch.cat([self.q_target(x) for x in b.next_obs.split(1024)])
+            y_all = None if cfg.double_q else dqn_targets(
+                b.rewards, b.terminated, next_q_target, cfg.gamma, None, b.next_masks)
+        actions = b.actions.unsqueeze(-1)
+        loss_sum = torch.zeros((), device=self.device)
+        q_sum = torch.zeros((), device=self.device)
+        for g in range(G):
+            rows = slice(g * B, (g + 1) * B)
+            if y_all is None:  # one forward over s and s' (half the kernel calls of two)
+                q_all = self.q_net(torch.cat([b.obs[rows], b.next_obs[rows]]))
+                q = q_all[:B]
+                with torch.no_grad():
+                    y = dqn_targets(b.rewards[rows], b.terminated[rows], next_q_target[rows],
+                                    cfg.gamma, q_all[B:].detach(),
+                                    None if b.next_masks is None else b.next_masks[rows])
+            else:
+                q, y = self.q_net(b.obs[rows]), y_all[rows]
+            q_a = q.gather(-1, actions[rows]).squeeze(-1)
+            loss = F.smooth_l1_loss(q_a, y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            if cfg.max_grad_norm is not None:
+                self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+            self.optimizer.flat_step()
+            loss_sum += loss.detach()
+            q_sum += q_a.detach().mean()
+        return loss_sum, q_sum
 
     def _update_target(self) -> None:
         with torch.no_grad():
@@ -236,6 +263,8 @@ class DQN:
             n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
             self._buffer = ReplayBuffer(cfg.buffer_size, self.spec.obs_shape, n_mask=n_mask)
         state, buffer, n = self._state, self._buffer, env.num_envs
+        obs_np = state.obs.numpy()  # the acting loop runs on numpy arrays
+        mask_np = None if state.mask is None else state.mask.numpy()
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
         while self.num_timesteps - start < total_timesteps:
@@ -244,45 +273,43 @@ class DQN:
                 eps = self.exploration_rate = linear_epsilon(
                     progress, initial=cfg.exploration_initial_eps,
                     final=cfg.exploration_final_eps, fraction=cfg.exploration_fraction)
-                actions = self._act(state.obs, state.mask, eps)
-                obs, rewards, terminated, truncated, info = env.step(actions.numpy())
-                next_obs = torch.tensor(np.asarray(obs, np.float32))
-                next_mask = (None if state.mask is None
-                             else torch.as_tensor(np.asarray(info["action_mask"], bool)))
+                actions = self._act(obs_np, mask_np, eps)
+                obs, rewards, terminated, truncated, info = env.step(actions)
+                next_obs = np.array(obs, np.float32)  # a copy: the env reuses its array
+                next_mask = (None if mask_np is None
+                             else np.array(info["action_mask"], bool))
                 real_next, real_mask = next_obs, next_mask
                 dones = np.logical_or(terminated, truncated)
                 state.ep_return += rewards
                 state.ep_length += 1
                 if dones.any():  # the env already reset: the true s' is in final_obs
-                    real_next = next_obs.clone()
-                    real_mask = None if next_mask is None else next_mask.clone()
+                    real_next = next_obs.copy()
+                    real_mask = None if next_mask is None else next_mask.copy()
                     final_info = info.get("final_info", {})
                     for i in np.flatnonzero(dones):
-                        real_next[i] = torch.as_tensor(np.asarray(info["final_obs"][i]))
+                        real_next[i] = info["final_obs"][i]
                         if real_mask is not None:
-                            real_mask[i] = (torch.as_tensor(final_info["action_mask"][i])
+                            real_mask[i] = (final_info["action_mask"][i]
                                             if "action_mask" in final_info else True)
                         state.episodes.append((float(state.ep_return[i]),
                                                int(state.ep_length[i])))
                         state.ep_return[i], state.ep_length[i] = 0.0, 0
-                buffer.add(state.obs, actions, torch.as_tensor(rewards, dtype=torch.float32),
-                           real_next, torch.as_tensor(terminated, dtype=torch.float32),
-                           masks=state.mask, next_masks=real_mask)
-                state.obs, state.mask = next_obs, next_mask
+                buffer.add(obs_np, actions, rewards, real_next, terminated,
+                           masks=mask_np, next_masks=real_mask)
+                obs_np, mask_np = next_obs, next_mask
                 self.num_timesteps += n
                 if self.num_timesteps // cfg.target_update_interval != \
                         (self.num_timesteps - n) // cfg.target_update_interval:
                     self._update_target()
+            state.obs = torch.from_numpy(obs_np)
+            state.mask = None if mask_np is None else torch.from_numpy(mask_np)
             lr = lr_at((self.num_timesteps - start) / total_timesteps)
             set_learning_rate(self.optimizer, lr)
-            loss_sum = torch.zeros((), device=self.device)
-            q_sum, n_updates = torch.zeros((), device=self.device), 0
+            loss_sum = q_sum = torch.zeros(())
+            n_updates = 0
             if self.num_timesteps >= cfg.learning_starts:
-                for _ in range(cfg.gradient_steps):
-                    loss, q_mean = self._gradient_step(cfg.batch_size)
-                    loss_sum += loss
-                    q_sum += q_mean
-                    n_updates += 1
+                loss_sum, q_sum = self._train(cfg.gradient_steps, cfg.batch_size)
+                n_updates = cfg.gradient_steps
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
@@ -302,13 +329,12 @@ class DQN:
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions for a batch of observations (or one); epsilon-greedy with
         the current exploration rate when ``deterministic=False``."""
-        x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
-        single = x.dim() == len(self.spec.obs_shape)
+        x = np.asarray(obs, dtype=np.float32)
+        single = x.ndim == len(self.spec.obs_shape)
         if single:
-            x = x.unsqueeze(0)
-        m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(
-            x.shape[0], -1)
-        out = self._act(x, m, 0.0 if deterministic else self.exploration_rate).numpy()
+            x = x[None]
+        m = None if mask is None else np.asarray(mask, dtype=bool).reshape(x.shape[0], -1)
+        out = self._act(x, m, 0.0 if deterministic else self.exploration_rate)
         return out[0] if single else out
 
     def save(self, path: str | os.PathLike[str]) -> None:

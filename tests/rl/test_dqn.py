@@ -7,6 +7,7 @@ import torch
 
 from autolearn.exceptions import ConfigError
 from autolearn.rl import DQN, DQNConfig, EvalCallback, evaluate
+from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.qnet import QNetwork
 from autolearn.rl.common.replay import ReplayBuffer
 from autolearn.rl.dqn import dqn_targets, linear_epsilon
@@ -130,3 +131,19 @@ def test_dqn_learns_cartpole_with_zoo_settings():
     agent.learn(50_000, callback=ev)
     mean, _ = evaluate(agent, "CartPole-v1", n_episodes=10, seed=123)
     assert mean >= 150
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_numpy_q_matches_torch_and_follows_updates(dueling: bool, activation: str) -> None:
+    net = QNetwork(5, 3, hidden=(16, 8), dueling=dueling, activation=activation,
+                   generator=torch.Generator().manual_seed(0))
+    opt = FlatAdam(net.parameters(), lr=0.1)
+    x = torch.randn(7, 5, generator=torch.Generator().manual_seed(1))
+    for _ in range(3):  # the numpy views see the optimiser's in-place updates
+        with torch.no_grad():
+            expected = net(x).numpy()
+        np.testing.assert_allclose(net.q_numpy(x.numpy()), expected, rtol=1e-6, atol=1e-6)
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.flat_step()

@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from autolearn.rl.common.npforward import ParamViews, activation_
 from autolearn.rl.common.policies import _ACTIVATION_FNS, _mlp, orthogonal_init
 
 __all__ = ["QNetwork", "masked_q"]
@@ -53,8 +55,13 @@ class QNetwork(nn.Module):
         # the trunk's layers called as functions: this runs several times per update
         self._linears = [m for m in self.trunk if isinstance(m, nn.Linear)]
         self._act = _ACTIVATION_FNS[activation]
+        self._activation = activation
         if self.value_head is not None:
             orthogonal_init(self.value_head, 1.0, generator)
+        layers = [*self._linears, self.head]
+        if self.value_head is not None:
+            layers.append(self.value_head)
+        self._views = ParamViews([t for m in layers for t in (m.weight, m.bias)])
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         h = obs.flatten(1)
@@ -65,6 +72,20 @@ class QNetwork(nn.Module):
             return out
         value = F.linear(h, self.value_head.weight, self.value_head.bias)
         return value + out - out.mean(dim=-1, keepdim=True)
+
+    def q_numpy(self, obs: np.ndarray) -> np.ndarray:
+        """``(B, n_actions)`` float32 values as :meth:`forward`, evaluated in numpy on
+        views of the (CPU) weights: the acting path's forward, no gradients."""
+        w = self._views.get()
+        h = obs.reshape(obs.shape[0], -1)
+        for i in range(len(self._linears)):
+            h = activation_(h @ w[2 * i].T + w[2 * i + 1], self._activation)
+        j = 2 * len(self._linears)
+        out = h @ w[j].T + w[j + 1]
+        if self.value_head is None:
+            return out
+        value = h @ w[j + 2].T + w[j + 3]
+        return value + out - out.mean(axis=-1, keepdims=True)
 
 
 def masked_q(q: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

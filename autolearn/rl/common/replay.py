@@ -14,7 +14,7 @@ true terminations; time-limit truncations are stored with 0 so the target bootst
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -22,6 +22,8 @@ import torch
 from autolearn.exceptions import ConfigError
 
 __all__ = ["ReplayBatch", "ReplayBuffer"]
+
+ArrayLike = Any  # numpy arrays or CPU tensors (np.asarray reads either without a copy)
 
 
 class ReplayBatch(NamedTuple):
@@ -79,27 +81,29 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-            next_obs: torch.Tensor, terminated: torch.Tensor, *,
-            masks: torch.Tensor | None = None, next_masks: torch.Tensor | None = None) -> None:
-        """Append ``N`` transitions (leading axis ``N`` on every argument)."""
-        n = int(actions.shape[0])
+    def add(self, obs: ArrayLike, actions: ArrayLike, rewards: ArrayLike, next_obs: ArrayLike,
+            terminated: ArrayLike, *, masks: ArrayLike | None = None,
+            next_masks: ArrayLike | None = None) -> None:
+        """Append ``N`` transitions (leading axis ``N`` on every argument; numpy arrays or
+        CPU tensors, cast to the stored dtypes)."""
+        n = len(actions)
         if n > self.capacity:
             raise ConfigError(f"cannot add {n} transitions at once to a buffer of capacity "
                               f"{self.capacity}; raise `buffer_size`")
         if self.pos + n <= self.capacity:
-            idx: slice | torch.Tensor = slice(self.pos, self.pos + n)
+            idx: slice | np.ndarray = slice(self.pos, self.pos + n)
         else:
-            idx = torch.arange(self.pos, self.pos + n) % self.capacity
-        self.obs[idx] = obs
-        self.actions[idx] = actions
-        self.rewards[idx] = rewards
-        self.next_obs[idx] = next_obs
-        self.terminated[idx] = terminated
+            idx = np.arange(self.pos, self.pos + n) % self.capacity
+        # written through the numpy views: a numpy row assignment is cheaper than torch's
+        self.obs.numpy()[idx] = obs
+        self.actions.numpy()[idx] = actions
+        self.rewards.numpy()[idx] = rewards
+        self.next_obs.numpy()[idx] = next_obs
+        self.terminated.numpy()[idx] = terminated
         if self.masks is not None and masks is not None:
-            self.masks[idx] = masks
+            self.masks.numpy()[idx] = masks
         if self.next_masks is not None and next_masks is not None:
-            self.next_masks[idx] = next_masks
+            self.next_masks.numpy()[idx] = next_masks
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
