@@ -150,7 +150,7 @@ class A2C:
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else A2CConfig()
-        self.generator, self._env_seed, _ = seed_streams(seed)
+        self.generator, self._env_seed, self.rng = seed_streams(seed)
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
         self.device = resolve_device(device)
         self.policy = build_actor_critic(self.spec, cfg, self.generator, self.device)
@@ -183,7 +183,7 @@ class A2C:
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
-                                      sde_sample_freq=cfg.sde_sample_freq)
+                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
             self.num_timesteps += cfg.n_steps * env.num_envs
             if cfg.gae_lambda == 1.0:
                 returns = nstep_returns(rollout.rewards, rollout.dones, rollout.last_value,

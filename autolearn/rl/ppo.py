@@ -187,7 +187,7 @@ class PPO:
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = config if config is not None else PPOConfig()
-        self.generator, self._env_seed, _ = seed_streams(seed)
+        self.generator, self._env_seed, self.rng = seed_streams(seed)
         self.env, self.spec = setup_env(env, self.config.n_envs, self.config.vectorization, spec)
         self.device = resolve_device(device)
         self.policy = build_actor_critic(self.spec, self.config, self.generator, self.device)
@@ -217,7 +217,7 @@ class PPO:
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
-                                      sde_sample_freq=cfg.sde_sample_freq)
+                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
             self.num_timesteps += cfg.n_steps * env.num_envs
             advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones,
                                       rollout.last_value, cfg.gamma, cfg.gae_lambda)

@@ -3,10 +3,12 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from autolearn.rl import AutoregressivePolicy, MovingAverageBaseline
 from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+from autolearn.rl.common.npforward import categorical_sample, log_softmax
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.reinforce import reinforce_loss
 from autolearn.testing.envs import CopySequence
@@ -140,3 +142,51 @@ def test_moving_average_baseline():
     assert b.update(torch.tensor([2.0, 4.0])) == 3.0
     assert b.update(torch.tensor([5.0])) == 3.0
     assert b.value == 4.0
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_numpy_acting_path_matches_torch(shared, activation):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 4, generator=g)
+    for n_actions in (3, None):
+        policy = ActorCritic(4, n_actions, action_dim=2, hidden=(16, 8), shared=shared,
+                             activation=activation, generator=g)
+        with torch.no_grad():
+            policy.log_std.fill_(-0.3)
+            head, values = policy(x)
+        mask = torch.rand(64, 3, generator=g) < 0.6
+        mask[:, 0] = True
+        head_np, values_np = policy.numpy_forward(x.numpy())
+        np.testing.assert_allclose(head_np, head.numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(values_np, values.numpy(), rtol=1e-6, atol=1e-6)
+        rng = np.random.default_rng(0)
+        m = mask if n_actions else None
+        actions, log_probs, v = policy.act_numpy(x.numpy(), None if m is None else m.numpy(),
+                                                 rng)
+        dist = policy.distribution(head, m)
+        expected = dist.log_prob(torch.from_numpy(actions)).detach().numpy()
+        np.testing.assert_allclose(log_probs, expected, rtol=1e-6, atol=1e-6)
+        if n_actions:  # probabilities equal torch's; masked actions never drawn
+            np.testing.assert_allclose(np.exp(log_softmax(head_np, m.numpy())),
+                                       dist.log_probs_all.exp().numpy(), atol=1e-6)
+            assert m.numpy()[np.arange(64), actions].all()
+
+
+def test_categorical_inverse_cdf_frequencies():
+    log_p = np.log(np.array([[0.1, 0.0, 0.6, 0.3]] * 200_000, np.float32))
+    draws = categorical_sample(log_p, np.random.default_rng(1))
+    freq = np.bincount(draws, minlength=4) / len(draws)
+    np.testing.assert_allclose(freq, [0.1, 0.0, 0.6, 0.3], atol=4e-3)
+    assert freq[1] == 0.0
+
+
+def test_gaussian_numpy_sampling_moments():
+    policy = ActorCritic(3, None, action_dim=2, hidden=(8,), generator=torch.Generator())
+    with torch.no_grad():
+        policy.log_std.copy_(torch.tensor([-1.0, 0.5]))
+    obs = np.zeros((100_000, 3), np.float32)
+    actions, _, _ = policy.act_numpy(obs, None, np.random.default_rng(2))
+    head, _ = policy.numpy_forward(obs[:1])
+    np.testing.assert_allclose(actions.mean(0), head[0], atol=0.02)
+    np.testing.assert_allclose(actions.std(0), np.exp([-1.0, 0.5]), rtol=0.02)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -20,6 +21,13 @@ from autolearn.rl.common.distributions import (
     MaskedCategorical,
     StateDependentGaussian,
     sde_std,
+)
+from autolearn.rl.common.npforward import (
+    ParamViews,
+    activation_,
+    categorical_sample,
+    gaussian_log_prob,
+    log_softmax,
 )
 
 __all__ = [
@@ -135,6 +143,7 @@ class ActorCritic(nn.Module):
         if use_sde and self.discrete:
             raise ValueError("gSDE (use_sde) needs continuous actions")
         self.use_sde, self.use_expln, self.action_dim = use_sde, use_expln, out
+        self.activation = activation
         shape = ((width, out if full_std else 1) if use_sde else (out,))
         self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)),
                                     requires_grad=not self.discrete)
@@ -143,6 +152,53 @@ class ActorCritic(nn.Module):
         self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
         if use_sde:
             self.reset_noise(1, generator)
+        # numpy views for the acting path: trunk layers in order, then both heads, log_std
+        trunk: list[torch.Tensor]
+        if isinstance(self.trunk, TwinMLP):
+            tw = self.trunk
+            trunk = [tw.first.weight, tw.first.bias, *(t for wb in zip(
+                tw.weights, tw.biases, strict=True) for t in wb)]
+            self._twin_width = tw.sizes[0]
+        else:
+            trunk = [t for m in self.trunk.modules() if isinstance(m, nn.Linear)
+                     for t in (m.weight, m.bias)]
+        self._views = ParamViews([*trunk, self.pi_head.weight, self.pi_head.bias,
+                                  self.vf_head.weight, self.vf_head.bias, self.log_std])
+
+    def numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(policy head output (B, K), values (B,))`` as :meth:`forward`, in numpy on
+        views of the (CPU) weights: the acting path's forward, no gradients."""
+        w = self._views.get()
+        x = obs.reshape(obs.shape[0], -1)
+        h: np.ndarray
+        if self.shared:
+            h = x
+            for i in range(0, len(w) - 5, 2):
+                h = activation_(h @ w[i].T + w[i + 1], self.activation)
+            h_pi = h_vf = h
+        else:
+            h = activation_(x @ w[0].T + w[1], self.activation)
+            h = h.reshape(x.shape[0], 2, self._twin_width).transpose(1, 0, 2)  # (2, B, h0)
+            for i in range(2, len(w) - 5, 2):
+                h = activation_(np.matmul(h, w[i]) + w[i + 1], self.activation)
+            h_pi, h_vf = h[0], h[1]
+        head = h_pi @ w[-5].T + w[-4]
+        values = (h_vf @ w[-3].T + w[-2])[:, 0]
+        return head, values
+
+    def act_numpy(self, obs: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(actions, log_probs, values)`` as :meth:`act` computes them, in numpy, sampling
+        from ``rng`` (categorical: inverse CDF; Gaussian: ``mean + std * normal``).
+        Not for gSDE policies (:meth:`act` there)."""
+        head, values = self.numpy_forward(obs)
+        if self.discrete:
+            log_p = log_softmax(head, mask)
+            actions = categorical_sample(log_p, rng)
+            return actions, np.take_along_axis(log_p, actions[:, None], -1)[:, 0], values
+        log_std = np.broadcast_to(self._views.get()[-1], head.shape)
+        actions = (head + np.exp(log_std) * rng.standard_normal(head.shape)).astype(np.float32)
+        return actions, gaussian_log_prob(head, log_std, actions), values
 
     def reset_noise(self, n: int, generator: torch.Generator) -> None:
         """Draw ``n`` gSDE noise matrices ``W ~ N(0, std^2)`` (one per env; on the CPU from
