@@ -70,7 +70,7 @@ from autolearn.rl.common.rollout import (
 )
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
-__all__ = ["PPO", "PPOConfig", "ppo_loss"]
+__all__ = ["PPO", "PPOConfig", "ppo_loss", "ratio_diagnostics"]
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,13 @@ class PPOConfig:
 
 def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
              batch: PolicyBatch, *, clip_range: float, clip_range_vf: float | None,
-             ent_coef: float, vf_coef: float, normalize_advantage: bool
-             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+             ent_coef: float, vf_coef: float, normalize_advantage: bool,
+             ratio_stats: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The clipped PPO loss on one minibatch and its diagnostics (detached tensors).
 
     ``log_prob``, ``entropy``, ``values``: ``(B,)`` from the current policy on ``batch``.
+    ``ratio_stats=False`` returns the detached ``log_ratio`` instead of ``approx_kl`` and
+    ``clip_fraction``, for :func:`ratio_diagnostics` to compute once per update.
     """
     adv = batch.advantages
     if normalize_advantage and adv.numel() > 1:
@@ -153,16 +155,32 @@ def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor
     loss = policy_loss + vf_coef * value_loss
     if ent_coef > 0:
         loss = loss - ent_coef * entropy_mean
+    stats = {"policy_loss": policy_loss.detach(), "value_loss": value_loss.detach(),
+             "entropy": entropy_mean.detach()}
+    if not ratio_stats:
+        stats["log_ratio"] = log_ratio.detach()
+        return loss, stats
+    kl, clip_fraction = ratio_diagnostics([log_ratio.detach()], clip_range)
+    return loss, {**stats, "approx_kl": kl, "clip_fraction": clip_fraction}
+
+
+def ratio_diagnostics(log_ratios: list[torch.Tensor], clip_range: float
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean over minibatches of ``approx_kl = mean(r - 1 - log r)`` (Schulman's unbiased
+    low-variance estimator) and of the fraction of ``|r - 1| > clip_range``, from the
+    minibatches' ``(B,)`` log-ratios ``log r``."""
     with torch.no_grad():
-        ratio_m1 = ratio - 1
-        stats = {
-            "policy_loss": policy_loss.detach(),
-            "value_loss": value_loss.detach(),
-            "entropy": entropy_mean.detach(),
-            "approx_kl": (ratio_m1 - log_ratio).mean(),
-            "clip_fraction": (ratio_m1.abs() > clip_range).float().mean(),
-        }
-    return loss, stats
+        if len({x.shape[0] for x in log_ratios}) == 1:  # equal sizes: one pass over all
+            log_ratio = torch.stack(log_ratios)
+            ratio_m1 = log_ratio.exp() - 1
+            return ((ratio_m1 - log_ratio).mean(-1).mean(),
+                    (ratio_m1.abs() > clip_range).float().mean(-1).mean())
+        kls, fracs = [], []
+        for log_ratio in log_ratios:
+            ratio_m1 = log_ratio.exp() - 1
+            kls.append((ratio_m1 - log_ratio).mean())
+            fracs.append((ratio_m1.abs() > clip_range).float().mean())
+        return torch.stack(kls).mean(), torch.stack(fracs).mean()
 
 
 class PPO:
@@ -242,15 +260,19 @@ class PPO:
             # one minibatch = the whole batch in every epoch: normalise its advantages once
             batch = batch._replace(advantages=normalize_advantages(batch.advantages))
             normalize = False
+        target_kl = cfg.target_kl
+        early_stop = target_kl is not None  # needs approx_kl after every minibatch
+        log_ratios: list[torch.Tensor] = []
         for _epoch in range(cfg.n_epochs):
-            for mb in minibatches(batch, cfg.batch_size, self.generator):
+            for mb in minibatches(batch, cfg.batch_size, self.generator,
+                                  normalize_advantage=normalize):
                 log_prob, entropy, values = self.policy.evaluate(
                     mb.obs, mb.actions, mb.masks, entropy_grad=cfg.ent_coef > 0)
                 loss, mb_stats = ppo_loss(
                     log_prob, entropy, values, mb, clip_range=clip,
                     clip_range_vf=cfg.clip_range_vf, ent_coef=cfg.ent_coef,
-                    vf_coef=cfg.vf_coef, normalize_advantage=normalize)
-                if cfg.target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * cfg.target_kl:
+                    vf_coef=cfg.vf_coef, normalize_advantage=False, ratio_stats=early_stop)
+                if target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * target_kl:
                     stopped_early = True
                     break
                 self.optimizer.zero_grad()
@@ -258,13 +280,21 @@ class PPO:
                 if cfg.max_grad_norm is not None:
                     self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
                 self.optimizer.flat_step()
+                if not early_stop:
+                    log_ratios.append(mb_stats.pop("log_ratio"))
                 stats.append(mb_stats)
             if stopped_early:
                 break
         row: dict[str, Any] = {k: float(torch.stack([s[k] for s in stats]).mean()) if stats
                                else float("nan") for k in ("policy_loss", "value_loss",
-                                                           "entropy", "approx_kl",
-                                                           "clip_fraction")}
+                                                           "entropy")}
+        if log_ratios:
+            kl, clip_fraction = ratio_diagnostics(log_ratios, clip)
+            row["approx_kl"], row["clip_fraction"] = float(kl), float(clip_fraction)
+        else:
+            for k in ("approx_kl", "clip_fraction"):
+                row[k] = float(torch.stack([s[k] for s in stats]).mean()) if stats \
+                    else float("nan")
         row["explained_variance"] = explained_variance(batch.old_values, batch.returns)
         row["n_updates"] = len(stats)
         row["stopped_early"] = stopped_early

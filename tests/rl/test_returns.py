@@ -90,3 +90,31 @@ def test_gae_single_step(lam):
     adv, ret = gae(col(1.0), col(0.25), col(0), np.array([2.0]), 0.5, lam)
     np.testing.assert_allclose(adv[0], [1.75])
     np.testing.assert_allclose(ret[0], [2.0])
+
+
+def test_minibatches_normalise_each_minibatch_and_ratio_diagnostics():
+    from autolearn.rl.common.buffers import PolicyBatch, minibatches, normalize_advantages
+    from autolearn.rl.ppo import ratio_diagnostics
+
+    n = 70
+    g = torch.Generator().manual_seed(0)
+    batch = PolicyBatch(torch.arange(n, dtype=torch.float32)[:, None], torch.arange(n),
+                        torch.zeros(n), torch.zeros(n), torch.randn(n, generator=g) * 3 + 1,
+                        torch.zeros(n), None)
+    plain = list(minibatches(batch, 16, torch.Generator().manual_seed(1)))
+    normed = list(minibatches(batch, 16, torch.Generator().manual_seed(1),
+                              normalize_advantage=True))
+    assert [len(mb.obs) for mb in normed] == [16, 16, 16, 16, 6]
+    assert torch.equal(torch.cat([mb.obs for mb in plain]).flatten().sort().values,
+                       torch.arange(n, dtype=torch.float32))  # a permutation of the batch
+    for a, b in zip(plain, normed, strict=True):
+        assert torch.equal(a.obs, b.obs)
+        torch.testing.assert_close(b.advantages, normalize_advantages(a.advantages))
+    log_ratios = [torch.randn(16, generator=g) * 0.3 for _ in range(3)]
+    for lrs in (log_ratios, [*log_ratios, torch.randn(5, generator=g)]):
+        kl, frac = ratio_diagnostics(lrs, 0.2)
+        r = [x.exp() for x in lrs]
+        torch.testing.assert_close(kl, torch.stack([(q - 1 - x).mean() for q, x in
+                                                    zip(r, lrs, strict=True)]).mean())
+        torch.testing.assert_close(frac, torch.stack([((q - 1).abs() > 0.2).float().mean()
+                                                      for q in r]).mean())

@@ -58,9 +58,15 @@ def flatten(rollout: RolloutBatch, advantages: torch.Tensor, returns: torch.Tens
                        None if rollout.masks is None else f(rollout.masks))
 
 
-def minibatches(batch: PolicyBatch, batch_size: int,
-                generator: torch.Generator) -> Iterator[PolicyBatch]:
-    """Shuffled minibatches of ``batch_size`` (the last one may be smaller) covering ``batch``."""
+def minibatches(batch: PolicyBatch, batch_size: int, generator: torch.Generator, *,
+                normalize_advantage: bool = False) -> Iterator[PolicyBatch]:
+    """Shuffled minibatches of ``batch_size`` (the last one may be smaller) covering ``batch``.
+
+    The batch is permuted once (one gather per field) and the minibatches are slices of
+    it. ``normalize_advantage``: each minibatch's advantages come normalised over that
+    minibatch (:func:`normalize_advantages`; a minibatch of one is left as is), computed
+    for all equal-sized minibatches in one pass.
+    """
     n = batch.obs.shape[0]
     if batch_size >= n:
         yield batch
@@ -68,9 +74,20 @@ def minibatches(batch: PolicyBatch, batch_size: int,
     perm = torch.randperm(n, generator=generator)  # drawn on the generator's (CPU) device
     if perm.device != batch.obs.device:
         perm = perm.to(batch.obs.device)
+    shuffled = PolicyBatch._make(None if x is None else x[perm] for x in batch)
+    if normalize_advantage:
+        adv = shuffled.advantages
+        m = n - n % batch_size
+        full = adv[:m].view(-1, batch_size)
+        std, mean = torch.std_mean(full, dim=1, keepdim=True)
+        parts = [((full - mean) / (std + 1e-8)).view(-1)]
+        if m < n:
+            rest = adv[m:]
+            parts.append(normalize_advantages(rest) if rest.numel() > 1 else rest)
+        shuffled = shuffled._replace(advantages=torch.cat(parts))
     for start in range(0, n, batch_size):
-        idx = perm[start:start + batch_size]
-        yield PolicyBatch._make(None if x is None else x[idx] for x in batch)
+        yield PolicyBatch._make(None if x is None else x[start:start + batch_size]
+                                for x in shuffled)
 
 
 def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:

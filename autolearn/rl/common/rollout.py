@@ -3,8 +3,9 @@
 One batched policy forward per vector step, no per-step Python objects. Given a numpy
 ``rng`` and a CPU policy without gSDE, that forward and the sampling run in numpy on views
 of the weights (:meth:`ActorCritic.act_numpy`; about half the CPU time of the torch act
-for a 64x64 net at 8 envs) and the buffers are written through numpy views; otherwise through torch under
-``torch.inference_mode``, with one numpy -> torch conversion of the observations per step.
+for a 64x64 net at 8 envs) and the buffers are written through numpy views; otherwise
+through torch under ``torch.inference_mode``, with one numpy -> torch conversion of the
+observations per step.
 Terminated episodes are not bootstrapped; truncated ones (time limits) are, from the value
 of their final observation, folded into the reward (Pardo et al. 2018, "Time Limits in
 Reinforcement Learning").
