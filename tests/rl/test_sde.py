@@ -160,12 +160,19 @@ def test_noise_is_constant_between_draws_and_per_env(freq):
 def test_acting_stays_one_forward_per_vector_step():
     agent = PPO("Pendulum-v1", PPOConfig(n_envs=2, n_steps=12, batch_size=24, use_sde=True,
                                          sde_sample_freq=3), seed=0)
-    calls = []
+    calls, np_calls = [], []
     agent.policy.trunk.register_forward_hook(lambda *a: calls.append(1))
+    numpy_forward = agent.policy._numpy_forward
+
+    def counted(obs):
+        np_calls.append(1)
+        return numpy_forward(obs)
+
+    agent.policy._numpy_forward = counted
     agent.learn(24, callback=lambda a, row: False)  # one rollout, then stop
     n_updates = agent.history[-1]["n_updates"]
-    # 12 vector steps, the last value, one forward per minibatch update
-    assert n_updates == 10 and len(calls) == 12 + 1 + n_updates
+    # acting (numpy): 12 vector steps and the last value; torch: one forward per update
+    assert n_updates == 10 and len(np_calls) == 12 + 1 and len(calls) == n_updates
 
 
 # ---- agents ------------------------------------------------------------------------------
@@ -261,3 +268,23 @@ def test_gsde_on_cuda_draws_the_cpu_noise_and_loads_on_cpu(tmp_path):
     back = PPO.load(tmp_path / "g.pt")
     obs = np.zeros((2, 3), np.float32)
     np.testing.assert_allclose(back.predict(obs), gpu.predict(obs), atol=1e-5)
+
+
+@pytest.mark.parametrize("full_std", [True, False])
+@pytest.mark.parametrize("use_expln", [False, True])
+def test_numpy_gsde_act_matches_torch(full_std, use_expln):
+    g = torch.Generator().manual_seed(0)
+    policy = ActorCritic(3, None, action_dim=2, hidden=(16, 16), use_sde=True,
+                         full_std=full_std, use_expln=use_expln, log_std_init=0.3,
+                         generator=g)
+    with torch.no_grad():
+        policy.log_std.add_(torch.randn(policy.log_std.shape, generator=g))
+    x = torch.randn(5, 3, generator=g)
+    for n_noise in (5, 1):  # one matrix per row, or one shared
+        policy.reset_noise(n_noise, g)
+        with torch.inference_mode():
+            actions, log_probs, values = policy.act(x, None, g)
+        a, lp, v = policy.act_numpy(x.numpy(), None, np.random.default_rng(0))
+        np.testing.assert_allclose(a, actions.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lp, log_probs.numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(v, values.numpy(), rtol=1e-6, atol=1e-6)

@@ -168,6 +168,10 @@ class ActorCritic(nn.Module):
     def numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(policy head output (B, K), values (B,))`` as :meth:`forward`, in numpy on
         views of the (CPU) weights: the acting path's forward, no gradients."""
+        head, values, _ = self._numpy_forward(obs)
+        return head, values
+
+    def _numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w = self._views.get()
         x = obs.reshape(obs.shape[0], -1)
         h: np.ndarray
@@ -184,14 +188,29 @@ class ActorCritic(nn.Module):
             h_pi, h_vf = h[0], h[1]
         head = h_pi @ w[-5].T + w[-4]
         values = (h_vf @ w[-3].T + w[-2])[:, 0]
-        return head, values
+        return head, values, h_pi
 
     def act_numpy(self, obs: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(actions, log_probs, values)`` as :meth:`act` computes them, in numpy, sampling
         from ``rng`` (categorical: inverse CDF; Gaussian: ``mean + std * normal``).
-        Not for gSDE policies (:meth:`act` there)."""
-        head, values = self.numpy_forward(obs)
+        With gSDE: ``mean + z(s) @ W`` with the current noise matrices, as :meth:`act`
+        (``rng`` unused)."""
+        head, values, features = self._numpy_forward(obs)
+        if self.use_sde:
+            log_std = self._views.get()[-1]
+            if self.use_expln:
+                std = np.where(log_std > 0, np.log1p(np.maximum(log_std, 0)) + 1.0,
+                               np.exp(np.minimum(log_std, 0)))
+            else:
+                std = np.exp(log_std)
+            std = np.broadcast_to(std, (std.shape[0], self.action_dim))
+            w = self.sde_matrices.numpy()
+            noise = (features @ w[0] if w.shape[0] != features.shape[0]
+                     else np.matmul(features[:, None, :], w)[:, 0])
+            actions = head + noise
+            sde_log_std = 0.5 * np.log((features * features) @ (std * std) + 1e-6)
+            return actions, gaussian_log_prob(head, sde_log_std, actions), values
         if self.discrete:
             log_p = log_softmax(head, mask)
             actions = categorical_sample(log_p, rng)

@@ -1,7 +1,7 @@
 """Collect ``n_steps x n_envs`` on-policy transitions into preallocated buffers.
 
 One batched policy forward per vector step, no per-step Python objects. Given a numpy
-``rng`` and a CPU policy without gSDE, that forward and the sampling run in numpy on views
+``rng`` and a CPU policy (gSDE included), that forward and the sampling run in numpy on views
 of the weights (:meth:`ActorCritic.act_numpy`; about half the CPU time of the torch act
 for a 64x64 net at 8 envs) and the buffers are written through numpy views; otherwise
 through torch under ``torch.inference_mode``, with one numpy -> torch conversion of the
@@ -98,13 +98,14 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             (one per env) every this many steps; ``-1``: only at the start of the rollout.
         bootstrap_truncated: add ``gamma * V(final_obs)`` to the reward of truncated steps;
             turn off for agents without a learned value (it would add noise).
-        rng: with a CPU policy without gSDE, act in numpy (:meth:`ActorCritic.act_numpy`,
-            sampling from ``rng``) instead of through torch (sampling from ``generator``);
-            the same distributions, a different random stream.
+        rng: with a CPU policy, act in numpy (:meth:`ActorCritic.act_numpy`, sampling from
+            ``rng``) instead of through torch (sampling from ``generator``): the same
+            distributions, a different random stream (gSDE: the same noise matrices, drawn
+            from ``generator`` either way).
     """
-    if rng is not None and not policy.use_sde and buf.device.type == "cpu" \
-            and policy.log_std.device.type == "cpu":
+    if rng is not None and buf.device.type == "cpu" and policy.log_std.device.type == "cpu":
         return _collect_numpy(env, policy, buf, state, gamma=gamma, rng=rng,
+                              generator=generator, sde_sample_freq=sde_sample_freq,
                               bootstrap_truncated=bootstrap_truncated)
     spec, dev = buf.spec, buf.device
     low = None if spec.low is None else np.asarray(spec.low, np.float32)
@@ -159,6 +160,7 @@ def _end_episodes(state: RolloutState, dones: np.ndarray) -> None:
 
 def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                    state: RolloutState, *, gamma: float, rng: np.random.Generator,
+                   generator: torch.Generator, sde_sample_freq: int,
                    bootstrap_truncated: bool) -> RolloutBatch:
     """:func:`collect_rollout`'s loop with the policy evaluated in numpy (CPU buffers): the
     buffers are written through numpy views, no torch call per step."""
@@ -172,7 +174,10 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
     b_masks = None if buf.masks is None else buf.masks.numpy()
     obs_np = state.obs.numpy()
     mask_np = None if state.mask is None else state.mask.numpy()
+    sde = policy.use_sde
     for t in range(buf.n_steps):
+        if sde and (t == 0 or (sde_sample_freq > 0 and t % sde_sample_freq == 0)):
+            policy.reset_noise(buf.n_envs, generator)
         b_obs[t] = obs_np
         if mask_np is not None:
             b_masks[t] = mask_np  # type: ignore[index]
