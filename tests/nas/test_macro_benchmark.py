@@ -44,3 +44,7 @@ def test_quick_run_reports_both_methods_and_reevaluates_on_the_heldout_seed(
         for pick in run["picks"].values():
             assert pick["reevaluated"] == trained[(0, json.dumps(pick["decisions"],
                                                                  sort_keys=True))]
+        best = run["picks"]["best_trial"]
+        key = json.dumps(best["decisions"], sort_keys=True)
+        assert best["reevaluated_multi"] == pytest.approx(
+            sum(trained[(s, key)] for s in (0, 100, 101)) / 3)
