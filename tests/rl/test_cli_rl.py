@@ -301,9 +301,14 @@ def test_rl_config_example_runs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("algo", ["ppo", "a2c"])
 def test_tuned_cartpole_defaults_solve_it_from_the_cli(tmp_path, algo):
-    """What the files' `# Checked:` lines claim, for seed 0 (about 10-15k steps each)."""
-    result = ok("train", "--algo", algo, "--env", "CartPole-v1", "--steps", "60000",
-                "--eval-every", "2000", "--stop-at", "475", "--out", str(tmp_path / "r"),
-                "--no-progress", "--json")
-    summary = json.loads(result.stdout)
-    assert summary["solved_at"] is not None and summary["solved_at"] <= 30_000, summary
+    """What the files' `# Checked:` lines claim: the median over seeds 0-2 (about 20k steps;
+    one seed alone spreads from 10k to 50k)."""
+    solved = []
+    for seed in range(3):
+        result = ok("train", "--algo", algo, "--env", "CartPole-v1", "--steps", "60000",
+                    "--eval-every", "2000", "--stop-at", "475", "--seed", str(seed),
+                    "--out", str(tmp_path / f"r{seed}"), "--no-progress", "--json")
+        summary = json.loads(result.stdout)
+        assert summary["solved_at"] is not None, summary
+        solved.append(summary["solved_at"])
+    assert sorted(solved)[1] <= 30_000, solved
