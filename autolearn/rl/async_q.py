@@ -74,7 +74,12 @@ from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.returns import nstep_returns
-from autolearn.rl.common.rollout import RolloutBuffer, RolloutState, start_rollouts
+from autolearn.rl.common.rollout import (
+    RolloutBuffer,
+    RolloutState,
+    start_rollouts,
+    step_envs,
+)
 from autolearn.rl.common.schedules import Schedule, as_schedule
 from autolearn.rl.dqn import linear_epsilon
 
@@ -200,22 +205,12 @@ class _QLearner:
                     buf.masks[t] = state.mask  # type: ignore[index]
                 actions = self._act(state.obs, state.mask)
                 buf.actions[t] = actions
-                obs, rewards, terminated, truncated, info = self.env.step(actions.numpy())
-                rewards = np.asarray(rewards, np.float32)
-                dones = np.logical_or(terminated, truncated)
-                state.ep_return += rewards
-                state.ep_length += 1
-                if dones.any():
-                    cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
-                    if cut.size:
-                        final = torch.as_tensor(np.stack(
-                            [np.asarray(info["final_obs"][i], np.float32) for i in cut]))
-                        rewards = rewards.copy()
-                        rewards[cut] += gamma * self.q_target(final).max(-1).values.numpy()
-                    for i in np.flatnonzero(dones):
-                        state.episodes.append((float(state.ep_return[i]),
-                                               int(state.ep_length[i])))
-                        state.ep_return[i], state.ep_length[i] = 0.0, 0
+                obs, rewards, dones, cut, info = step_envs(self.env, actions.numpy(), state)
+                if cut.size:
+                    final = torch.as_tensor(np.stack(
+                        [np.asarray(info["final_obs"][i], np.float32) for i in cut]))
+                    rewards = rewards.copy()
+                    rewards[cut] += gamma * self.q_target(final).max(-1).values.numpy()
                 buf.rewards[t] = rewards
                 buf.dones[t] = dones
                 state.obs = torch.tensor(np.asarray(obs, np.float32))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from autolearn.rl.common.buffers import RolloutBatch
 from autolearn.rl.common.env import SpaceSpec
 from autolearn.rl.common.policies import ActorCritic
 
-__all__ = ["RolloutBuffer", "RolloutState", "collect_rollout", "start_rollouts"]
+__all__ = ["RolloutBuffer", "RolloutState", "collect_rollout", "start_rollouts", "step_envs"]
 
 
 def _obs_tensor(obs: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
@@ -128,18 +129,11 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             env_actions = actions.cpu().numpy()
             if low is not None:
                 env_actions = np.clip(env_actions, low, high)
-            obs, rewards, terminated, truncated, info = env.step(env_actions)
-            rewards = np.asarray(rewards, np.float32)
-            dones = np.logical_or(terminated, truncated)
-            state.ep_return += rewards
-            state.ep_length += 1
-            if dones.any():
-                cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
-                if bootstrap_truncated and cut.size:
-                    final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]), dev)
-                    rewards = rewards.copy()
-                    rewards[cut] += gamma * policy.value(final).cpu().numpy()
-                _end_episodes(state, dones)
+            obs, rewards, dones, cut, info = step_envs(env, env_actions, state)
+            if bootstrap_truncated and cut.size:
+                final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]), dev)
+                rewards = rewards.copy()
+                rewards[cut] += gamma * policy.value(final).cpu().numpy()
             buf.rewards[t] = rewards
             buf.dones[t] = dones
             state.obs = _obs_tensor(obs, dev)
@@ -151,11 +145,32 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                         buf.masks, last_value)
 
 
-def _end_episodes(state: RolloutState, dones: np.ndarray) -> None:
+_NO_CUT = np.zeros(0, np.int64)
+
+
+def step_envs(env: VectorEnv, actions: Any, state: RolloutState
+              ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """One vector step with the episode bookkeeping every collector shares.
+
+    Returns ``(obs, rewards, dones, cut, info)``: ``rewards`` as float32 (possibly the
+    env's own array: copy it before changing it), ``dones`` = terminated or truncated,
+    ``cut`` the indices of envs truncated but not terminated (whose reward a collector may
+    bootstrap from ``info["final_obs"]``). Finished episodes' returns (without any
+    bootstrap) and lengths are appended to ``state.episodes`` and their counters reset.
+    """
+    obs, rewards, terminated, truncated, info = env.step(actions)
+    rewards = np.asarray(rewards, np.float32)
+    dones = np.logical_or(terminated, truncated)
+    state.ep_return += rewards
+    state.ep_length += 1
+    if not dones.any():
+        return obs, rewards, dones, _NO_CUT, info
     for i in np.flatnonzero(dones):
         state.episodes.append((float(state.ep_return[i]), int(state.ep_length[i])))
         state.ep_return[i] = 0.0
         state.ep_length[i] = 0
+    cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
+    return obs, rewards, dones, cut, info
 
 
 def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
@@ -186,18 +201,11 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
         b_log_probs[t] = log_probs
         b_values[t] = values
         env_actions = actions if low is None else np.clip(actions, low, high)
-        obs, rewards, terminated, truncated, info = env.step(env_actions)
-        rewards = np.asarray(rewards, np.float32)
-        dones = np.logical_or(terminated, truncated)
-        state.ep_return += rewards
-        state.ep_length += 1
-        if dones.any():
-            cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
-            if bootstrap_truncated and cut.size:
-                final = np.stack([info["final_obs"][i] for i in cut]).astype(np.float32)
-                rewards = rewards.copy()
-                rewards[cut] += gamma * policy.numpy_forward(final)[1]
-            _end_episodes(state, dones)
+        obs, rewards, dones, cut, info = step_envs(env, env_actions, state)
+        if bootstrap_truncated and cut.size:
+            final = np.stack([info["final_obs"][i] for i in cut]).astype(np.float32)
+            rewards = rewards.copy()
+            rewards[cut] += gamma * policy.numpy_forward(final)[1]
         buf.rewards[t] = rewards
         buf.dones[t] = dones
         obs_np = np.array(obs, np.float32)  # a copy: the env reuses its array
