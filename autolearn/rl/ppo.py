@@ -285,16 +285,13 @@ class PPO:
                 stats.append(mb_stats)
             if stopped_early:
                 break
+        keys = ("policy_loss", "value_loss", "entropy") + (
+            () if log_ratios else ("approx_kl", "clip_fraction"))  # else: from the log-ratios
         row: dict[str, Any] = {k: float(torch.stack([s[k] for s in stats]).mean()) if stats
-                               else float("nan") for k in ("policy_loss", "value_loss",
-                                                           "entropy")}
+                               else float("nan") for k in keys}
         if log_ratios:
             kl, clip_fraction = ratio_diagnostics(log_ratios, clip)
             row["approx_kl"], row["clip_fraction"] = float(kl), float(clip_fraction)
-        else:
-            for k in ("approx_kl", "clip_fraction"):
-                row[k] = float(torch.stack([s[k] for s in stats]).mean()) if stats \
-                    else float("nan")
         row["explained_variance"] = explained_variance(batch.old_values, batch.returns)
         row["n_updates"] = len(stats)
         row["stopped_early"] = stopped_early

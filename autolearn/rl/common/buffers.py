@@ -78,9 +78,7 @@ def minibatches(batch: PolicyBatch, batch_size: int, generator: torch.Generator,
     if normalize_advantage:
         adv = shuffled.advantages
         m = n - n % batch_size
-        full = adv[:m].view(-1, batch_size)
-        std, mean = torch.std_mean(full, dim=1, keepdim=True)
-        parts = [((full - mean) / (std + 1e-8)).view(-1)]
+        parts = [normalize_advantages(adv[:m].view(-1, batch_size), dim=1).view(-1)]
         if m < n:
             rest = adv[m:]
             parts.append(normalize_advantages(rest) if rest.numel() > 1 else rest)
@@ -90,7 +88,10 @@ def minibatches(batch: PolicyBatch, batch_size: int, generator: torch.Generator,
                                 for x in shuffled)
 
 
-def normalize_advantages(adv: torch.Tensor) -> torch.Tensor:
-    """``(adv - mean) / (std + 1e-8)`` over all entries (unbiased std)."""
-    std, mean = torch.std_mean(adv)
+def normalize_advantages(adv: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """``(adv - mean) / (std + 1e-8)`` over all entries, or along ``dim`` (unbiased std)."""
+    if dim is None:
+        std, mean = torch.std_mean(adv)
+    else:
+        std, mean = torch.std_mean(adv, dim=dim, keepdim=True)
     return (adv - mean) / (std + 1e-8)
