@@ -88,18 +88,38 @@ def test_continuous_actions_are_rejected():
         AsyncQ("Pendulum-v1", AsyncQConfig(n_workers=1))
 
 
+def solved_seeds(method: str, *, seeds: int = 4, need: int = 2, budget: int = 200_000,
+                 **config: object) -> list[tuple[int, float]]:
+    """Train 2 learners x 4 envs on CartPole-v1 with seeds 0, 1, ... until ``need`` of
+    them reach 475 in a 10-episode greedy evaluation within ``budget`` steps (or the seeds
+    run out); returns ``(seed, best evaluation)`` per seed tried."""
+    from autolearn.rl import EvalCallback
+
+    results: list[tuple[int, float]] = []
+    for seed in range(seeds):
+        evals = EvalCallback("CartPole-v1", eval_every=2_000, stop_at=475.0)
+        cfg = AsyncQConfig(method=method, n_workers=2, n_envs=4, **config)  # type: ignore[arg-type]
+        AsyncQ("CartPole-v1", cfg, seed=seed).learn(budget, callback=evals)
+        results.append((seed, max(mean for _, mean, _ in evals.evaluations)))
+        if sum(best >= 475 for _, best in results) >= need:
+            break
+    return results
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["n_step", "one_step"])
 def test_solves_cartpole(method):
-    """Defaults, 2 learners x 4 envs: a 10-episode greedy evaluation reaches 475 within
-    100k steps (seed 0 took 54k n-step / 62k one-step steps when the defaults were picked;
-    asynchronous, so the count varies from run to run)."""
-    from autolearn.rl import EvalCallback
+    """Defaults, 2 learners x 4 envs: at least 2 of seeds 0-3 reach 475 within 200k steps.
 
-    cfg = AsyncQConfig(method=method, n_workers=2, n_envs=4)
-    evals = EvalCallback("CartPole-v1", eval_every=2_000, stop_at=475.0)
-    AsyncQ("CartPole-v1", cfg, seed=0).learn(100_000, callback=evals)
-    assert max(mean for _, mean, _ in evals.evaluations) >= 475, evals.evaluations[-5:]
+    Asynchronous, so the step count varies from run to run and with the machine's load:
+    on an idle machine one-step Q-learning solved 9 of 10 seeds within 200k (median
+    ~104k, one seed at 100k+ one run and 76k the next), n-step 5 of 5 within 90k. A single
+    seed at 100k failed now and then; two of four at 200k fails with probability ~0.4 %
+    at a 90 % per-seed rate, and always with a learner that does not learn (checked with
+    a learning rate of 1e-12: best evaluations 9-14).
+    """
+    results = solved_seeds(method)
+    assert sum(best >= 475 for _, best in results) >= 2, results
 
 
 def test_example_runs(tmp_path):
