@@ -15,6 +15,7 @@ REGISTRY: dict[str, str] = {
     "nas_bench201": "benchmarks.nas_bench201",
     "nas_mnist1d": "benchmarks.nas_mnist1d",
     "nas_mnist1d_macro": "benchmarks.nas_mnist1d_macro",
+    "nas_mnist1d_confirm": "benchmarks.nas_mnist1d_confirm",
     "nas_transfer": "benchmarks.nas_transfer",
     "learned_optimizer": "benchmarks.learned_optimizer",
     "pruners": "benchmarks.pruners",

@@ -171,6 +171,8 @@ def search(
     sampler_kwargs: Mapping[str, Any] | None = None,
     repeats: str | None = None,
     cache: bool | None = None,
+    confirm_top: int = 0,
+    confirm_trainings: int = 2,
     show_progress_bar: bool = False,
 ) -> Study:
     """Search an architecture space: ``budget`` children, each trained and scored.
@@ -206,6 +208,13 @@ def search(
             Pick the architecture with :func:`~autolearn.nas.best_architecture` or
             :func:`export_best` (both average repeats).
         cache: Older spelling of ``repeats`` (True: ``"cache"``, False: ``"same_seed"``).
+        confirm_top: If > 0, the last ``confirm_top * confirm_trainings`` trainings of the
+            budget re-train the ``confirm_top`` best architectures ``confirm_trainings``
+            times each (:func:`~autolearn.nas.confirm_top`; needs ``repeats="retrain"``);
+            the sampler proposes the rest. Return the pick with
+            ``best_architecture(study, rule="mean", min_trainings=1 + confirm_trainings)``
+            or ``confirm_top`` again (it queues nothing more on a finished study).
+        confirm_trainings: Re-trainings per confirmed architecture.
         show_progress_bar: Show progress on stderr.
 
     Returns:
@@ -227,6 +236,18 @@ def search(
     if isinstance(budget, bool) or not isinstance(budget, numbers.Integral) or budget < 1:
         raise ConfigError(f"`budget` must be a positive int, but got budget={budget!r}")
     repeats = resolve_repeats(repeats, cache)
+    for name, value, low in (("confirm_top", confirm_top, 0),
+                             ("confirm_trainings", confirm_trainings, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ConfigError(f"`{name}` must be an int >= {low}, but got {name}={value!r}")
+    confirm_budget = int(confirm_top) * int(confirm_trainings)
+    if confirm_top and repeats != "retrain":
+        raise ConfigError(f"`confirm_top` re-trains candidates with fresh seeds, which needs "
+                          f"repeats='retrain', but got repeats={repeats!r}")
+    if confirm_budget >= budget:
+        raise ConfigError(f"`confirm_top * confirm_trainings < budget` must hold so the sampler "
+                          f"proposes at least one child, but got {confirm_top} * "
+                          f"{confirm_trainings} >= budget={budget}")
     arch_space = _resolve_space(space, space_kwargs)
     dataset = _resolve_data(data, data_kwargs)
     train = SEARCH_TRAIN if train is None else train
@@ -260,14 +281,19 @@ def search(
         _logger.warning("study %r was searched with sampler %r; continuing with %r", name,
                         previous, sampler_name)
     study.set_system_attr("nas:sampler", sampler_name)
-    done = sum(t.state.is_finished() for t in study.trials)
-    remaining = max(0, int(budget) - done)
+    from autolearn.nas._incumbent import CONFIRM_ATTR
+    from autolearn.nas._incumbent import confirm_top as confirm
+
+    done = sum(t.state.is_finished() for t in study.trials
+               if not t.user_attrs.get(CONFIRM_ATTR))
+    remaining = max(0, int(budget) - confirm_budget - done)
     if done:
         _logger.info("study %r: %d children finished, running %d more", name, done, remaining)
+    objective = ChildObjective(arch_space, dataset, train, size=full_size, repeats=repeats)
     if remaining:
-        objective = ChildObjective(arch_space, dataset, train, size=full_size,
-                                   repeats=repeats)
         study.optimize(objective, n_trials=remaining, show_progress_bar=show_progress_bar)
+    if confirm_top:
+        confirm(study, objective, top=int(confirm_top), trainings=int(confirm_trainings))
     return study
 
 

@@ -48,3 +48,32 @@ def test_quick_run_reports_both_methods_and_reevaluates_on_the_heldout_seed(
         key = json.dumps(best["decisions"], sort_keys=True)
         assert best["reevaluated_multi"] == pytest.approx(
             sum(trained[(s, key)] for s in (0, 100, 101)) / 3)
+
+
+def test_confirm_quick_run_reevaluates_the_confirmed_pick(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "run", "nas_mnist1d_confirm",
+                          "--quick", "--results-dir", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    md = (tmp_path / "nas_mnist1d_confirm.md").read_text()
+    assert "| reinforce | 1 |" in md and "| random | 1 |" in md
+    raw = json.loads((tmp_path / "nas_mnist1d_confirm.json").read_text())["raw"]
+    rows = [json.loads(r) for r in
+            (tmp_path / "nas_mnist1d_confirm_quick_trainings.jsonl").read_text().splitlines()]
+    trained = {(r["seed"], json.dumps(r["decisions"], sort_keys=True)): r["val_accuracy"]
+               for r in rows}
+    for method in ("reinforce", "random"):
+        (run,) = raw["runs"][method]
+        assert len(run["values"]) == raw["budget"] == 8 and run["children"] == 6
+        pick = run["confirm"]
+        key = json.dumps(pick["decisions"], sort_keys=True)
+        # the confirmed pick was trained twice in the search (seeds 1, 2), then on the
+        # five held-out seeds, which no search uses
+        assert pick["values"] == [trained[(1, key)], trained[(2, key)]]
+        assert pick["heldout"] == [trained[(s, key)] for s in raw["heldout"]]
+        best6 = sorted(run["values"][:6], reverse=True)[:2]
+        confirmed = [v for v, d in zip(run["values"][:6], run["decisions"][:6], strict=True)
+                     if d == pick["decisions"]]
+        assert max(confirmed) in best6

@@ -151,3 +151,28 @@ def test_search_with_retrained_repeats_exports_the_averaged_architecture() -> No
         export_best(study, rule="luckiest")
     with pytest.raises(ConfigError, match="`repeats` must be one of"):
         search(space, "iris", budget=1, repeats="again")
+
+
+def test_search_spends_the_last_trainings_confirming_the_top(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    study = search("mlp", "iris", budget=6, sampler="random", train=FAST, repeats="retrain",
+                   storage=url, confirm_top=2, confirm_trainings=1)
+    assert len(study.trials) == 6
+    confirm = [t for t in study.trials if t.user_attrs.get("nas:confirm")]
+    assert [t.number for t in confirm] == [4, 5]
+    searched = sorted((t for t in study.trials[:4] if t.value is not None),
+                      key=lambda t: -t.value)
+    top2 = [dict(t.params) for t in searched[:2]]
+    assert [dict(t.params) for t in confirm] == top2
+    # each re-training is the architecture's next training seed (FAST.seed + 1)
+    assert all(t.user_attrs["nas:train_seed"] >= 1 for t in confirm)
+    # resuming a finished search trains nothing more
+    again = search("mlp", "iris", budget=6, sampler="random", train=FAST, repeats="retrain",
+                   storage=url, confirm_top=2, confirm_trainings=1)
+    assert len(again.trials) == 6
+    with pytest.raises(ConfigError, match="repeats='retrain'"):
+        search("mlp", "iris", budget=6, confirm_top=2)
+    with pytest.raises(ConfigError, match="confirm_top \\* confirm_trainings < budget"):
+        search("mlp", "iris", budget=4, repeats="retrain", confirm_top=2)
+    with pytest.raises(ConfigError, match="`confirm_trainings` must be an int >= 1"):
+        search("mlp", "iris", budget=4, repeats="retrain", confirm_top=1, confirm_trainings=0)
