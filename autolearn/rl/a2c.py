@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
 from autolearn.rl.common.returns import gae, nstep_returns
 from autolearn.rl.common.rollout import (
@@ -160,6 +162,9 @@ class A2C:
                 self.policy.parameters(), lr=lr, alpha=cfg.rms_alpha, eps=cfg.eps)
         else:
             self.optimizer = FlatAdam(self.policy.parameters(), lr=lr, eps=cfg.eps)
+        # CPU MLP without gSDE: the loss gradient in numpy (a fraction of autograd's cost)
+        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer)
+                         if ActorCriticGrad.supports(self.policy) else None)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
         self.num_timesteps = 0
@@ -193,13 +198,24 @@ class A2C:
                 advantages, returns = gae(rollout.rewards, rollout.values, rollout.dones,
                                           rollout.last_value, cfg.gamma, cfg.gae_lambda)
             batch = flatten(rollout, advantages, returns)
-            log_prob, entropy, values = self.policy.evaluate(
-                batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
-            loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
-                                   vf_coef=cfg.vf_coef,
-                                   normalize_advantage=cfg.normalize_advantage)
-            self.optimizer.zero_grad()
-            loss.backward()
+            if self._np_grad is not None:
+                adv = batch.advantages
+                if cfg.normalize_advantage and adv.numel() > 1:
+                    adv = normalize_advantages(adv)
+                stats = self._np_grad(
+                    batch.obs.numpy(), batch.actions.numpy(),
+                    None if batch.masks is None else batch.masks.numpy(),
+                    partial(a2c_loss_grad, advantages=adv.numpy(),
+                            returns=batch.returns.numpy(), ent_coef=cfg.ent_coef,
+                            vf_coef=cfg.vf_coef))
+            else:
+                log_prob, entropy, values = self.policy.evaluate(
+                    batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
+                loss, stats = a2c_loss(log_prob, entropy, values, batch,
+                                       ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef,
+                                       normalize_advantage=cfg.normalize_advantage)
+                self.optimizer.zero_grad()
+                loss.backward()
             grad_norm = float("nan")
             if cfg.max_grad_norm is not None:
                 grad_norm = float(self.optimizer.clip_grad_norm_(cfg.max_grad_norm))

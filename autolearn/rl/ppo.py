@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.npbackward import ActorCriticGrad, ppo_loss_grad
 from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.returns import gae
 from autolearn.rl.common.rollout import (
@@ -183,6 +185,15 @@ def ratio_diagnostics(log_ratios: list[torch.Tensor], clip_range: float
         return torch.stack(kls).mean(), torch.stack(fracs).mean()
 
 
+def _mean(values: list[Any]) -> float:
+    """Mean of per-minibatch diagnostics (tensors: one stack; floats from the numpy path)."""
+    if not values:
+        return float("nan")
+    if isinstance(values[0], torch.Tensor):
+        return float(torch.stack(values).mean())
+    return float(np.mean(values))
+
+
 class PPO:
     """PPO agent over a gymnasium env with discrete or diagonal-Gaussian actions.
 
@@ -211,6 +222,9 @@ class PPO:
         self.policy = build_actor_critic(self.spec, self.config, self.generator, self.device)
         lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)
         self.optimizer = FlatAdam(self.policy.parameters(), lr=lr0, eps=1e-5)
+        # CPU MLP without gSDE: the loss gradient in numpy (a fraction of autograd's cost)
+        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer)
+                         if ActorCriticGrad.supports(self.policy) else None)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
         self.num_timesteps = 0
@@ -253,7 +267,7 @@ class PPO:
 
     def _update(self, batch: PolicyBatch, clip: float) -> dict[str, Any]:
         cfg = self.config
-        stats: list[dict[str, torch.Tensor]] = []
+        stats: list[dict[str, Any]] = []
         stopped_early = False
         normalize = cfg.normalize_advantage
         if normalize and cfg.batch_size >= batch.obs.shape[0] > 1:
@@ -266,17 +280,34 @@ class PPO:
         for _epoch in range(cfg.n_epochs):
             for mb in minibatches(batch, cfg.batch_size, self.generator,
                                   normalize_advantage=normalize):
-                log_prob, entropy, values = self.policy.evaluate(
-                    mb.obs, mb.actions, mb.masks, entropy_grad=cfg.ent_coef > 0)
-                loss, mb_stats = ppo_loss(
-                    log_prob, entropy, values, mb, clip_range=clip,
-                    clip_range_vf=cfg.clip_range_vf, ent_coef=cfg.ent_coef,
-                    vf_coef=cfg.vf_coef, normalize_advantage=False, ratio_stats=early_stop)
+                mb_stats: dict[str, Any]
+                if self._np_grad is not None:  # the gradient lands in the flat buffer
+                    mb_stats = self._np_grad(
+                        mb.obs.numpy(), mb.actions.numpy(),
+                        None if mb.masks is None else mb.masks.numpy(),
+                        partial(ppo_loss_grad, old_log_prob=mb.old_log_probs.numpy(),
+                                old_values=mb.old_values.numpy(),
+                                advantages=mb.advantages.numpy(), returns=mb.returns.numpy(),
+                                clip_range=clip, clip_range_vf=cfg.clip_range_vf,
+                                ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef))
+                    mb_stats["log_ratio"] = torch.from_numpy(mb_stats["log_ratio"])
+                    if early_stop:
+                        mb_stats["approx_kl"], mb_stats["clip_fraction"] = ratio_diagnostics(
+                            [mb_stats.pop("log_ratio")], clip)
+                else:
+                    log_prob, entropy, values = self.policy.evaluate(
+                        mb.obs, mb.actions, mb.masks, entropy_grad=cfg.ent_coef > 0)
+                    loss, mb_stats = ppo_loss(
+                        log_prob, entropy, values, mb, clip_range=clip,
+                        clip_range_vf=cfg.clip_range_vf, ent_coef=cfg.ent_coef,
+                        vf_coef=cfg.vf_coef, normalize_advantage=False,
+                        ratio_stats=early_stop)
                 if target_kl is not None and float(mb_stats["approx_kl"]) > 1.5 * target_kl:
                     stopped_early = True
                     break
-                self.optimizer.zero_grad()
-                loss.backward()
+                if self._np_grad is None:
+                    self.optimizer.zero_grad()
+                    loss.backward()
                 if cfg.max_grad_norm is not None:
                     self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
                 self.optimizer.flat_step()
@@ -287,8 +318,7 @@ class PPO:
                 break
         keys = ("policy_loss", "value_loss", "entropy") + (
             () if log_ratios else ("approx_kl", "clip_fraction"))  # else: from the log-ratios
-        row: dict[str, Any] = {k: float(torch.stack([s[k] for s in stats]).mean()) if stats
-                               else float("nan") for k in keys}
+        row: dict[str, Any] = {k: _mean([s[k] for s in stats]) for k in keys}
         if log_ratios:
             kl, clip_fraction = ratio_diagnostics(log_ratios, clip)
             row["approx_kl"], row["clip_fraction"] = float(kl), float(clip_fraction)

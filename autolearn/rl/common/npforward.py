@@ -28,19 +28,20 @@ class ParamViews:
     """Numpy arrays sharing memory with ``params`` (CPU tensors).
 
     Args:
-        params: the tensors to view, in the order :meth:`get` returns them.
+        params: the tensors to view, in the order :meth:`get` returns them (kept as
+            ``params``).
     """
 
     def __init__(self, params: Sequence[torch.Tensor]) -> None:
-        self._params = list(params)
+        self.params = list(params)
         self._ptrs: list[int] = []
         self._arrays: list[np.ndarray] = []
 
     def get(self) -> list[np.ndarray]:
         """The views; rebuilt when a parameter now lives in other memory."""
-        ptrs = [p.data_ptr() for p in self._params]
+        ptrs = [p.data_ptr() for p in self.params]
         if ptrs != self._ptrs:
-            self._arrays = [p.detach().numpy() for p in self._params]
+            self._arrays = [p.detach().numpy() for p in self.params]
             self._ptrs = ptrs
         return self._arrays
 

@@ -70,6 +70,7 @@ class _FlatMixin:
         self._steps = torch.zeros(len(params))  # torch keeps "step" as a CPU float tensor
         self._t = 0
         self._grad_views: list[torch.Tensor] = []
+        self._np_grad_views: list[Any] | None = None
         offset = 0
         with torch.no_grad():
             for i, p in enumerate(params):
@@ -105,6 +106,23 @@ class _FlatMixin:
 
     def _update(self) -> None:
         raise NotImplementedError
+
+    def trainable_params(self) -> list[torch.Tensor]:
+        """The flattened (trainable) parameters, in the flat buffer's order."""
+        return list(self._params)
+
+    def numpy_grad_views(self) -> list[Any]:
+        """Numpy views of the flat gradient buffer, one per :meth:`trainable_params` entry,
+        for a caller that writes the whole gradient there itself (the numpy actor-critic
+        update); every ``.grad`` is pointed at its view, so :meth:`clip_grad_norm_` and
+        :meth:`flat_step` read what was written (no ``zero_grad`` in between)."""
+        params, views = self._params, self._grad_views
+        for i, p in enumerate(params):
+            if p.grad is not views[i]:
+                p.grad = views[i]
+        if self._np_grad_views is None:
+            self._np_grad_views = [v.numpy() for v in views]
+        return self._np_grad_views
 
     def flat_step(self) -> None:
         """One optimiser step, without torch's per-call wrapper (no step hooks run)."""

@@ -165,6 +165,11 @@ class ActorCritic(nn.Module):
         self._views = ParamViews([*trunk, self.pi_head.weight, self.pi_head.bias,
                                   self.vf_head.weight, self.vf_head.bias, self.log_std])
 
+    def numpy_param_tensors(self) -> list[torch.Tensor]:
+        """The parameters the numpy paths read, in their order: trunk layers (weight, bias),
+        policy head, value head, ``log_std``."""
+        return list(self._views.params)
+
     def numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(policy head output (B, K), values (B,))`` as :meth:`forward`, in numpy on
         views of the (CPU) weights: the acting path's forward, no gradients."""
