@@ -219,7 +219,7 @@ class ActorCritic(nn.Module):
         if self.discrete:
             log_p = log_softmax(head, mask)
             actions = categorical_sample(log_p, rng)
-            return actions, np.take_along_axis(log_p, actions[:, None], -1)[:, 0], values
+            return actions, log_p[np.arange(actions.shape[0]), actions], values
         log_std = np.broadcast_to(self._views.get()[-1], head.shape)
         actions = (head + np.exp(log_std) * rng.standard_normal(head.shape)).astype(np.float32)
         return actions, gaussian_log_prob(head, log_std, actions), values
