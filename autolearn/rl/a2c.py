@@ -163,7 +163,7 @@ class A2C:
         else:
             self.optimizer = FlatAdam(self.policy.parameters(), lr=lr, eps=cfg.eps)
         # CPU MLP without gSDE: the loss gradient in numpy (a fraction of autograd's cost)
-        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer)
+        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer.trainable_params())
                          if ActorCriticGrad.supports(self.policy) else None)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
@@ -209,7 +209,7 @@ class A2C:
                     None if batch.masks is None else batch.masks.numpy(),
                     partial(a2c_loss_grad, advantages=adv.numpy(),
                             returns=batch.returns.numpy(), ent_coef=cfg.ent_coef,
-                            vf_coef=cfg.vf_coef))
+                            vf_coef=cfg.vf_coef), self.optimizer.numpy_grad_views())
             else:
                 log_prob, entropy, values = self.policy.evaluate(
                     batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,7 @@ from autolearn.rl.common.buffers import flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.hogwild import learn_async
+from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import RolloutBuffer, collect_rollout, start_rollouts
 from autolearn.rl.common.schedules import Schedule, as_schedule
@@ -149,14 +151,29 @@ class SharedRMSprop:
 
 
 class _ActorLearner:
-    """One worker: its env copy, generator, local network theta' and rollout buffer."""
+    """One worker: its env copy, random streams, local network theta' and rollout buffer.
+
+    It acts in numpy on views of theta' (sampling from its own numpy generator) and
+    computes the loss gradient in numpy into one flat local buffer
+    (:class:`~autolearn.rl.common.npbackward.ActorCriticGrad`), which the global-norm clip
+    scales and the shared RMSProp reads through tensor views.
+    """
 
     def __init__(self, agent: A3C, env: VectorEnv, seed: np.random.Generator) -> None:
         self.cfg, self.env = agent.config, env
-        self.generator, env_seed, _ = seed_streams(seed)
+        self.generator, env_seed, self.rng = seed_streams(seed)
         self.local = build_actor_critic(agent.spec, self.cfg, self.generator)
         self.local_params: list[torch.Tensor] = [
             p for p in self.local.parameters() if p.requires_grad]
+        self._np_grad: ActorCriticGrad | None = None
+        if ActorCriticGrad.supports(self.local):
+            self._np_grad = ActorCriticGrad(self.local, self.local_params)
+            self._flat_grad = np.zeros(sum(p.numel() for p in self.local_params),
+                                       np.dtype(str(self.local_params[0].dtype)[6:]))
+            sizes = np.cumsum([0, *(p.numel() for p in self.local_params)])
+            self._grad_arrays = [self._flat_grad[a:b].reshape(p.shape) for a, b, p in
+                                 zip(sizes[:-1], sizes[1:], self.local_params, strict=True)]
+            self._grad_tensors = [torch.from_numpy(g) for g in self._grad_arrays]
         self.shared_params = agent.optimizer.params
         self.optimizer = agent.optimizer
         self.buffer = RolloutBuffer(self.cfg.n_steps, env.num_envs, agent.spec)
@@ -169,21 +186,38 @@ class _ActorLearner:
         with torch.no_grad():
             torch._foreach_copy_(self.local_params, self.shared_params)  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
-                                  gamma=cfg.gamma, generator=self.generator)
-        returns = nstep_returns(rollout.rewards, rollout.dones, rollout.last_value, cfg.gamma)
-        batch = flatten(rollout, returns - rollout.values, returns)
-        log_prob, entropy, values = self.local.evaluate(
-            batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
-        loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
-                               vf_coef=cfg.vf_coef, normalize_advantage=False)
-        for p in self.local_params:
-            p.grad = None
-        loss.backward()
+                                  gamma=cfg.gamma, generator=self.generator, rng=self.rng)
+        r, v, d, last = (x.numpy() for x in (rollout.rewards, rollout.values, rollout.dones,
+                                             rollout.last_value))
+        returns = nstep_returns(r, d, last, cfg.gamma)
+        batch = flatten(rollout, torch.from_numpy(returns - v), torch.from_numpy(returns))
         grad_norm = float("nan")
-        if cfg.max_grad_norm is not None:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
-                                                             cfg.max_grad_norm))
-        self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
+        if self._np_grad is not None:
+            stats: dict[str, Any] = self._np_grad(
+                batch.obs.numpy(), batch.actions.numpy(),
+                None if batch.masks is None else batch.masks.numpy(),
+                partial(a2c_loss_grad, advantages=batch.advantages.numpy(),
+                        returns=batch.returns.numpy(), ent_coef=cfg.ent_coef,
+                        vf_coef=cfg.vf_coef), self._grad_arrays)
+            if cfg.max_grad_norm is not None:  # as clip_grad_norm_, on the flat gradient
+                grad_norm = float(np.linalg.norm(self._flat_grad))
+                coef = cfg.max_grad_norm / (grad_norm + 1e-6)
+                if coef < 1.0:
+                    self._flat_grad *= coef
+            grads = self._grad_tensors
+        else:
+            log_prob, entropy, values = self.local.evaluate(
+                batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
+            loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
+                                   vf_coef=cfg.vf_coef, normalize_advantage=False)
+            for p in self.local_params:
+                p.grad = None
+            loss.backward()
+            if cfg.max_grad_norm is not None:
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
+                                                                 cfg.max_grad_norm))
+            grads = [p.grad for p in self.local_params]  # type: ignore[misc]
+        self.optimizer.step(grads, lr)
         ep_return, ep_length = mean_episode_stats(self.state.episodes)
         return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
                 **{k: float(v) for k, v in stats.items()},

@@ -223,7 +223,7 @@ class PPO:
         lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)
         self.optimizer = FlatAdam(self.policy.parameters(), lr=lr0, eps=1e-5)
         # CPU MLP without gSDE: the loss gradient in numpy (a fraction of autograd's cost)
-        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer)
+        self._np_grad = (ActorCriticGrad(self.policy, self.optimizer.trainable_params())
                          if ActorCriticGrad.supports(self.policy) else None)
         self.logger = CSVLogger(log_path) if log_path is not None else None
         self.history: list[dict[str, Any]] = []
@@ -293,7 +293,8 @@ class PPO:
                                 old_values=mb.old_values.numpy(),
                                 advantages=mb.advantages.numpy(), returns=mb.returns.numpy(),
                                 clip_range=clip, clip_range_vf=cfg.clip_range_vf,
-                                ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef))
+                                ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef),
+                        self.optimizer.numpy_grad_views())
                     mb_stats["log_ratio"] = torch.from_numpy(mb_stats["log_ratio"])
                     if early_stop:
                         mb_stats["approx_kl"], mb_stats["clip_fraction"] = ratio_diagnostics(

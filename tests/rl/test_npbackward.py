@@ -64,10 +64,11 @@ def _torch_grad(policy, opt, batch, loss_fn, ent_coef):
 
 
 def _numpy_grad(policy, opt, batch, loss_grad):
-    grad = ActorCriticGrad(policy, opt)
+    grad = ActorCriticGrad(policy, opt.trainable_params())
     opt._flat_grad.fill_(float("nan"))  # every entry must be written
     masks = None if batch.masks is None else batch.masks.numpy()
-    stats = grad(batch.obs.numpy(), batch.actions.numpy(), masks, loss_grad)
+    stats = grad(batch.obs.numpy(), batch.actions.numpy(), masks, loss_grad,
+                 opt.numpy_grad_views())
     return opt._gather_grads().clone(), stats
 
 
@@ -177,7 +178,7 @@ def test_adam_and_several_steps_stay_equal():
         policy, _, batch, _ = _setup(True, False, "tanh", (16, 16), dtype=torch.float32)
         nets.append((policy, FlatAdam(policy.parameters(), lr=1e-2)))
     (p_t, o_t), (p_n, o_n) = nets
-    grad = ActorCriticGrad(p_n, o_n)
+    grad = ActorCriticGrad(p_n, o_n.trainable_params())
     adv = batch.advantages
     for _ in range(10):
         o_t.zero_grad()
@@ -188,7 +189,8 @@ def test_adam_and_several_steps_stay_equal():
         o_t.flat_step()
         grad(batch.obs.numpy(), batch.actions.numpy(), None,
              lambda lp, ent, v: a2c_loss_grad(lp, ent, v, adv.numpy(), batch.returns.numpy(),
-                                              ent_coef=0.01, vf_coef=0.5))
+                                              ent_coef=0.01, vf_coef=0.5),
+             o_n.numpy_grad_views())
         o_n.clip_grad_norm_(0.5)
         o_n.flat_step()
     torch.testing.assert_close(o_n._flat, o_t._flat, rtol=0, atol=1e-5)
@@ -199,7 +201,7 @@ def test_unsupported_policies_are_refused():
     sde = ActorCritic(3, None, 1, use_sde=True, generator=g)
     assert not ActorCriticGrad.supports(sde)
     with pytest.raises(ValueError, match="gSDE"):
-        ActorCriticGrad(sde, FlatAdam(sde.parameters()))
+        ActorCriticGrad(sde, list(sde.parameters()))
     assert ActorCriticGrad.supports(ActorCritic(3, 2, generator=g))
     assert ActorCriticGrad.supports(ActorCritic(3, 2, generator=g).double())
     assert not ActorCriticGrad.supports(ActorCritic(3, 2, generator=g).half())

@@ -2,16 +2,17 @@
 
 A2C's update of a 64x64 actor-critic on 40 samples, or one PPO minibatch of 64, is a few
 microseconds of arithmetic and hundreds of microseconds of torch dispatch and autograd
-bookkeeping (forward ~200 us, backward ~400 us for a PPO minibatch on CartPole-sized
-inputs). Here the forward keeps its layer outputs, the loss gradient is written by hand
+bookkeeping (a PPO minibatch on CartPole-sized inputs: ~770 us through autograd, ~210 us
+here). Here the forward keeps its layer outputs, the loss gradient is written by hand
 for the two heads the agents use (categorical, optionally masked; diagonal Gaussian with
 a state-independent log-std) and back-propagated through the MLP (shared trunk or the
 :class:`~autolearn.rl.common.policies.TwinMLP` pair) straight into the flat gradient
-buffer of :class:`~autolearn.rl.common.optim.FlatAdam` / ``FlatRMSprop``, whose global
-norm clip and step then run as before. Same mathematics as torch's autograd of the same
-loss (``tests/rl/test_npbackward.py`` checks every head and loss option against autograd:
-to 1e-6 in float64; in float32, the parameters' dtype, up to float32 rounding, the sums
-running in another order).
+buffer of :class:`~autolearn.rl.common.optim.FlatAdam` / ``FlatRMSprop`` (A2C, PPO),
+whose global norm clip and step then run as before, or into A3C's local gradient.
+
+Same mathematics as torch's autograd of the same loss: ``tests/rl/test_npbackward.py``
+checks every head and loss option against autograd, to 1e-6 in float64; in float32 (the
+agents' dtype) they agree up to float32 rounding, the sums running in another order.
 
 Used for CPU MLP policies without gSDE; anything else (CUDA, gSDE) keeps the torch
 path. The loss gradients are pure functions of ``(B,)`` arrays:
@@ -24,13 +25,14 @@ path. The loss gradients are pure functions of ``(B,)`` arrays:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from autolearn.rl.common.optim import _FlatMixin
+    import torch
+
     from autolearn.rl.common.policies import ActorCritic
 
 __all__ = ["ActorCriticGrad", "LossGrad", "a2c_loss_grad", "ppo_loss_grad"]
@@ -117,24 +119,25 @@ def _act_grad(y: np.ndarray, name: str) -> np.ndarray:
 class ActorCriticGrad:
     """Loss, gradient and diagnostics of an :class:`ActorCritic` update in numpy.
 
-    Calling it on a batch writes the loss gradient into ``optimizer``'s flat gradient
-    buffer (every trainable parameter's ``.grad`` pointing at its view there), ready for
-    ``clip_grad_norm_`` and ``flat_step``; no ``zero_grad`` is needed.
+    Calling it on a batch writes the loss gradient with respect to ``params`` into the
+    arrays it is given, e.g. the numpy views of a flat optimiser's gradient buffer
+    (:meth:`~autolearn.rl.common.optim.FlatAdam.numpy_grad_views`, which also points every
+    ``.grad`` there, ready for ``clip_grad_norm_`` and ``flat_step``; no ``zero_grad``).
 
     Args:
         policy: a CPU float32 (or float64) :class:`ActorCritic` without gSDE (see
             :meth:`supports`).
-        optimizer: the flat optimiser built on ``policy.parameters()``.
+        params: the trainable parameters of ``policy`` whose gradients to write, in the
+            order of the output arrays (a flat optimiser's ``trainable_params()``).
     """
 
-    def __init__(self, policy: ActorCritic, optimizer: _FlatMixin) -> None:
+    def __init__(self, policy: ActorCritic, params: Sequence[torch.Tensor]) -> None:
         if not self.supports(policy):
             raise ValueError("numpy gradients need a CPU float32/float64 ActorCritic "
                              "without gSDE")
-        self.policy, self.optimizer = policy, optimizer
-        tensors = policy.numpy_param_tensors()
-        index = {id(t): i for i, t in enumerate(tensors)}
-        self._order = [index[id(p)] for p in optimizer.trainable_params()]
+        self.policy = policy
+        index = {id(t): i for i, t in enumerate(policy.numpy_param_tensors())}
+        self._order = [index[id(p)] for p in params]
 
     @staticmethod
     def supports(policy: ActorCritic) -> bool:
@@ -147,12 +150,12 @@ class ActorCriticGrad:
                         policy.parameters()))
 
     def __call__(self, obs: np.ndarray, actions: np.ndarray, mask: np.ndarray | None,
-                 loss_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], LossGrad]
-                 ) -> dict[str, Any]:
-        """Write d loss / d parameters for ``(B, ...)`` ``obs`` and ``actions`` (``mask``:
-        ``(B, K)`` allowed actions or None) into the flat gradient; ``loss_grad(log_prob,
-        entropy, values)`` gives the loss's gradient in those ``(B,)`` quantities.
-        Returns its diagnostics."""
+                 loss_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], LossGrad],
+                 out: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Write d loss / d ``params`` for ``(B, ...)`` ``obs`` and ``actions`` (``mask``:
+        ``(B, K)`` allowed actions or None) into ``out`` (one array per parameter, its
+        shape); ``loss_grad(log_prob, entropy, values)`` gives the loss's gradient in
+        those ``(B,)`` quantities. Returns its diagnostics."""
         pol = self.policy
         w = pol._views.get()
         n_trunk = len(w) - 5
@@ -235,8 +238,7 @@ class ActorCriticGrad:
             dz = (dh * _act_grad(outs[0], pol.activation)).transpose(1, 0, 2).reshape(
                 x.shape[0], -1)
             grads[0], grads[1] = dz.T @ x, dz.sum(axis=0)
-        flat = self.optimizer.numpy_grad_views()
-        for view, i in zip(flat, self._order, strict=True):
+        for view, i in zip(out, self._order, strict=True):
             view[...] = grads[i]
         return lg.stats
 
