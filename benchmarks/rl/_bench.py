@@ -12,7 +12,8 @@ SB3 then autolearn on odd ones, so load from other jobs hits both alike):
   PPO and A2C (zoo settings, no evaluation), and DQN gradient updates per CPU-second.
 
 Finished runs are appended to a JSON-lines cache, so the benchmark can run in pieces
-(``--algos``, ``--envs``, ``--seeds``) and ``--report-only`` rebuilds the tables from it.
+(``--algos``, ``--envs``, ``--seeds``, ``--libs``, ``--first-seed``) and ``--report-only``
+rebuilds the tables from it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per setting (default 5)")
     parser.add_argument("--no-throughput", action="store_true",
                         help="skip the throughput runs")
+    parser.add_argument("--libs", default="autolearn,sb3",
+                        help="run only these libraries' missing runs (comma-separated subset "
+                             "of autolearn,sb3; the report still reads both from the cache)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run only the missing runs of seeds >= this (the report still "
+                             "reads seeds 0..SEEDS-1 from the cache)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="JSON-lines file of finished runs (default "
                              "RESULTS_DIR/rl_runs.jsonl, rl_runs_quick.jsonl with --quick)")
@@ -152,7 +159,11 @@ def run(args: argparse.Namespace) -> Report:
     tasks = list(_tasks(args))
     if not args.report_only:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        todo = [t for t in tasks if _cached(cache, t, args.quick) is None]
+        libs = [x for x in args.libs.split(",") if x]
+        if any(x not in ("autolearn", "sb3") for x in libs):
+            raise SystemExit(f"--libs takes autolearn and/or sb3, but got {args.libs!r}")
+        todo = [t for t in tasks if _cached(cache, t, args.quick) is None
+                and t["lib"] in libs and t["seed"] >= args.first_seed]
         print(f"{len(tasks)} runs, {len(todo)} not in {cache_path}", file=sys.stderr)
         for i, task in enumerate(todo):
             t0 = time.perf_counter()
