@@ -9,6 +9,7 @@ from autolearn.samplers.bo._loop import BOSampler
 from autolearn.samplers.bo.acquisition import LogExpectedImprovement, UpperConfidenceBound
 from autolearn.samplers.bo.gp import GaussianProcess
 from autolearn.samplers.bo.maximize import AcquisitionMaximizer
+from autolearn.samplers.bo.restart import TrustRegionRestarts
 
 __all__ = ["GPSampler"]
 
@@ -43,6 +44,14 @@ class GPSampler(BOSampler):
         acquisition: ``"log_ei"`` (log expected improvement) or ``"ucb"``.
         constant_liar: Treat trials still running as observed at the worst value so far,
             so parallel workers spread out.
+        restarts: Once the search has converged in a basin (the incumbent no longer
+            improves and expected improvement is negligible everywhere), run restart
+            phases: a space-filling design away from the basins found so far, then a
+            trust-region search with a GP of the phase's own trials (see
+            :mod:`autolearn.samplers.bo.restart`). ``True`` uses the default
+            :class:`~autolearn.samplers.bo.restart.TrustRegionRestarts`, ``False`` turns
+            them off; with ``acquisition="ucb"`` the stall test still uses expected
+            improvement.
 
     Example:
         >>> import autolearn
@@ -69,6 +78,7 @@ class GPSampler(BOSampler):
         n_hyper_samples: int = 10,
         acquisition: Literal["log_ei", "ucb"] = "log_ei",
         constant_liar: bool = True,
+        restarts: bool | TrustRegionRestarts = True,
     ) -> None:
         from autolearn.exceptions import ConfigError
 
@@ -77,6 +87,9 @@ class GPSampler(BOSampler):
                               f"{hyperparameters!r}")
         if acquisition not in ("log_ei", "ucb"):
             raise ConfigError(f"`acquisition` must be 'log_ei' or 'ucb', but got {acquisition!r}")
+        if not isinstance(restarts, bool | TrustRegionRestarts):
+            raise ConfigError("`restarts` must be a bool or a TrustRegionRestarts, but got "
+                              f"{restarts!r}")
         if isinstance(n_hyper_samples, bool) or n_hyper_samples < 1:
             raise ConfigError(f"`n_hyper_samples >= 1` must hold, but got {n_hyper_samples}")
         super().__init__(
@@ -87,5 +100,6 @@ class GPSampler(BOSampler):
             maximizer=AcquisitionMaximizer(),
             n_startup_trials=n_startup_trials,
             constant_liar=constant_liar,
+            restarts=(TrustRegionRestarts() if restarts is True else restarts or None),
             seed=seed,
         )

@@ -7,6 +7,7 @@ from autolearn.samplers.bo._loop import (
     intersection_search_space,
     observations,
 )
+from autolearn.samplers.bo.restart import TrustRegionRestarts
 
 __all__ = [
     "Acquisition",
@@ -15,6 +16,7 @@ __all__ = [
     "Maximizer",
     "Posterior",
     "Surrogate",
+    "TrustRegionRestarts",
     "encode_complete_params",
     "intersection_search_space",
     "observations",

@@ -15,6 +15,7 @@ from autolearn._rng import SeedLike, as_generator, derive_seed
 from autolearn.samplers._base import BaseSampler
 from autolearn.samplers._random import RandomSampler
 from autolearn.samplers.bo._base import Acquisition, CubeSpace, Maximizer, Surrogate
+from autolearn.samplers.bo.restart import RestartHistory, TrustRegionRestarts
 from autolearn.space import BaseDistribution, UnitCubeTransform
 
 if TYPE_CHECKING:
@@ -48,6 +49,13 @@ def single_threaded_blas() -> Iterator[None]:
         return
     with limiter:
         yield
+
+
+def _qmc_points(dim: int, log2_n: int, rng: np.random.Generator) -> np.ndarray:
+    """``2 ** log2_n`` scrambled Sobol points of ``[0, 1]^dim``."""
+    from scipy.stats import qmc
+
+    return qmc.Sobol(dim, scramble=True, seed=rng).random_base2(log2_n)
 
 
 def intersection_search_space(trials: list[FrozenTrial]) -> dict[str, BaseDistribution]:
@@ -117,6 +125,9 @@ class BOSampler(BaseSampler):
         maximizer: Searches the cube for the acquisition's best point.
         n_startup_trials: Complete trials to gather before the model is used.
         constant_liar: Treat running trials as observed at the worst value so far.
+        restarts: Once the search has stalled, hand a share of the proposals to local
+            searches elsewhere (see :mod:`autolearn.samplers.bo.restart`); needs a
+            surrogate whose posterior has a mean and variance (not used by default).
         seed: Makes the run reproducible (each trial draws from ``(seed, number)``).
 
     Only single-objective studies are modelled; for several objectives the sampler falls
@@ -132,6 +143,7 @@ class BOSampler(BaseSampler):
         maximizer: Maximizer,
         n_startup_trials: int = 10,
         constant_liar: bool = True,
+        restarts: TrustRegionRestarts | None = None,
         seed: SeedLike = None,
     ) -> None:
         from autolearn.exceptions import ConfigError
@@ -143,6 +155,8 @@ class BOSampler(BaseSampler):
         self.maximizer = maximizer
         self.n_startup_trials = int(n_startup_trials)
         self.constant_liar = constant_liar
+        self.restarts = restarts
+        self._phase_surrogate: Surrogate | None = None
         if isinstance(seed, np.random.Generator):
             self._seed = int(seed.integers(2**62))
         elif seed is None:
@@ -190,8 +204,27 @@ class BOSampler(BaseSampler):
             if len(Xr):
                 X = np.vstack([X, Xr])
                 y = np.concatenate([y, np.full(len(Xr), y.max())])
+        history = (self._restart_history(study, trial, space) if self.restarts is not None
+                   else None)
+        refine = history is not None and history.refine_due
+        if history is not None and history.active and not refine:
+            x, kind = self._phase_step(history, space, rng)
+            self._tag(study, trial, history.state.phase, kind)  # type: ignore[union-attr]
+            return transform.decode(space.round(x[None, :])[0])
         posterior = self.surrogate.fit(X, y, space, rng)
         best = float(y.min())
+        if refine:
+            # Every few trials of a phase, refine the incumbent: expected improvement in a
+            # small box around it (the basin it is in may be the best one).
+            assert history is not None
+            lo, hi = history.policy.box(X[int(np.argmin(y))], history.policy.refine_side,
+                                        space.continuous)
+            Xs = X[np.argsort(y, kind="stable")]
+            z = self.maximizer(lambda Z: self.acquisition(posterior, lo + Z * (hi - lo), best),
+                               space, np.clip((Xs[:1] - lo) / np.maximum(hi - lo, 1e-12), 0, 1),
+                               rng)
+            self._tag(study, trial, 0, "refine")
+            return transform.decode(space.round((lo + z * (hi - lo))[None, :])[0])
 
         def score(Xc: np.ndarray) -> np.ndarray:
             return self.acquisition(posterior, Xc, best)
@@ -199,7 +232,88 @@ class BOSampler(BaseSampler):
         # Best first, so maximisers can search around the incumbents (running trials,
         # given the worst value by the constant liar, come last).
         x = self.maximizer(score, space, X[np.argsort(y, kind="stable")], rng)
+        if history is not None and history.should_restart(posterior, x):
+            cand = space.round(_qmc_points(space.dim, 10, rng))
+            x = history.policy.design_point(cand, history.points, history.centres(),
+                                            space.continuous)
+            self._tag(study, trial, history.next_phase, "design")
         return transform.decode(space.round(x[None, :])[0])
+
+    @staticmethod
+    def _tag(study: Study, trial: FrozenTrial, phase: int, kind: str) -> None:
+        from autolearn.samplers.bo.restart import PHASE_KEY
+
+        study._storage.set_trial_attr(trial.trial_id, PHASE_KEY, f"{phase}:{kind}", system=True)
+
+    def _restart_history(self, study: Study, trial: FrozenTrial, space: CubeSpace
+                         ) -> RestartHistory | None:
+        """The history as the restarts see it (None if no trial can be encoded)."""
+        from autolearn.samplers.bo.restart import PHASE_KEY, RestartHistory
+
+        transform = space.transform
+        sign = -1.0 if str(study.direction) == "maximize" else 1.0
+        others = sorted((t for t in study.get_trials(states=(TrialState.COMPLETE,
+                                                             TrialState.RUNNING))
+                         if t.trial_id != trial.trial_id), key=lambda t: t.number)
+        points, values, complete, tags = [], [], [], []
+        for t in others:
+            try:
+                point = transform.encode({k: t.params[k] for k in transform.space})
+            except (KeyError, ValueError):
+                continue
+            done = t.state == TrialState.COMPLETE
+            v = sign * t.values[0] if done and t.values else math.nan
+            if done and not math.isfinite(v):
+                continue
+            points.append(point)
+            values.append(v)
+            complete.append(done)
+            tags.append(str(t.system_attrs.get(PHASE_KEY, "")))
+        if not any(complete):
+            return None
+        assert self.restarts is not None
+        return RestartHistory.build(self.restarts, np.stack(points), np.array(values),
+                                    np.array(complete), tags)
+
+    def _phase_step(self, history: RestartHistory, space: CubeSpace,
+                    rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        """The running phase's next point and its kind (``"design"`` or ``"local"``)."""
+        import copy
+
+        from autolearn.samplers.bo.acquisition import log_ei
+
+        policy, state = history.policy, history.state
+        assert policy is not None and state is not None
+        if state.n_design < policy.n_design or state.best_x is None:
+            cand = space.round(_qmc_points(space.dim, 10, rng))
+            return policy.design_point(cand, history.points, history.centres(),
+                                       space.continuous), "design"
+        # A fresh model of the phase's own trials (running ones at its worst value).
+        mine = history.phase == state.phase
+        X, y = history.points[mine], history.values[mine]
+        done = history.complete[mine]
+        if self.constant_liar:
+            y = np.where(done, y, np.max(y[done]))
+        else:
+            X, y = X[done], y[done]
+        if self._phase_surrogate is None:
+            self._phase_surrogate = copy.deepcopy(self.surrogate)
+        model = self._phase_surrogate.fit(X, y, space, rng)
+        lo, hi = policy.box(state.best_x, state.side, space.continuous)
+        C = history.centres(exclude=state.best_x)
+        radius = policy.exclusion_radius * math.sqrt(space.dim)
+
+        def score(Z: np.ndarray) -> np.ndarray:
+            P = lo + Z * (hi - lo)
+            s = log_ei(*model.predict(P), state.best_y)
+            if len(C):
+                d = np.sqrt(((P[:, None, :] - C[None]) ** 2).sum(-1)).min(1)
+                s = np.where(d < radius, s - 1e3, s)  # outside the basins left behind
+            return s
+
+        order = np.argsort(np.where(done, y, np.inf), kind="stable")
+        Zobs = np.clip((X[order] - lo) / np.maximum(hi - lo, 1e-12), 0.0, 1.0)
+        return lo + self.maximizer(score, space, Zobs, rng) * (hi - lo), "local"
 
     def _sobol(self, dim: int, index: int) -> np.ndarray:
         from scipy.stats import qmc
