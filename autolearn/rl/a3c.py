@@ -169,7 +169,7 @@ class _ActorLearner:
         if ActorCriticGrad.supports(self.local):
             self._np_grad = ActorCriticGrad(self.local, self.local_params)
             self._flat_grad = np.zeros(sum(p.numel() for p in self.local_params),
-                                       np.dtype(str(self.local_params[0].dtype)[6:]))
+                                       self.local_params[0].detach().numpy().dtype)
             sizes = np.cumsum([0, *(p.numel() for p in self.local_params)])
             self._grad_arrays = [self._flat_grad[a:b].reshape(p.shape) for a, b, p in
                                  zip(sizes[:-1], sizes[1:], self.local_params, strict=True)]
