@@ -56,11 +56,23 @@ def run_task(task: Task) -> dict[str, Any]:
     return out
 
 
+def _open(path: Path, mode: str) -> Any:
+    """A text file, gzip-compressed when its name ends in ``.gz`` (appending to one adds a
+    gzip member, which every gzip reader concatenates)."""
+    if path.suffix == ".gz":
+        import gzip
+
+        return gzip.open(path, mode + "t")
+    return path.open(mode)
+
+
 def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
     if path is None or not path.exists():
         return {}
     done: dict[str, dict[str, Any]] = {}
-    for line in path.read_text().splitlines():
+    with _open(path, "r") as f:
+        text = f.read()
+    for line in text.splitlines():
         if line.strip():
             rec = json.loads(line)
             done[Task(**rec["task"]).key] = rec
@@ -70,8 +82,9 @@ def _load_cache(path: Path | None) -> dict[str, dict[str, Any]]:
 def run_tasks(tasks: Sequence[Task], *, jobs: int, cache: Path | None,
               fresh: Iterable[str] = (), report_only: bool = False,
               progress: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
-    """Results by task key; finished successes are appended to ``cache`` (JSON lines) and
-    reused on the next run, except for the optimizers named in ``fresh``."""
+    """Results by task key; finished successes are appended to ``cache`` (JSON lines,
+    gzip-compressed if its name ends in ``.gz``) and reused on the next run, except for
+    the optimizers named in ``fresh``."""
     fresh = set(fresh)
     cached = {k: v for k, v in _load_cache(cache).items()
               if v["task"]["optimizer"] not in fresh}
@@ -90,7 +103,7 @@ def run_tasks(tasks: Sequence[Task], *, jobs: int, cache: Path | None,
     def record(task: Task, res: dict[str, Any]) -> None:
         results[task.key] = res
         if cache is not None and res["status"] == "ok":
-            with cache.open("a") as f:
+            with _open(cache, "a") as f:
                 f.write(json.dumps(res) + "\n")
         progress(f"[{len(results)}/{len(tasks)}] {task.optimizer} {task.problem} "
                  f"seed {task.seed}: {res['status']}"
