@@ -50,8 +50,8 @@ class GPSampler(BOSampler):
             trust-region search with a GP of the phase's own trials (see
             :mod:`autolearn.samplers.bo.restart`). ``True`` uses the default
             :class:`~autolearn.samplers.bo.restart.TrustRegionRestarts`, ``False`` turns
-            them off; with ``acquisition="ucb"`` the stall test still uses expected
-            improvement.
+            them off. The restarts' stall test and phases use expected improvement
+            whatever ``acquisition`` is.
 
     Example:
         >>> import autolearn
