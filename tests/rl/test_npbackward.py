@@ -111,7 +111,8 @@ def test_a2c_gradient_matches_autograd(net, precision, ent_coef, normalize, mask
 
 @pytest.mark.parametrize("net, masked", NET_MASKS)
 @pytest.mark.parametrize("precision", PRECISION, ids=["float64", "float32"])
-@pytest.mark.parametrize("ent_coef, clip_range_vf", list(itertools.product([0.0, 0.05], [None, 0.2])))
+@pytest.mark.parametrize("ent_coef, clip_range_vf",
+                         list(itertools.product([0.0, 0.05], [None, 0.2])))
 def test_ppo_gradient_matches_autograd(net, precision, ent_coef, clip_range_vf, masked):
     dtype, rtol, atol = precision
     policy, opt, batch, g = _setup(*net, dtype=dtype)
