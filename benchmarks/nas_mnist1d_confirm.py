@@ -353,6 +353,18 @@ def run(args: argparse.Namespace) -> Report:
         f"from the live file; {cached} trainings of the old benchmark's searches used as a "
         "cache (seeds 3006-3015 re-run their first children from it).",
     ]
+    old_path = RESULTS / "nas_mnist1d_macro.json"
+    if not quick and old_path.exists():
+        old = json.loads(old_path.read_text())["raw"]
+        ot = old["tests"]
+        raw["old_protocol"] = {"pairs": len(old["runs"]["reinforce"]), "tests": ot}
+        notes.append(
+            f"Old protocol (nas_mnist1d_macro, {raw['old_protocol']['pairs']} pairs, sampler "
+            f"seeds {SEARCH_SEED}+, 64 children, best single training returned): "
+            f"{ot['reeval_multi']['diff']:+.2f} points on held-out seeds 0/100/101 (p = "
+            f"{ot['reeval_multi']['p']:.3g}), {ot['reeval_best_trial']['diff']:+.2f} on seed 0 "
+            f"(p = {ot['reeval_best_trial']['p']:.3g}), last 16 samples "
+            f"{ot['last16']['diff']:+.2f} (p = {ot['last16']['p']:.3g}).")
     pilot = raw.get("pilot")
     if pilot and pilot["by_protocol"]:
         notes.append(
