@@ -142,6 +142,12 @@ def search(
     repeats: Annotated[Repeats, typer.Option(help="A repeated architecture: cache (reuse "
                                              "its score), retrain (train again with the "
                                              "next seed) or same_seed.")] = Repeats.cache,
+    confirm_top: Annotated[int, typer.Option(
+        min=0, help="Spend the last confirm-top x confirm-trainings trainings of the budget "
+        "re-training the confirm-top best architectures (needs --repeats retrain); the "
+        "report then picks among those, by --rule (best_trial counts as mean there).")] = 0,
+    confirm_trainings: Annotated[int, typer.Option(
+        min=1, help="Re-trainings of each confirmed architecture.")] = 2,
     rule: RuleOpt = Rule.best_trial,
     threads: ThreadsOpt = 1,
     json_output: JsonOpt = False,
@@ -166,18 +172,28 @@ def search(
                        storage=open_storage(storage, must_exist=False), study_name=study_name,
                        train=train, size=size or None, seed=seed,
                        data_kwargs=_data_kwargs(n_train, n_val), repeats=repeats.value,
+                       confirm_top=confirm_top, confirm_trainings=confirm_trainings,
                        show_progress_bar=progress)
-    _report(study, json_output, rule.value)
+    if confirm_top:  # the confirmed pick: the best mean among the re-trained candidates
+        _report(study, json_output, Rule.mean.value if rule == Rule.best_trial else rule.value,
+                min_trainings=1 + confirm_trainings)
+    else:
+        _report(study, json_output, rule.value)
 
 
-def _report(study: Any, json_output: bool, rule: str) -> None:
+def _report(study: Any, json_output: bool, rule: str, min_trainings: int = 1) -> None:
     from autolearn import TrialState
     from autolearn.nas import export_best
 
     counts = {s.name.lower(): sum(t.state == s for t in study.trials)
               for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     cached = sum("nas:cached_from" in t.user_attrs for t in study.trials)
-    best = export_best(study, rule=rule) if counts["complete"] else None
+    best = None
+    if counts["complete"]:
+        try:
+            best = export_best(study, rule=rule, min_trainings=min_trainings)
+        except ValueError:  # every confirming re-training failed: rank all architectures
+            best = export_best(study, rule=rule)
     if json_output:
         emit_json({"study_name": study.study_name, "n_trials": len(study.trials), **counts,
                    "cached": cached, "best": best})

@@ -298,7 +298,7 @@ def search(
 
 
 def export_best(study: Study, path: str | Path | None = None, *,
-                rule: str = "best_trial") -> dict[str, Any]:
+                rule: str = "best_trial", min_trainings: int = 1) -> dict[str, Any]:
     """The best architecture of a :func:`search` study as a JSON-able dict (written to
     ``path`` if given).
 
@@ -308,6 +308,9 @@ def export_best(study: Study, path: str | Path | None = None, *,
     (``repeats="cache"``) the three agree; with ``repeats="retrain"`` ``"shrunk"``
     prefers an architecture that scored well over several trainings to one that scored a
     little higher once.
+    Only architectures with at least ``min_trainings`` completed trainings compete: after
+    ``search(..., confirm_top=k, confirm_trainings=c)``, ``rule="mean"`` with
+    ``min_trainings=1 + c`` exports the confirmed pick.
 
     Keys: ``format`` (``"autolearn.nas/1"``), ``space``, ``space_config``, ``decisions``,
     ``value`` (validation accuracy: the mean over the architecture's trainings),
@@ -316,8 +319,9 @@ def export_best(study: Study, path: str | Path | None = None, *,
     ``n_params`` and ``description``.
 
     Raises:
-        ConfigError: The study was not made by :func:`search`, or ``rule`` is unknown.
-        ValueError: No child completed.
+        ConfigError: The study was not made by :func:`search`, ``rule`` is unknown or
+            ``min_trainings`` is not an int >= 1.
+        ValueError: No architecture has ``min_trainings`` completed trainings.
     """
     from autolearn.nas._incumbent import best_architecture
     from autolearn.nas._spaces import space_from_config
@@ -326,7 +330,7 @@ def export_best(study: Study, path: str | Path | None = None, *,
     if config is None:
         raise ConfigError(f"study {study.study_name!r} was not made by autolearn.nas.search "
                           "(no `nas:config` attribute); nothing to export")
-    best = best_architecture(study, rule=rule)
+    best = best_architecture(study, rule=rule, min_trainings=min_trainings)
     trial = next(t for t in study.trials if t.number == best.best_trial)
     arch_space = space_from_config(config["space"], config["space_config"])
     out = {"format": EXPORT_FORMAT, "space": config["space"],

@@ -111,3 +111,26 @@ def test_search_with_retrain_repeats_and_export_rule(tmp_path: Path) -> None:
     assert json.loads(out)["rule"] == "best_trial"
     code, out = _run("nas", "export", "--storage", url, "--rule", "luckiest")
     assert code != 0 and "luckiest" in out
+
+
+def test_search_confirm_top_reports_the_confirmed_pick(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nas.db'}"
+    common = ["nas", "search", "--space", "mlp", "--data", "iris", "--sampler", "random",
+              "--epochs", "1", "--budget", "5", "--storage", url, "--json"]
+    code, out = _run(*common, "--repeats", "retrain", "--confirm-top", "1",
+                     "--confirm-trainings", "2")
+    assert code == 0, out
+    best = json.loads(out)["best"]
+    # the last 2 trainings re-trained the best of the first 3 children; it is reported by
+    # the mean of its 3 trainings
+    assert best["rule"] == "mean" and best["n_trainings"] == 3
+    from autolearn import load_study
+    from autolearn.nas import export_best
+
+    study = load_study(study_name="nas-mlp-iris", storage=url)
+    assert [t.number for t in study.trials if t.user_attrs.get("nas:confirm")] == [3, 4]
+    assert best == export_best(study, rule="mean", min_trainings=3)
+    # confirming needs re-training with fresh seeds: a typed error, exit 1
+    code, out = _run(*common[:-3], "--storage", f"sqlite:///{tmp_path / 'b.db'}",
+                     "--confirm-top", "1")
+    assert code == 1 and "repeats='retrain'" in out
