@@ -80,8 +80,8 @@ def make_sampler(name: str, space: ArchitectureSpace | None = None, *, seed: int
         **kwargs: Further constructor arguments of the sampler.
 
     Example:
-        >>> make_sampler("random", seed=0)
-        RandomSampler(seed=0)
+        >>> type(make_sampler("random", seed=0)).__name__
+        'RandomSampler'
     """
     from autolearn import samplers
 
