@@ -190,10 +190,7 @@ class A2C:
                                       gamma=cfg.gamma, generator=self.generator,
                                       sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
             self.num_timesteps += cfg.n_steps * env.num_envs
-            # on CPU through numpy views: a T-step loop of numpy operations costs a
-            # fraction of the same loop of torch calls
-            r, v, d, last = (x.numpy() if x.device.type == "cpu" else x for x in (
-                rollout.rewards, rollout.values, rollout.dones, rollout.last_value))
+            r, v, d, last = rollout.return_inputs()
             if cfg.gae_lambda == 1.0:
                 returns = nstep_returns(r, d, last, cfg.gamma)
                 advantages = returns - v

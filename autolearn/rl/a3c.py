@@ -187,8 +187,7 @@ class _ActorLearner:
             torch._foreach_copy_(self.local_params, self.shared_params)  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
                                   gamma=cfg.gamma, generator=self.generator, rng=self.rng)
-        r, v, d, last = (x.numpy() for x in (rollout.rewards, rollout.values, rollout.dones,
-                                             rollout.last_value))
+        r, v, d, last = rollout.return_inputs()
         returns = nstep_returns(r, d, last, cfg.gamma)
         batch = flatten(rollout, torch.from_numpy(returns - v), torch.from_numpy(returns))
         grad_norm = float("nan")

@@ -251,10 +251,7 @@ class PPO:
                                       gamma=cfg.gamma, generator=self.generator,
                                       sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
             self.num_timesteps += cfg.n_steps * env.num_envs
-            # on CPU through numpy views: a T-step loop of numpy operations costs a
-            # fraction of the same loop of torch calls
-            r, v, d, last = (x.numpy() if x.device.type == "cpu" else x for x in (
-                rollout.rewards, rollout.values, rollout.dones, rollout.last_value))
+            r, v, d, last = rollout.return_inputs()
             advantages, returns = gae(r, v, d, last, cfg.gamma, cfg.gae_lambda)
             row = self._update(flatten(rollout, torch.as_tensor(advantages),
                                        torch.as_tensor(returns)), clip)

@@ -192,19 +192,21 @@ class BOSampler(BaseSampler):
         transform = UnitCubeTransform(search_space)
         space = CubeSpace.build(transform)
         rng = np.random.default_rng(derive_seed(self._seed, trial.number))
-        complete = study.get_trials(states=(TrialState.COMPLETE,))
+        # one read of the history: the model's observations and the restarts' view of it
+        others = [t for t in study.get_trials(states=(TrialState.COMPLETE, TrialState.RUNNING))
+                  if t.trial_id != trial.trial_id]
         sign = -1.0 if str(study.direction) == "maximize" else 1.0
-        X, y = observations(complete, transform, sign)
+        X, y = observations([t for t in others if t.state == TrialState.COMPLETE], transform,
+                            sign)
         if len(y) < self.n_startup_trials:
             return transform.decode(space.round(self._sobol(transform.dim, trial.number))[0])
         if self.constant_liar:
-            running = [t for t in study.get_trials(states=(TrialState.RUNNING,))
-                       if t.trial_id != trial.trial_id]
+            running = [t for t in others if t.state == TrialState.RUNNING]
             Xr = encode_complete_params(running, transform)
             if len(Xr):
                 X = np.vstack([X, Xr])
                 y = np.concatenate([y, np.full(len(Xr), y.max())])
-        history = (self._restart_history(study, trial, space) if self.restarts is not None
+        history = (self._restart_history(others, space, sign) if self.restarts is not None
                    else None)
         refine = history is not None and history.refine_due
         if history is not None and history.active and not refine:
@@ -245,18 +247,15 @@ class BOSampler(BaseSampler):
 
         study._storage.set_trial_attr(trial.trial_id, PHASE_KEY, f"{phase}:{kind}", system=True)
 
-    def _restart_history(self, study: Study, trial: FrozenTrial, space: CubeSpace
+    def _restart_history(self, others: list[FrozenTrial], space: CubeSpace, sign: float
                          ) -> RestartHistory | None:
-        """The history as the restarts see it (None if no trial can be encoded)."""
+        """The history as the restarts see it, from the other complete and running trials
+        (``sign`` makes values minimised); None if no complete trial can be encoded."""
         from autolearn.samplers.bo.restart import PHASE_KEY, RestartHistory
 
         transform = space.transform
-        sign = -1.0 if str(study.direction) == "maximize" else 1.0
-        others = sorted((t for t in study.get_trials(states=(TrialState.COMPLETE,
-                                                             TrialState.RUNNING))
-                         if t.trial_id != trial.trial_id), key=lambda t: t.number)
         points, values, complete, tags = [], [], [], []
-        for t in others:
+        for t in sorted(others, key=lambda t: t.number):
             try:
                 point = transform.encode({k: t.params[k] for k in transform.space})
             except (KeyError, ValueError):
