@@ -77,3 +77,24 @@ def test_confirm_quick_run_reevaluates_the_confirmed_pick(tmp_path: Path) -> Non
         confirmed = [v for v, d in zip(run["values"][:6], run["decisions"][:6], strict=True)
                      if d == pick["decisions"]]
         assert max(confirmed) in best6
+
+
+def test_confirm_collect_only_writes_searches_but_no_report(tmp_path: Path) -> None:
+    """The stopping rule's mode: pairs go to the live file, nothing reports the headline;
+    a later run without the flag reads them back and writes the report."""
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    cmd = [sys.executable, "-m", "benchmarks", "run", "nas_mnist1d_confirm", "--quick",
+           "--results-dir", str(tmp_path)]
+    out = subprocess.run([*cmd, "--collect-only"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "no report written" in out.stdout and "Mann-Whitney" not in out.stdout
+    assert not (tmp_path / "nas_mnist1d_confirm.md").exists()
+    live = (tmp_path / "nas_mnist1d_confirm_quick_live.jsonl").read_text().splitlines()
+    assert len(live) == 2
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    raw = json.loads((tmp_path / "nas_mnist1d_confirm.json").read_text())["raw"]
+    assert raw["reused"] == 2 and raw["pairs_done"] == 1
