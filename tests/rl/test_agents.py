@@ -136,6 +136,29 @@ def test_normalization_wrappers_and_async():
         make_vec_env("CartPole-v1", 2, vectorization="threads")
 
 
+def test_normalize_observation_final_obs_uses_updated_statistics():
+    # SB3's VecNormalize order: fold the step's observations into the statistics, then
+    # normalise the step's final observations with them (what a truncation bootstraps from)
+    raw = make_vec_env("CartPole-v1", 2)
+    raw_infos = []
+    raw_step = raw.step
+    raw.step = lambda a: (out := raw_step(a), raw_infos.append(out[4]))[0]  # type: ignore
+    env = NormalizeObservation(raw)
+    env.reset(seed=0)
+    seen = 0
+    for _ in range(100):
+        obs, _, _, _, info = env.step(np.zeros(2, dtype=np.int64))
+        if "final_obs" not in info:
+            continue
+        for i in np.flatnonzero(info["_final_obs"]):
+            raw_final = raw_infos[-1]["final_obs"][i]
+            expected = np.clip((raw_final - env.rms.mean) / np.sqrt(env.rms.var + 1e-8),
+                               -10, 10)
+            np.testing.assert_allclose(info["final_obs"][i], expected, rtol=1e-5, atol=1e-6)
+            seen += 1
+    assert seen > 0
+
+
 def test_agent_needs_box_observations():
     with pytest.raises(ConfigError, match="Box"):
         PPO(lambda: gym.make("FrozenLake-v1"), seed=0)

@@ -246,13 +246,14 @@ class NormalizeObservation(VectorWrapper):
 
     def step(self, actions: Any) -> tuple[Any, ...]:
         obs, rew, term, trunc, info = self.env.step(actions)
-        if "final_obs" in info:
+        obs = self._norm(obs, True)
+        if "final_obs" in info:  # with the statistics just updated, as SB3's VecNormalize
             info = dict(info)
             final = info["final_obs"].copy()
             for i in np.flatnonzero(info["_final_obs"]):
                 final[i] = self._norm(np.asarray(final[i])[None], False)[0]
             info["final_obs"] = final
-        return self._norm(obs, True), rew, term, trunc, info
+        return obs, rew, term, trunc, info
 
     def state_dict(self) -> dict[str, Any]:
         return self.rms.state_dict()
