@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "nas_mnist1d_macro": "benchmarks.nas_mnist1d_macro",
     "nas_mnist1d_confirm": "benchmarks.nas_mnist1d_confirm",
     "nas_transfer": "benchmarks.nas_transfer",
+    "nas_transfer_hard": "benchmarks.nas_transfer_hard",
     "learned_optimizer": "benchmarks.learned_optimizer",
     "pruners": "benchmarks.pruners",
     "rl": "benchmarks.rl",

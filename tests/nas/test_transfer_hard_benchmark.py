@@ -1,0 +1,47 @@
+"""Smoke test of the harder NASNet transfer benchmark (``--quick``: a few seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nas_transfer_hard_quick_runs_pilot_seeds_and_rank_ceiling(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("mnist1d")
+    pytest.importorskip("scipy")
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "run", "nas_transfer_hard",
+                          "--quick", "--results-dir", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=240, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    md = (tmp_path / "nas_transfer_hard.md").read_text()
+    assert "| searched |" in md and "| hand-designed |" in md and "Ceiling" in md
+    raw = json.loads((tmp_path / "nas_transfer_hard.json").read_text())["raw"]
+    assert raw["task"]["pilot"], "the pilot chose the task"
+    cands = raw["candidates"]
+    assert [c["name"] for c in cands] == ["searched", "random-0", "random-1", "random-2"]
+    assert all(len(c["large"]) == 3 and len(c["proxy"]) == 2 for c in cands)
+    # the searched cell's first proxy score is its search score
+    assert cands[0]["proxy"][0] == max(v for v in raw["search"]["values"] if v is not None)
+    assert len(raw["hand_designed"]["large"]) == 3
+    assert len(raw["spearman"]["seed_ceiling"]) == 3
+    lo, hi = raw["spearman"]["bootstrap_95"]
+    assert -1.0 <= lo <= hi <= 1.0
+
+
+def test_noisy_mnist1d_adds_seeded_noise() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("mnist1d")
+    from benchmarks.nas_transfer_hard import noisy_mnist1d
+
+    clean = noisy_mnist1d(0, 100, 50, 0.0)
+    a, b = noisy_mnist1d(0, 100, 50, 1.0), noisy_mnist1d(0, 100, 50, 1.0)
+    assert (a.X_train == b.X_train).all() and (a.y_train == clean.y_train).all()
+    assert not (a.X_train == clean.X_train).all()
+    assert a.X_train.shape == clean.X_train.shape and a.X_val.shape == clean.X_val.shape
