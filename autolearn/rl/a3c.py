@@ -75,7 +75,7 @@ from autolearn.rl.common.agent import (
 )
 from autolearn.rl.common.buffers import flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
-from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.returns import nstep_returns
@@ -87,7 +87,15 @@ __all__ = ["A3C", "A3CConfig", "SharedRMSprop"]
 
 @dataclass(frozen=True)
 class A3CConfig:
-    """A3C hyperparameters (the paper's: t_max 5, shared RMSProp alpha 0.99, beta 0.01)."""
+    """A3C hyperparameters (the paper's: t_max 5, shared RMSProp alpha 0.99, beta 0.01).
+
+    ``normalize_obs`` / ``normalize_reward``: running observation / reward normalisation
+    (as :class:`~autolearn.rl.NormalizeObservation` / :class:`~autolearn.rl.NormalizeReward`,
+    clip 10, reward statistics of the ``gamma``-discounted return) with one set of
+    statistics in shared memory that every worker updates and uses
+    (:class:`~autolearn.rl.common.SharedNormalizer`); saved with the agent, and
+    :meth:`A3C.predict` normalises the observations it is given with them.
+    """
 
     n_workers: int = 2
     n_envs: int = 1
@@ -104,10 +112,15 @@ class A3CConfig:
     activation: str = "tanh"
     log_std_init: float = 0.0
     vectorization: str = "sync"
+    normalize_obs: bool = False
+    normalize_reward: bool = False
 
     def __post_init__(self) -> None:
         check_network(self)
         check("n_workers", self.n_workers, is_int(self.n_workers), "be an int >= 1")
+        for name in ("normalize_obs", "normalize_reward"):
+            check(name, getattr(self, name), isinstance(getattr(self, name), bool),
+                  "be True or False")
         check("n_steps", self.n_steps, is_int(self.n_steps), "be an int >= 1")
         check("gamma", self.gamma, 0 < self.gamma <= 1, "be in (0, 1]")
         sched = as_schedule(self.learning_rate, "learning_rate")
@@ -249,6 +262,12 @@ class A3C:
         self.generator, _, self.rng = seed_streams(seed)
         self._env_fn = env
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        # statistics shared by every worker (built before they fork), saved with the agent
+        self.normalizer = (SharedNormalizer(self.spec.obs_shape, obs=cfg.normalize_obs,
+                                            reward=cfg.normalize_reward, gamma=cfg.gamma)
+                           if cfg.normalize_obs or cfg.normalize_reward else None)
+        if self.env is not None and self.normalizer is not None:
+            self.env = self.normalizer.wrap(self.env)
         self.policy = build_actor_critic(self.spec, cfg, self.generator)  # shared theta
         self.optimizer = SharedRMSprop([p for p in self.policy.parameters() if p.requires_grad],
                                        alpha=cfg.rms_alpha, eps=cfg.eps)
@@ -288,6 +307,8 @@ class A3C:
 
     def _make_learner(self, env: VectorEnv, rank: int, seed: np.random.Generator
                       ) -> _ActorLearner:
+        if self.normalizer is not None:
+            env = self.normalizer.wrap(env)
         return _ActorLearner(self, env, seed)
 
     def _share(self) -> None:
@@ -303,15 +324,22 @@ class A3C:
         return keep_going
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
-        """Actions of the shared network for a batch of observations (or one observation)."""
+        """Actions of the shared network for a batch of observations (or one observation);
+        with ``normalize_obs``, raw observations, normalised here with the training
+        statistics (not updated)."""
+        if self.normalizer is not None:
+            obs = self.normalizer.normalize(np.asarray(obs, np.float32))
         return predict(self.policy, self.spec, obs, deterministic=deterministic,
                        generator=self.generator, mask=mask)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write config JSON, spaces, the shared network and RMSProp statistics to one file."""
+        """Write config JSON, spaces, the shared network, RMSProp statistics and the
+        normalisation statistics (if any) to one file."""
+        modules: dict[str, Any] = {"policy": self.policy, "optimizer": self.optimizer}
+        if self.normalizer is not None:
+            modules["normalizer"] = self.normalizer
         save_checkpoint(path, algo=self.algo, config=self.config, spec=self.spec,
-                        modules={"policy": self.policy, "optimizer": self.optimizer},
-                        extra={"num_timesteps": self.num_timesteps})
+                        modules=modules, extra={"num_timesteps": self.num_timesteps})
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,

@@ -414,7 +414,12 @@ def make_train_env(spec: RunSpec) -> Any:
     """The env to hand the agent: the id itself, or a normalised vector env."""
     if spec.normalize == "none":
         return spec.env
-    if spec.algo in ("a3c", "async_q"):
+    if spec.algo == "a3c":
+        raise ConfigError(f"`normalize` must be 'none' for a3c (each worker builds its own env "
+                          f"copy), but got normalize={spec.normalize!r}; set A3C's own fields "
+                          "normalize_obs / normalize_reward instead (statistics shared by the "
+                          "workers, e.g. --set normalize_obs=true --set normalize_reward=true)")
+    if spec.algo == "async_q":
         raise ConfigError(f"`normalize` must be 'none' for {spec.algo} (each worker builds "
                           f"its own env copy), but got normalize={spec.normalize!r}")
     from autolearn.rl.common.env import NormalizeObservation, NormalizeReward, make_vec_env

@@ -111,9 +111,13 @@ _A3C_CP = Setting(
     budget=100_000, zoo_n_timesteps=500_000,
     notes=("A3C (autolearn only): A2C's zoo numbers, 2 workers x 4 envs, shared RMSprop",))
 _A3C_AC = Setting(
-    "a3c", "Acrobot-v1", 8, zoo={}, ours={"n_workers": 2, "ent_coef": 0.0},
+    "a3c", "Acrobot-v1", 8, zoo={},
+    ours={"n_workers": 2, "ent_coef": 0.0, "normalize_obs": True, "normalize_reward": True},
     budget=100_000, zoo_n_timesteps=500_000,
-    notes=("A3C on Acrobot without normalisation (workers build their own env copies)",))
+    notes=("A3C with the zoo's A2C Acrobot normalisation (obs + reward, clip 10, gamma 0.99): "
+           "A3C's own normalize_obs / normalize_reward, one set of statistics in shared "
+           "memory updated by both workers; evaluation through A3C.predict, which "
+           "normalises with those statistics",))
 
 # Asynchronous n-step Q-learning (no zoo entry): its defaults, 2 learners x 4 envs.
 _AQ_CP = Setting(

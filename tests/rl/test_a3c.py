@@ -4,15 +4,18 @@ import numpy as np
 import pytest
 import torch
 
-from autolearn.rl import A3C, A3CConfig, evaluate
+from autolearn.exceptions import ConfigError
+from autolearn.rl import A3C, A3CConfig, NormalizeObservation, evaluate, make_vec_env
 from autolearn.rl.a3c import SharedRMSprop
+from autolearn.rl.common import RunningMeanStd, SharedNormalizer, SharedRunningMeanStd
 from autolearn.testing.envs import Chain
 from autolearn.testing.rl import RLAgentConformance
 
 
 class TestA3C(RLAgentConformance):
     config_cls = A3CConfig
-    bad_values = {"gamma": 1.5, "n_steps": 0, "n_workers": 0, "rms_alpha": 1.0}
+    bad_values = {"gamma": 1.5, "n_steps": 0, "n_workers": 0, "rms_alpha": 1.0,
+                  "normalize_obs": "yes", "normalize_reward": 1}
     bandit_steps, chain_steps = 512, 4096  # margin: asynchronous runs vary
     n_envs_learn = 2  # per worker: 2 workers x 2 envs
 
@@ -72,3 +75,72 @@ def test_learns_chain_with_more_workers():
                     gamma=0.95, ent_coef=0.0)
     agent = A3C(Chain, cfg, seed=1).learn(8192)
     assert evaluate(agent, Chain, n_episodes=2)[0] == 1.0, agent.predict(np.eye(5))
+
+
+def test_shared_running_mean_std_matches_the_plain_one_and_crosses_fork():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(size=(4, 3)) * 5 + 2 for _ in range(6)]
+    plain, shared = RunningMeanStd((3,)), SharedRunningMeanStd((3,))
+    for x in batches[:3]:
+        plain.update(x)
+        shared.update(x)
+    ctx = torch.multiprocessing.get_context("fork")
+    child = ctx.Process(target=lambda: [shared.update(x) for x in batches[3:]])
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    for x in batches[3:]:
+        plain.update(x)
+    np.testing.assert_allclose(shared.mean, plain.mean)
+    np.testing.assert_allclose(shared.var, plain.var)
+    assert shared.count == pytest.approx(plain.count)
+    fresh = SharedRunningMeanStd((3,))
+    fresh.load_state_dict(shared.state_dict())
+    np.testing.assert_array_equal(fresh.mean_var()[1], shared.var)
+
+
+def test_normalisation_statistics_are_shared_by_every_worker():
+    cfg = A3CConfig(n_workers=2, n_envs=2, n_steps=5, hidden=(16,), normalize_obs=True,
+                    normalize_reward=True)
+    agent = A3C("CartPole-v1", cfg, seed=0).learn(400)
+    obs_rms, ret_rms = agent.normalizer.obs_rms, agent.normalizer.ret_rms
+    # every env step of both workers plus each worker's reset (2 envs each)
+    assert obs_rms.count == pytest.approx(agent.num_timesteps + 2 * 2, abs=1e-3)
+    assert ret_rms.count == pytest.approx(agent.num_timesteps, abs=1e-3)
+    assert {r["worker"] for r in agent.history} == {0, 1}
+    # worker 0's env uses them: a raw observation comes out normalised with them
+    wrapper = agent.env.env
+    assert isinstance(wrapper, NormalizeObservation) and wrapper.rms is obs_rms
+    raw = np.array([[0.1, -0.2, 0.03, 0.4]], np.float32)
+    mean, var = obs_rms.mean_var()
+    expected = np.clip((raw - mean) / np.sqrt(var + 1e-8), -10, 10).astype(np.float32)
+    np.testing.assert_array_equal(agent.normalizer.normalize(raw), expected)
+
+
+def test_normalised_agent_saves_its_statistics_and_predicts_from_raw_observations(tmp_path):
+    cfg = A3CConfig(n_workers=1, n_envs=2, n_steps=5, hidden=(16,), normalize_obs=True)
+    agent = A3C("CartPole-v1", cfg, seed=1).learn(300)
+    assert agent.normalizer.ret_rms is None
+    agent.save(tmp_path / "a3c.pt")
+    loaded = A3C.load(tmp_path / "a3c.pt")
+    assert loaded.normalizer.obs_rms.state_dict() == agent.normalizer.obs_rms.state_dict()
+    raw = make_vec_env("CartPole-v1", 8).reset(seed=0)[0] * 20  # far from the mean
+    normalised = agent.normalizer.normalize(raw)
+    assert not np.allclose(normalised, raw)
+    torch.testing.assert_close(torch.as_tensor(loaded.predict(raw)),
+                               torch.as_tensor(agent.predict(raw)))
+    from autolearn.rl.common.agent import predict
+    np.testing.assert_array_equal(
+        agent.predict(raw), predict(agent.policy, agent.spec, normalised, deterministic=True,
+                                    generator=agent.generator))
+    with pytest.raises(ConfigError, match="do not match"):
+        SharedNormalizer((4,), obs=True, reward=True, gamma=0.99).load_state_dict(
+            agent.normalizer.state_dict())
+
+
+def test_one_worker_with_normalisation_is_reproducible():
+    cfg = A3CConfig(n_workers=1, n_envs=2, n_steps=5, hidden=(16,), normalize_obs=True,
+                    normalize_reward=True)
+    a, b = (A3C("CartPole-v1", cfg, seed=3).learn(200) for _ in range(2))
+    assert [r["policy_loss"] for r in a.history] == [r["policy_loss"] for r in b.history]
+    assert a.normalizer.state_dict() == b.normalizer.state_dict()

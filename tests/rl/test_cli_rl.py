@@ -312,3 +312,12 @@ def test_tuned_cartpole_defaults_solve_it_from_the_cli(tmp_path, algo):
         assert summary["solved_at"] is not None, summary
         solved.append(summary["solved_at"])
     assert sorted(solved)[1] <= 30_000, solved
+
+
+def test_a3c_normalises_through_its_own_fields(tmp_path):
+    spec = resolve("a3c", "CartPole-v1", overrides=["normalize_obs=true",
+                                                    "normalize_reward=yes"])
+    assert spec.config.normalize_obs is True and spec.config.normalize_reward is True
+    result = run("train", "--algo", "a3c", "--env", "CartPole-v1", "--steps", "64",
+                 "--set", "normalize=both", "--out", str(tmp_path / "r"))
+    assert_error(result, "`normalize` must be 'none' for a3c", "normalize_obs")

@@ -18,6 +18,8 @@ from autolearn.rl.common.env import (
     RunningMeanStd,
     SequenceEnv,
     SequenceGymEnv,
+    SharedNormalizer,
+    SharedRunningMeanStd,
     SpaceSpec,
     make_vec_env,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "SequenceEnv",
     "SequenceGymEnv",
     "SequenceSample",
+    "SharedNormalizer",
+    "SharedRunningMeanStd",
     "SpaceSpec",
     "StopOnRewardThreshold",
     "TensorBoardLogger",

@@ -9,10 +9,13 @@
   ``info["final_obs"]`` in the step that ended it (needed to bootstrap truncations).
 * :class:`NormalizeObservation`, :class:`NormalizeReward` — running mean/std wrappers on
   a vector env, with ``training`` on/off and ``state_dict()`` for saving the statistics.
+* :class:`SharedNormalizer` — the same wrappers for forked workers (A3C) that all update
+  one set of statistics in shared memory (:class:`SharedRunningMeanStd`, under a lock).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -30,6 +33,8 @@ __all__ = [
     "RunningMeanStd",
     "SequenceEnv",
     "SequenceGymEnv",
+    "SharedNormalizer",
+    "SharedRunningMeanStd",
     "SpaceSpec",
     "make_vec_env",
     "space_info",
@@ -205,13 +210,11 @@ class RunningMeanStd:
 
     def update(self, x: np.ndarray) -> None:
         """Fold in a batch ``x`` of shape ``(B, *shape)``."""
-        b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
-        delta = b_mean - self.mean
-        total = self.count + b_count
-        self.mean = self.mean + delta * b_count / total
-        m2 = self.var * self.count + b_var * b_count + delta**2 * self.count * b_count / total
-        self.var = m2 / total
-        self.count = total
+        self.mean, self.var, self.count = _chan_update(self.mean, self.var, self.count, x)
+
+    def mean_var(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, var)`` as of the last update."""
+        return self.mean, self.var
 
     def state_dict(self) -> dict[str, Any]:
         return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": self.count}
@@ -222,22 +225,99 @@ class RunningMeanStd:
         self.count = float(state["count"])
 
 
+def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(mean, var, count)`` after folding the batch ``x`` into the running statistics."""
+    b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
+    delta = b_mean - mean
+    total = count + b_count
+    m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
+    return mean + delta * b_count / total, m2 / total, total
+
+
+class SharedRunningMeanStd:
+    """:class:`RunningMeanStd`'s interface in shared memory, for processes forked after it
+    was built.
+
+    Mean, variance and count live in one ``multiprocessing.RawArray``; every update and
+    every read (``mean``, ``var``, :meth:`mean_var`, :meth:`state_dict`) holds one
+    ``multiprocessing.Lock``, so a reader never sees a half-applied update and updates
+    from several processes all count (their order depends on scheduling).
+    """
+
+    def __init__(self, shape: tuple[int, ...] = ()) -> None:
+        n = int(np.prod(shape)) if shape else 1
+        self._shape, self._n = shape, n
+        self._lock = multiprocessing.Lock()
+        self._buf = np.frombuffer(multiprocessing.RawArray("d", 2 * n + 1), np.float64)
+        self._buf[n:2 * n] = 1.0
+        self._buf[2 * n] = 1e-4
+
+    def _get(self) -> tuple[np.ndarray, np.ndarray, float]:
+        n, b = self._n, self._buf
+        return (b[:n].reshape(self._shape).copy(), b[n:2 * n].reshape(self._shape).copy(),
+                float(b[2 * n]))
+
+    def _set(self, mean: Any, var: Any, count: float) -> None:
+        n, b = self._n, self._buf
+        b[:n] = np.ravel(mean)
+        b[n:2 * n] = np.ravel(var)
+        b[2 * n] = count
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.mean_var()[0]
+
+    @property
+    def var(self) -> np.ndarray:
+        return self.mean_var()[1]
+
+    @property
+    def count(self) -> float:
+        with self._lock:
+            return float(self._buf[2 * self._n])
+
+    def update(self, x: np.ndarray) -> None:
+        with self._lock:
+            self._set(*_chan_update(*self._get(), x))
+
+    def mean_var(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            mean, var, _ = self._get()
+        return mean, var
+
+    def state_dict(self) -> dict[str, Any]:
+        with self._lock:
+            mean, var, count = self._get()
+        return {"mean": mean.tolist(), "var": var.tolist(), "count": count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._set(np.asarray(state["mean"], np.float64), np.asarray(state["var"], np.float64),
+                      float(state["count"]))
+
+
 class NormalizeObservation(VectorWrapper):
     """Observations become ``clip((obs - mean) / sqrt(var + eps), -clip, clip)``.
 
     Statistics update only while ``training`` is True; set it False for evaluation and
-    copy the statistics over with ``load_state_dict(train_env.state_dict())``.
+    copy the statistics over with ``load_state_dict(train_env.state_dict())``. ``rms``:
+    a statistics object to use (and update) instead of a fresh one, e.g. a
+    :class:`SharedRunningMeanStd` that other processes update too.
     """
 
-    def __init__(self, env: VectorEnv, *, clip: float = 10.0, eps: float = 1e-8) -> None:
+    def __init__(self, env: VectorEnv, *, clip: float = 10.0, eps: float = 1e-8,
+                 rms: RunningMeanStd | SharedRunningMeanStd | None = None) -> None:
         super().__init__(env)
-        self.rms = RunningMeanStd(env.single_observation_space.shape or ())
+        self.rms = rms if rms is not None else RunningMeanStd(
+            env.single_observation_space.shape or ())
         self.clip, self.eps, self.training = clip, eps, True
 
     def _norm(self, obs: np.ndarray, update: bool) -> np.ndarray:
         if update and self.training:
             self.rms.update(obs)
-        out = (obs - self.rms.mean) / np.sqrt(self.rms.var + self.eps)
+        mean, var = self.rms.mean_var()
+        out = (obs - mean) / np.sqrt(var + self.eps)
         return np.clip(out, -self.clip, self.clip).astype(np.float32)
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -263,12 +343,17 @@ class NormalizeObservation(VectorWrapper):
 
 
 class NormalizeReward(VectorWrapper):
-    """Rewards divided by the running std of the discounted return (as SB3's VecNormalize)."""
+    """Rewards divided by the running std of the discounted return (as SB3's VecNormalize).
+
+    The discounted return is this env's own (one per sub-env, reset when an episode ends);
+    its statistics are ``rms`` when given (e.g. shared with other processes).
+    """
 
     def __init__(self, env: VectorEnv, *, gamma: float = 0.99, clip: float = 10.0,
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8,
+                 rms: RunningMeanStd | SharedRunningMeanStd | None = None) -> None:
         super().__init__(env)
-        self.rms = RunningMeanStd(())
+        self.rms = rms if rms is not None else RunningMeanStd(())
         self.returns = np.zeros(env.num_envs)
         self.gamma, self.clip, self.eps, self.training = gamma, clip, eps, True
 
@@ -278,7 +363,7 @@ class NormalizeReward(VectorWrapper):
             self.returns = self.returns * self.gamma + rew
             self.rms.update(self.returns)
             self.returns[np.logical_or(term, trunc)] = 0.0
-        rew = np.clip(rew / np.sqrt(self.rms.var + self.eps), -self.clip, self.clip)
+        rew = np.clip(rew / np.sqrt(self.rms.mean_var()[1] + self.eps), -self.clip, self.clip)
         return obs, rew.astype(np.float32), term, trunc, info
 
     def state_dict(self) -> dict[str, Any]:
@@ -286,3 +371,58 @@ class NormalizeReward(VectorWrapper):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rms.load_state_dict(state)
+
+
+class SharedNormalizer:
+    """Observation and/or reward normalisation whose statistics forked workers share.
+
+    Build it before forking; :meth:`wrap` puts :class:`NormalizeObservation` /
+    :class:`NormalizeReward` around a worker's vector env, all on the same
+    :class:`SharedRunningMeanStd` objects, so every worker's steps update one set of
+    statistics and every worker normalises with it. :meth:`normalize` applies the current
+    observation statistics (without updating them), for acting outside the envs.
+
+    Args:
+        obs_shape: the shape of one observation.
+        obs: normalise observations. reward: normalise rewards by the running std of the
+            discounted return (``gamma``). At least one of the two.
+        clip, eps: as the wrappers'.
+    """
+
+    def __init__(self, obs_shape: tuple[int, ...], *, obs: bool, reward: bool, gamma: float,
+                 clip: float = 10.0, eps: float = 1e-8) -> None:
+        if not (obs or reward):
+            raise ConfigError("SharedNormalizer needs obs=True or reward=True")
+        self.obs_rms = SharedRunningMeanStd(obs_shape) if obs else None
+        self.ret_rms = SharedRunningMeanStd(()) if reward else None
+        self.gamma, self.clip, self.eps = gamma, clip, eps
+
+    def wrap(self, env: VectorEnv) -> VectorEnv:
+        """``env`` behind the normalisation wrappers that share these statistics."""
+        if self.obs_rms is not None:
+            env = NormalizeObservation(env, clip=self.clip, eps=self.eps, rms=self.obs_rms)
+        if self.ret_rms is not None:
+            env = NormalizeReward(env, gamma=self.gamma, clip=self.clip, eps=self.eps,
+                                  rms=self.ret_rms)
+        return env
+
+    def normalize(self, obs: np.ndarray) -> np.ndarray:
+        """``(B, *obs_shape)`` observations normalised as the wrapper does (float32); as is
+        without observation normalisation."""
+        if self.obs_rms is None:
+            return obs
+        mean, var = self.obs_rms.mean_var()
+        return np.clip((obs - mean) / np.sqrt(var + self.eps), -self.clip,
+                       self.clip).astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"obs": None if self.obs_rms is None else self.obs_rms.state_dict(),
+                "reward": None if self.ret_rms is None else self.ret_rms.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for rms, key in ((self.obs_rms, "obs"), (self.ret_rms, "reward")):
+            if (rms is None) != (state.get(key) is None):
+                raise ConfigError(f"saved normalisation statistics ({key}) do not match this "
+                                  "agent's normalisation settings")
+            if rms is not None:
+                rms.load_state_dict(state[key])
