@@ -45,6 +45,7 @@ References:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from functools import partial
@@ -78,6 +79,7 @@ from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
+from autolearn.rl.common.optim import flat_views, flatten_parameters
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import RolloutBuffer, collect_rollout, start_rollouts
 from autolearn.rl.common.schedules import Schedule, as_schedule
@@ -137,23 +139,46 @@ class A3CConfig:
 
 class SharedRMSprop:
     """The paper's shared RMSProp: ``g <- alpha g + (1 - alpha) grad^2``,
-    ``theta <- theta - lr grad / sqrt(g + eps)``, with ``g`` in shared memory."""
+    ``theta <- theta - lr grad / sqrt(g + eps)``, with ``g`` in shared memory.
+
+    The parameters become views into one flat tensor (``flat``; as the flat optimisers of
+    :mod:`~autolearn.rl.common.optim`) and ``g`` is one flat tensor too, so a worker
+    copies ``theta`` and applies a flat gradient (:meth:`step_flat`) with a handful of
+    numpy operations, whatever the number of layers. Build it before anything takes numpy
+    views of the parameters, and call :meth:`share_memory` (after the module's) before
+    forking.
+    """
 
     def __init__(self, params: list[torch.Tensor], *, alpha: float, eps: float) -> None:
         self.params, self.alpha, self.eps = params, alpha, eps
-        self.square_avg = [torch.zeros_like(p) for p in params]
+        self.flat = flatten_parameters(params)
+        self._square_avg = torch.zeros_like(self.flat)
+        self.square_avg = flat_views(self._square_avg, params)
 
     def share_memory(self) -> None:
-        for g in self.square_avg:
-            g.share_memory_()
+        self.flat.share_memory_()  # in place: the parameters' views follow
+        self._square_avg.share_memory_()
 
     def step(self, grads: list[torch.Tensor], lr: float) -> None:
-        """Apply local ``grads`` to the shared parameters (Hogwild: no lock)."""
+        """Apply local per-parameter ``grads`` to the shared parameters (Hogwild: no lock)."""
         with torch.no_grad():
             torch._foreach_mul_(self.square_avg, self.alpha)
             torch._foreach_addcmul_(self.square_avg, grads, grads, value=1 - self.alpha)
             denom = torch._foreach_add(torch._foreach_sqrt(self.square_avg), self.eps)
             torch._foreach_addcdiv_(self.params, grads, denom, value=-lr)
+
+    def step_flat(self, grad: np.ndarray, lr: float) -> None:
+        """:meth:`step` with the gradient as one flat array in the parameters' order."""
+        sq, theta = self._square_avg.numpy(), self.flat.numpy()
+        tmp = np.multiply(grad, grad)
+        tmp *= 1 - self.alpha
+        sq *= self.alpha
+        sq += tmp
+        np.sqrt(sq, out=tmp)
+        tmp += self.eps
+        np.divide(grad, tmp, out=tmp)
+        tmp *= lr
+        theta -= tmp
 
     def state_dict(self) -> dict[str, Any]:
         return {"square_avg": [g.clone() for g in self.square_avg]}
@@ -169,7 +194,7 @@ class _ActorLearner:
     It acts in numpy on views of theta' (sampling from its own numpy generator) and
     computes the loss gradient in numpy into one flat local buffer
     (:class:`~autolearn.rl.common.npbackward.ActorCriticGrad`), which the global-norm clip
-    scales and the shared RMSProp reads through tensor views.
+    scales and the shared RMSProp applies in a few flat numpy operations.
     """
 
     def __init__(self, agent: A3C, env: VectorEnv, seed: np.random.Generator) -> None:
@@ -178,6 +203,7 @@ class _ActorLearner:
         self.local = build_actor_critic(agent.spec, self.cfg, self.generator)
         self.local_params: list[torch.Tensor] = [
             p for p in self.local.parameters() if p.requires_grad]
+        self._local_flat = flatten_parameters(self.local_params)  # theta', as the shared
         self._np_grad: ActorCriticGrad | None = None
         if ActorCriticGrad.supports(self.local):
             self._np_grad = ActorCriticGrad(self.local, self.local_params)
@@ -186,41 +212,44 @@ class _ActorLearner:
             sizes = np.cumsum([0, *(p.numel() for p in self.local_params)])
             self._grad_arrays = [self._flat_grad[a:b].reshape(p.shape) for a, b, p in
                                  zip(sizes[:-1], sizes[1:], self.local_params, strict=True)]
-            self._grad_tensors = [torch.from_numpy(g) for g in self._grad_arrays]
-        self.shared_params = agent.optimizer.params
         self.optimizer = agent.optimizer
         self.buffer = RolloutBuffer(self.cfg.n_steps, env.num_envs, agent.spec)
         self.state = start_rollouts(env, env_seed)
+        self._episodes_key: tuple[int, int | None] = (0, None)
+        self._episodes_mean = (float("nan"), float("nan"))
         self.steps_per_update = self.cfg.n_steps * env.num_envs
 
     def update(self, lr: float, progress: float = 0.0) -> dict[str, Any]:
         """One t_max segment and one asynchronous shared update; its diagnostics."""
         cfg = self.cfg
         with torch.no_grad():
-            torch._foreach_copy_(self.local_params, self.shared_params)  # theta' <- theta
+            self._local_flat.copy_(self.optimizer.flat)  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
                                   gamma=cfg.gamma, generator=self.generator, rng=self.rng)
         r, v, d, last = rollout.return_inputs()
-        returns = nstep_returns(r, d, last, cfg.gamma)
-        batch = flatten(rollout, torch.from_numpy(returns - v), torch.from_numpy(returns))
+        returns = nstep_returns(r, d, last, cfg.gamma).reshape(-1)
+        values = v.reshape(-1)
         grad_norm = float("nan")
-        if self._np_grad is not None:
+        if self._np_grad is not None:  # numpy views of the rollout, (T * N, ...)
+            masks = rollout.masks
             stats: dict[str, Any] = self._np_grad(
-                batch.obs.numpy(), batch.actions.numpy(),
-                None if batch.masks is None else batch.masks.numpy(),
-                partial(a2c_loss_grad, advantages=batch.advantages.numpy(),
-                        returns=batch.returns.numpy(), ent_coef=cfg.ent_coef,
-                        vf_coef=cfg.vf_coef), self._grad_arrays)
+                rollout.obs.numpy().reshape(returns.shape[0], -1),
+                rollout.actions.numpy().reshape(returns.shape[0], *rollout.actions.shape[2:]),
+                None if masks is None else masks.numpy().reshape(returns.shape[0], -1),
+                partial(a2c_loss_grad, advantages=returns - values, returns=returns,
+                        ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef), self._grad_arrays)
             if cfg.max_grad_norm is not None:  # as clip_grad_norm_, on the flat gradient
-                grad_norm = float(np.linalg.norm(self._flat_grad))
+                grad_norm = math.sqrt(float(np.dot(self._flat_grad, self._flat_grad)))
                 coef = cfg.max_grad_norm / (grad_norm + 1e-6)
                 if coef < 1.0:
                     self._flat_grad *= coef
-            grads = self._grad_tensors
+            self.optimizer.step_flat(self._flat_grad, lr)
         else:
-            log_prob, entropy, values = self.local.evaluate(
+            batch = flatten(rollout, torch.from_numpy(returns - values).view_as(rollout.values),
+                            torch.from_numpy(returns).view_as(rollout.values))
+            log_prob, entropy, values_t = self.local.evaluate(
                 batch.obs, batch.actions, batch.masks, entropy_grad=cfg.ent_coef > 0)
-            loss, stats = a2c_loss(log_prob, entropy, values, batch, ent_coef=cfg.ent_coef,
+            loss, stats = a2c_loss(log_prob, entropy, values_t, batch, ent_coef=cfg.ent_coef,
                                    vf_coef=cfg.vf_coef, normalize_advantage=False)
             for p in self.local_params:
                 p.grad = None
@@ -228,13 +257,20 @@ class _ActorLearner:
             if cfg.max_grad_norm is not None:
                 grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
                                                                  cfg.max_grad_norm))
-            grads = [p.grad for p in self.local_params]  # type: ignore[misc]
-        self.optimizer.step(grads, lr)
-        ep_return, ep_length = mean_episode_stats(self.state.episodes)
+            self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
+        ep_return, ep_length = self._episode_stats()
         return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
                 **{k: float(v) for k, v in stats.items()},
-                "explained_variance": explained_variance(batch.old_values, batch.returns),
+                "explained_variance": explained_variance(values, returns),
                 "grad_norm": grad_norm}
+
+    def _episode_stats(self) -> tuple[float, float]:
+        """:func:`mean_episode_stats` of the recent episodes, recomputed only when one ended."""
+        episodes = self.state.episodes
+        key = (len(episodes), id(episodes[-1]) if episodes else None)
+        if key != self._episodes_key:
+            self._episodes_key, self._episodes_mean = key, mean_episode_stats(episodes)
+        return self._episodes_mean
 
 
 class A3C:

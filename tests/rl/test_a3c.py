@@ -144,3 +144,28 @@ def test_one_worker_with_normalisation_is_reproducible():
     a, b = (A3C("CartPole-v1", cfg, seed=3).learn(200) for _ in range(2))
     assert [r["policy_loss"] for r in a.history] == [r["policy_loss"] for r in b.history]
     assert a.normalizer.state_dict() == b.normalizer.state_dict()
+
+
+def test_shared_rmsprop_flat_step_equals_the_per_tensor_step():
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2), (3,), (1, 3)]
+    a = [torch.tensor(rng.normal(size=s), dtype=torch.float32) for s in shapes]
+    b = [t.clone() for t in a]
+    opt_a, opt_b = (SharedRMSprop(ps, alpha=0.99, eps=1e-5) for ps in (a, b))
+    for _ in range(3):
+        grads = [torch.tensor(rng.normal(size=s), dtype=torch.float32) for s in shapes]
+        opt_a.step(grads, lr=0.01)
+        opt_b.step_flat(torch.cat([g.reshape(-1) for g in grads]).numpy(), lr=0.01)
+    for x, y in zip(a + opt_a.square_avg, b + opt_b.square_avg, strict=True):
+        torch.testing.assert_close(x, y)
+    assert a[1].data_ptr() == opt_a.flat[6:9].data_ptr()  # parameters are flat views
+
+
+def test_explained_variance_numpy_equals_torch():
+    from autolearn.rl.common.agent import explained_variance
+
+    rng = np.random.default_rng(1)
+    y, p = rng.normal(size=20), rng.normal(size=20)
+    assert explained_variance(p, y) == pytest.approx(
+        explained_variance(torch.tensor(p), torch.tensor(y)), rel=1e-12)
+    assert np.isnan(explained_variance(p, np.ones(20)))

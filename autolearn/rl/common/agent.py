@@ -128,8 +128,17 @@ def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bo
     return out[0] if single else out
 
 
-def explained_variance(y_pred: torch.Tensor, y_true: torch.Tensor) -> float:
-    """``1 - Var[y - y_pred] / Var[y]``: 1 is perfect, 0 no better than a constant."""
+def explained_variance(y_pred: torch.Tensor | np.ndarray, y_true: torch.Tensor | np.ndarray
+                       ) -> float:
+    """``1 - Var[y - y_pred] / Var[y]`` over ``(B,)`` tensors or numpy arrays: 1 is
+    perfect, 0 no better than a constant (nan when ``y`` is constant)."""
+    if isinstance(y_true, np.ndarray):  # by dot products: microseconds on a short rollout
+        if y_true.shape[0] < 2:
+            return float("nan")
+        dy, de = y_true - y_true.mean(), y_true - y_pred
+        de = de - de.mean()
+        var_y = float(np.dot(dy, dy))
+        return float("nan") if var_y == 0 else 1.0 - float(np.dot(de, de)) / var_y
     var_y = float(y_true.var())
     return float("nan") if var_y == 0 else 1.0 - float((y_true - y_pred).var()) / var_y
 

@@ -35,10 +35,35 @@ from typing import Any
 
 import torch
 
-__all__ = ["FLUSH_EVERY", "FlatAdam", "FlatRMSprop"]
+__all__ = ["FLUSH_EVERY", "FlatAdam", "FlatRMSprop", "flat_views", "flatten_parameters"]
 
 #: Steps between two flushes of subnormal moments to zero.
 FLUSH_EVERY = 32
+
+
+def flatten_parameters(params: list[torch.Tensor]) -> torch.Tensor:
+    """One flat tensor holding ``params`` (same device and dtype) in order; each parameter's
+    ``.data`` becomes a view into it. Returns the flat tensor."""
+    if not params or any(p.device != params[0].device or p.dtype != params[0].dtype
+                         for p in params):
+        raise ValueError("flatten_parameters needs parameters on one device and dtype")
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    offset = 0
+    with torch.no_grad():
+        for p in params:
+            n = p.numel()
+            p.data = flat[offset:offset + n].view_as(p)
+            offset += n
+    return flat
+
+
+def flat_views(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Consecutive views of ``flat`` shaped as the tensors ``like``, in order."""
+    out, offset = [], 0
+    for p in like:
+        out.append(flat[offset:offset + p.numel()].view_as(p))
+        offset += p.numel()
+    return out
 
 
 def _flush_subnormals(x: torch.Tensor) -> None:
