@@ -297,7 +297,7 @@ class A3C:
                               f"parameters through CPU shared memory), but got device={device!r}")
         self.generator, _, self.rng = seed_streams(seed)
         self._env_fn = env
-        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         # statistics shared by every worker (built before they fork), saved with the agent
         self.normalizer = (SharedNormalizer(self.spec.obs_shape, obs=cfg.normalize_obs,
                                             reward=cfg.normalize_reward, gamma=cfg.gamma)

@@ -280,7 +280,7 @@ class AsyncQ:
                               f"parameters through CPU shared memory), but got device={device!r}")
         self.generator, _, self.rng = seed_streams(seed)
         self._env_fn = env
-        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         if self.spec.n_actions is None:
             raise ConfigError("AsyncQ needs a Discrete action space, but the env's actions are "
                               "continuous; use A3C or PPO for continuous control")

@@ -205,13 +205,15 @@ def seed_streams(seed: SeedLike) -> tuple[torch.Generator, int | None, np.random
 
 
 def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
-              spec: SpaceSpec | None) -> tuple[VectorEnv | None, SpaceSpec]:
-    """The agent's vector env (``None`` for a loaded agent without one) and its spec."""
+              spec: SpaceSpec | None, *, lean: bool = False
+              ) -> tuple[VectorEnv | None, SpaceSpec]:
+    """The agent's vector env (``None`` for a loaded agent without one) and its spec;
+    ``lean``: as :func:`~autolearn.rl.common.env.make_vec_env`'s."""
     if env is None:
         if spec is None:
             raise ConfigError("`env` is required (only a loaded agent may be built without one)")
         return None, spec
-    venv = make_vec_env(env, n_envs, vectorization=vectorization)
+    venv = make_vec_env(env, n_envs, vectorization=vectorization, lean=lean)
     return venv, space_info(venv)
 
 

@@ -65,7 +65,7 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
     torch.set_num_threads(1)
     parent = os.getppid()
     try:
-        venv, _ = setup_env(env, config.n_envs, config.vectorization, spec)
+        venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
         learner = make_learner(venv, rank, seed)
         lr_at = as_schedule(config.learning_rate, "learning_rate")
         while (not stop.is_set() and counter.value - start < total
