@@ -10,6 +10,7 @@ from autolearn.samplers.bo.acquisition import LogExpectedImprovement, UpperConfi
 from autolearn.samplers.bo.gp import GaussianProcess
 from autolearn.samplers.bo.maximize import AcquisitionMaximizer
 from autolearn.samplers.bo.restart import TrustRegionRestarts
+from autolearn.samplers.bo.warp import median_log_warp
 
 __all__ = ["GPSampler"]
 
@@ -52,6 +53,14 @@ class GPSampler(BOSampler):
             :class:`~autolearn.samplers.bo.restart.TrustRegionRestarts`, ``False`` turns
             them off. The restarts' stall test and phases use expected improvement
             whatever ``acquisition`` is.
+        output_warp: ``True``: fit the GP to ``log1p((y - min y) / (median y - min y))``
+            instead of ``y`` (:func:`~autolearn.samplers.bo.warp.median_log_warp`), a
+            monotone map (the incumbent and every comparison are unchanged) that
+            compresses values far above the median, so objectives whose values span orders
+            of magnitude (Rosenbrock-like valleys) are modelled much better. ``"select"``
+            (default): fit both models at every suggestion and keep the one with the
+            larger marginal likelihood of the raw values (the warped model's includes the
+            warp's log-Jacobian); about twice the fitting cost. ``False``: never warp.
 
     Example:
         >>> import autolearn
@@ -79,6 +88,7 @@ class GPSampler(BOSampler):
         acquisition: Literal["log_ei", "ucb"] = "log_ei",
         constant_liar: bool = True,
         restarts: bool | TrustRegionRestarts = True,
+        output_warp: bool | Literal["select"] = "select",
     ) -> None:
         from autolearn.exceptions import ConfigError
 
@@ -90,6 +100,9 @@ class GPSampler(BOSampler):
         if not isinstance(restarts, bool | TrustRegionRestarts):
             raise ConfigError("`restarts` must be a bool or a TrustRegionRestarts, but got "
                               f"{restarts!r}")
+        if output_warp not in (True, False, "select"):
+            raise ConfigError("`output_warp` must be True, False or 'select', but got "
+                              f"{output_warp!r}")
         if isinstance(n_hyper_samples, bool) or n_hyper_samples < 1:
             raise ConfigError(f"`n_hyper_samples >= 1` must hold, but got {n_hyper_samples}")
         super().__init__(
@@ -101,5 +114,7 @@ class GPSampler(BOSampler):
             n_startup_trials=n_startup_trials,
             constant_liar=constant_liar,
             restarts=(TrustRegionRestarts() if restarts is True else restarts or None),
+            output_warp=median_log_warp if output_warp else None,
+            warp_select=output_warp == "select",
             seed=seed,
         )

@@ -300,7 +300,7 @@ def test_maximisation_and_reproducibility():
 
 @pytest.mark.parametrize("kwargs", [
     {"hyperparameters": "map"}, {"acquisition": "pi"}, {"n_hyper_samples": 0},
-    {"n_startup_trials": 0}, {"seed": "x"},
+    {"n_startup_trials": 0}, {"seed": "x"}, {"output_warp": "log"},
 ])
 def test_invalid_options_raise_config_error(kwargs):
     with pytest.raises(ConfigError):
@@ -331,3 +331,95 @@ def test_suggestions_run_with_single_threaded_blas():
     assert blas_threads() == before  # restored afterwards
     with _loop.single_threaded_blas():  # reusable, and a no-op where nothing is loaded
         pass
+
+
+# --- output warp ----------------------------------------------------------------------------
+
+
+def test_median_log_warp_is_monotone_and_invariant_to_shift_and_scale():
+    from autolearn.samplers.bo.warp import median_log_warp
+
+    y = np.array([3.0, 1.0, 2.0, 50.0, 1e4, 1.5])
+    w = median_log_warp(y)
+    v = np.sort(np.r_[y, 0.5, 7.0])
+    assert np.all(np.diff(w(v)) > 0)
+    assert w(np.array([1.0]))[0] == 0.0
+    np.testing.assert_allclose(median_log_warp(5 * y - 2)(5 * v - 2), w(v))
+    assert w(np.array([1e4]))[0] < 10  # far above the median: logarithmic
+    assert median_log_warp(np.array([1.0, 1.0, 4.0])) is None  # no spread below the median
+    assert median_log_warp(np.array([])) is None
+
+
+def test_warp_log_jacobian_matches_finite_differences():
+    from autolearn.samplers.bo.warp import median_log_warp
+
+    y = np.array([0.3, 1.0, 2.0, 40.0, 900.0])
+    w = median_log_warp(y)
+    h = 1e-6 * np.maximum(1.0, np.abs(y))
+    fd = (w(y + h) - w(y - h)) / (2 * h)
+    assert w.log_jacobian(y) == pytest.approx(float(np.log(fd).sum()), rel=1e-6)
+
+
+def test_log_evidence_is_the_marginal_likelihood_in_original_units():
+    rng = np.random.default_rng(0)
+    X = rng.random((15, 2))
+    y = 100.0 * X[:, 0] + np.sin(6 * X[:, 1])
+    space = CubeSpace.build(UnitCubeTransform({"a": FloatDistribution(0, 1),
+                                               "b": FloatDistribution(0, 1)}))
+    post = GaussianProcess(hyperparameters="mll").fit(X, y, space, rng)
+    z = (y - y.mean()) / y.std()
+    want = log_marginal_likelihood(X, z, post.theta)[0] - len(y) * math.log(y.std())
+    assert post.log_evidence() == pytest.approx(want, rel=1e-9)
+
+
+def test_evidence_prefers_the_warp_on_a_steep_objective_and_not_on_a_plane():
+    from autolearn.samplers.bo.warp import median_log_warp
+
+    rng = np.random.default_rng(1)
+    X = rng.random((25, 2))
+    space = CubeSpace.build(UnitCubeTransform({"a": FloatDistribution(0, 1),
+                                               "b": FloatDistribution(0, 1)}))
+
+    def margin(y):  # warped evidence (with the Jacobian) minus raw evidence
+        w = median_log_warp(y)
+        warped = GaussianProcess(hyperparameters="mll").fit(X, w(y), space, rng)
+        raw = GaussianProcess(hyperparameters="mll").fit(X, y, space, rng)
+        return warped.log_evidence() + w.log_jacobian(y) - raw.log_evidence()
+
+    assert margin(10.0 ** (5 * X[:, 0]) + X[:, 1]) > 0
+    assert margin(3.0 * X[:, 0] - X[:, 1]) < 0
+
+
+def test_output_warp_fits_the_model_to_warped_values():
+    from autolearn.samplers.bo.warp import median_log_warp
+
+    seen = []
+
+    class Recording(GaussianProcess):
+        def fit(self, X, y, space, rng):
+            seen.append(np.array(y))
+            return super().fit(X, y, space, rng)
+
+    sampler = GPSampler(seed=0, n_startup_trials=4, output_warp=True, restarts=False)
+    sampler.surrogate = Recording(hyperparameters="mll")
+    study = autolearn.create_study(sampler=sampler)
+    study.optimize(lambda t: 10.0 ** (4 * t.suggest_float("x", 0.0, 1.0)), n_trials=7)
+    raw = np.array([t.value for t in study.trials])
+    assert len(seen) == 3
+    for y in seen:
+        n = len(y)
+        np.testing.assert_allclose(y, median_log_warp(raw[:n])(raw[:n]))
+
+
+@pytest.mark.parametrize("output_warp", [False, True, "select"])
+def test_output_warp_options_run_and_reproduce(output_warp):
+    def run():
+        study = autolearn.create_study(sampler=GPSampler(seed=2, n_startup_trials=4,
+                                                         output_warp=output_warp))
+        study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2
+                       + 100 * t.suggest_float("z", 0, 1) ** 4, n_trials=10)
+        return study
+
+    a, b = run(), run()
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert a.best_value < 1.0

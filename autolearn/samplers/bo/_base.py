@@ -98,6 +98,12 @@ class Posterior(abc.ABC):
         (1 for a point estimate); acquisitions average over them.
         """
 
+    def log_evidence(self) -> float:
+        """``log p(y | X)`` of the training values in their original units, for models
+        that have a likelihood (used to choose an output warp); others raise."""
+        raise NotImplementedError(f"{type(self).__name__} has no marginal likelihood, so "
+                                  "it cannot choose an output warp; use warp_select=False")
+
 
 class Surrogate(abc.ABC):
     """Fits a model of ``y`` (to minimise) given ``X``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from autolearn.samplers._base import BaseSampler
 from autolearn.samplers._random import RandomSampler
 from autolearn.samplers.bo._base import Acquisition, CubeSpace, Maximizer, Surrogate
 from autolearn.samplers.bo.restart import RestartHistory, TrustRegionRestarts
+from autolearn.samplers.bo.warp import MedianLogWarp
 from autolearn.space import BaseDistribution, UnitCubeTransform
 
 if TYPE_CHECKING:
@@ -128,6 +129,12 @@ class BOSampler(BaseSampler):
         restarts: Once the search has stalled, hand a share of the proposals to local
             searches elsewhere (see :mod:`autolearn.samplers.bo.restart`); needs a
             surrogate whose posterior has a mean and variance (not used by default).
+        output_warp: Fitted to the complete trials' values, returns a monotone map of
+            values (e.g. :func:`~autolearn.samplers.bo.warp.median_log_warp`) or None;
+            the surrogate and the acquisition then see warped values (None: raw values).
+        warp_select: Fit a second surrogate to the raw values too and keep the warp only
+            if its model's ``log_evidence()`` plus the warp's ``log_jacobian`` is larger
+            (needs a posterior with ``log_evidence``, as the GP's has).
         seed: Makes the run reproducible (each trial draws from ``(seed, number)``).
 
     Only single-objective studies are modelled; for several objectives the sampler falls
@@ -144,6 +151,8 @@ class BOSampler(BaseSampler):
         n_startup_trials: int = 10,
         constant_liar: bool = True,
         restarts: TrustRegionRestarts | None = None,
+        output_warp: Callable[[np.ndarray], MedianLogWarp | None] | None = None,
+        warp_select: bool = False,
         seed: SeedLike = None,
     ) -> None:
         from autolearn.exceptions import ConfigError
@@ -156,6 +165,9 @@ class BOSampler(BaseSampler):
         self.n_startup_trials = int(n_startup_trials)
         self.constant_liar = constant_liar
         self.restarts = restarts
+        self.output_warp = output_warp
+        self.warp_select = warp_select
+        self._raw_surrogate: Surrogate | None = None
         self._phase_surrogate: Surrogate | None = None
         if isinstance(seed, np.random.Generator):
             self._seed = int(seed.integers(2**62))
@@ -198,6 +210,7 @@ class BOSampler(BaseSampler):
         sign = -1.0 if str(study.direction) == "maximize" else 1.0
         X, y = observations([t for t in others if t.state == TrialState.COMPLETE], transform,
                             sign)
+        n_complete = len(y)
         if len(y) < self.n_startup_trials:
             return transform.decode(space.round(self._sobol(transform.dim, trial.number))[0])
         if self.constant_liar:
@@ -206,6 +219,12 @@ class BOSampler(BaseSampler):
             if len(Xr):
                 X = np.vstack([X, Xr])
                 y = np.concatenate([y, np.full(len(Xr), y.max())])
+        # A monotone warp fitted to the complete values (the order of points is kept, so
+        # the incumbent is the same); the model and the acquisition see warped values.
+        warp = self.output_warp(y[:n_complete]) if self.output_warp is not None else None
+        y_raw = y
+        if warp is not None:
+            y = warp(y)
         history = (self._restart_history(others, space, sign) if self.restarts is not None
                    else None)
         refine = history is not None and history.refine_due
@@ -214,6 +233,16 @@ class BOSampler(BaseSampler):
             self._tag(study, trial, history.state.phase, kind)  # type: ignore[union-attr]
             return transform.decode(space.round(x[None, :])[0])
         posterior = self.surrogate.fit(X, y, space, rng)
+        if warp is not None and self.warp_select:
+            # Keep the warp only if the warped model explains the raw values better: its
+            # marginal likelihood plus the warp's log-Jacobian against the raw model's.
+            import copy
+
+            if self._raw_surrogate is None:
+                self._raw_surrogate = copy.deepcopy(self.surrogate)
+            raw = self._raw_surrogate.fit(X, y_raw, space, rng)
+            if raw.log_evidence() > posterior.log_evidence() + warp.log_jacobian(y_raw):
+                posterior, y, warp = raw, y_raw, None
         best = float(y.min())
         if refine:
             # Every few trials of a phase, refine the incumbent: expected improvement in a
@@ -234,7 +263,7 @@ class BOSampler(BaseSampler):
         # Best first, so maximisers can search around the incumbents (running trials,
         # given the worst value by the constant liar, come last).
         x = self.maximizer(score, space, X[np.argsort(y, kind="stable")], rng)
-        if history is not None and history.should_restart(posterior, x):
+        if history is not None and history.should_restart(posterior, x, warp):
             cand = space.round(_qmc_points(space.dim, 10, rng))
             x = history.policy.design_point(cand, history.points, history.centres(),
                                             space.continuous)

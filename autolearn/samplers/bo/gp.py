@@ -388,6 +388,7 @@ class GPPosterior(Posterior):
         self.X, self.theta = X, theta
         self.lengthscales, self.amplitude, self.noise, self.mean = _unpack(theta, d)
         self.y_shift, self.y_scale = float(y_shift), float(y_scale)
+        self._y = np.asarray(y, dtype=float)
         K = _Pairs(X).kernel(theta)
         self.L_inv = np.empty_like(K)
         self.alpha = np.empty((len(theta), n))
@@ -399,6 +400,16 @@ class GPPosterior(Posterior):
             self.L_inv[i] = scipy.linalg.solve_triangular(Li, eye, lower=True,
                                                           check_finite=False)
             self.alpha[i] = self.L_inv[i].T @ (self.L_inv[i] @ (y - self.mean[i]))
+
+    def log_evidence(self) -> float:
+        """``log p(y | X, theta)`` of the training values in original units (the log
+        marginal likelihood of the standardised values minus ``n log y_scale``), averaged
+        over the hyperparameter samples."""
+        n = len(self._y)
+        r = self._y[None, :] - self.mean[:, None]
+        logdet = np.log(np.abs(np.diagonal(self.L_inv, axis1=1, axis2=2))).sum(1)
+        lml = -0.5 * np.einsum("sn,sn->s", r, self.alpha) + logdet - 0.5 * n * _LOG_2PI
+        return float(np.mean(lml)) - n * math.log(self.y_scale)
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latent mean and variance ``(s, m)`` at ``X: (m, D)``, in original ``y`` units."""

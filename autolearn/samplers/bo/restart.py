@@ -40,6 +40,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,10 +255,13 @@ class RestartHistory:
             out = [c for c in out if not np.array_equal(c, exclude)]
         return np.array(out).reshape(-1, self.points.shape[1])
 
-    def should_restart(self, posterior: Posterior, x: np.ndarray) -> bool:
+    def should_restart(self, posterior: Posterior, x: np.ndarray,
+                       warp: Callable[[np.ndarray], np.ndarray] | None = None) -> bool:
         """Whether the main search has stalled: (after ``main_between`` main trials since
         the last phase) the incumbent barely improved over the last ``stall_window``
-        trials and the expected improvement of its proposal ``x`` is tiny."""
+        trials and the expected improvement of its proposal ``x`` is tiny. ``warp``: the
+        monotone map of the values that ``posterior`` was fitted to (the expected
+        improvement and its scale are then measured on warped values)."""
         from autolearn.samplers.bo.acquisition import log_ei
 
         policy = self.policy
@@ -267,6 +271,8 @@ class RestartHistory:
         yc = self.values[self.complete]
         if not stalled(yc, policy.stall_window, policy.stall_tol):
             return False
+        if warp is not None:
+            yc = warp(yc)
         best = float(yc.min())
         scale = float(np.median(yc)) - best
         if not scale > 0:
