@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autolearn.exceptions import ConfigError
 from autolearn.rl.common.env import LeanSyncVectorEnv, make_vec_env
 
 
@@ -78,3 +79,10 @@ def test_lean_vector_env_infos_and_truncation() -> None:
         for x, y in zip(out_a[:4], out_b[:4], strict=True):
             assert x.dtype == y.dtype and np.array_equal(x, y)
         _same_info(out_a[4], out_b[4])
+
+
+def test_lean_vector_env_rejects_wrong_number_of_actions() -> None:
+    env = make_vec_env("CartPole-v1", 3, lean=True)
+    env.reset(seed=0)
+    with pytest.raises(ConfigError, match="one action per sub-env"):
+        env.step(np.zeros(2, np.int64))

@@ -137,6 +137,9 @@ class LeanSyncVectorEnv(gym.vector.SyncVectorEnv):
                                           dict[str, Any]]:
         if not self._lean:
             return super().step(actions)
+        if len(actions) != self.num_envs:  # gymnasium's zip(strict=True) raises ValueError
+            raise ConfigError(f"`actions` must hold one action per sub-env, "
+                              f"{self.num_envs}, but got {len(actions)}")
         out, env_obs = self._observations, self._env_obs
         rewards, terms, truncs = self._rewards, self._terminations, self._truncations
         infos: dict[str, Any] = {}
