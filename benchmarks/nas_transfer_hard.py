@@ -36,13 +36,39 @@ Protocol (fixed before the first full run):
    over seeds, and the single-seed proxy the search saw) with its p-value and a
    seed-bootstrap interval, beside the *ceiling* set by seed noise: the mean Spearman
    correlation between two large training seeds over the same candidates.
+
+**Several search seeds, with a random-search arm** (``--search-seeds N``; design fixed
+2026-12-07, session 8, before its run). The one-seed run above left the fair baseline out
+(its controller did not learn in 48 proxy samples) and had one search seed. With
+``--search-seeds N`` the benchmark reuses a finished one-seed run (``--base``, default
+``benchmarks/results/nas_transfer_hard.json``: its task, proxy and large settings, its 12
+random cells and hand-designed net with their large results, and its seed-0 controller
+search and that cell's large runs; nothing of it is retrained) and, for search seeds
+0..N-1, interleaved (controller seed k, random seed k, then k + 1):
+
+- the ``--controller`` search (PPO, ``--samples`` proxy children, one training seed each,
+  proxy data generated from the search seed) and a **random-search arm**: ``--samples``
+  uniform random cells scored on the same proxy the same way (``RandomSampler(seed=k)``);
+- the best-by-proxy cell of each arm retrained large with the ``--seeds`` training seeds.
+
+Finished searches and large runs go to a resume-safe jsonl (``--live``); a rerun skips
+them, and ``--report-only`` writes the report from it without training anything.
+Reported: per arm the median over search seeds of the returned cell's large accuracy
+(mean over training seeds); controller vs the median random cell, vs the hand net and vs
+the random-search arm, each as a one-sided Mann-Whitney U over the search seeds and paired
+by seed (one-sided Wilcoxon signed-rank; against a single number, on the differences),
+whatever they come to; the proxy-vs-large Spearman over all cells retrained large (the
+single-seed proxy score each got). If fewer than N seeds have both arms finished the
+report says INCOMPLETE and gives no test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Report
@@ -97,6 +123,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--filters", type=int, default=16, help="large F (16)")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per large run (3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the search and draws (0)")
+    parser.add_argument("--search-seeds", type=int, default=1,
+                        help="search seeds 0..N-1, each with a controller and a random-search "
+                             "arm, reusing the --base run (1: the one-seed benchmark)")
+    parser.add_argument("--base", type=Path, default=None,
+                        help="finished one-seed run's JSON reused by --search-seeds (default "
+                             "benchmarks/results/nas_transfer_hard.json; --quick runs one)")
+    parser.add_argument("--live", type=Path, default=None,
+                        help="resume-safe jsonl of finished searches and large runs (default "
+                             "RESULTS_DIR/nas_transfer_hard_live.jsonl)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="with --search-seeds: report what --live holds, train nothing")
 
 
 def noisy_mnist1d(seed: int, n_train: int, n_val: int, noise: float) -> Any:
@@ -137,6 +174,12 @@ def _spearman(a: list[float], b: list[float]) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> Report:
+    if args.search_seeds > 1:
+        return run_search_seeds(args)
+    return run_one(args)
+
+
+def run_one(args: argparse.Namespace) -> Report:
     import numpy as np
     import torch
     from scipy.stats import f_oneway
@@ -334,7 +377,8 @@ def run(args: argparse.Namespace) -> Report:
         f"{search_seconds:.0f} s, large runs {large_seconds:.0f} s.",
     ]
     raw = {
-        "args": {k: v for k, v in vars(args).items() if k != "results_dir"},
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                 if k != "results_dir"},
         "task": {"n_train": n_train, "n_val": n_val, "noise": noise, "pilot": pilot},
         "search": {"values": [t.value for t in study.trials], "seconds": search_seconds,
                    "best_trial": best_trial.number},
@@ -353,6 +397,262 @@ def run(args: argparse.Namespace) -> Report:
         title=f"NASNet transfer on a harder mnist1d ({n_train} examples, noise {noise:g}): "
               f"{args.seeds} training seeds",
         header=["cell", f"proxy val acc (mean of {args.proxy_seeds} seeds)",
+                f"large val acc (mean of {args.seeds})", "sd over seeds (points)",
+                "parameters"],
+        rows=rows, notes=notes, raw=raw)
+
+
+#: Settings a ``--search-seeds`` run takes from its base run (so both use the same task).
+_BASE_KEYS = ("samples", "controller_batch", "blocks", "ops", "proxy_train", "proxy_epochs",
+              "proxy_filters", "large_epochs", "cells", "filters", "seeds", "seed")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_sided(a: list[float], b: list[float] | float) -> dict[str, Any]:
+    """Mann-Whitney U (a > b; b a list) or Wilcoxon signed-rank of ``a - b`` (b a number)."""
+    from scipy.stats import mannwhitneyu, wilcoxon
+
+    try:
+        if isinstance(b, list):
+            r = mannwhitneyu(a, b, alternative="greater")
+            wins = sum(x > y for x in a for y in b)
+            return {"test": "mann-whitney", "U": float(r.statistic), "p": float(r.pvalue),
+                    "wins": f"{wins} of {len(a) * len(b)} pairs"}
+        d = [x - b for x in a]
+        r = wilcoxon(d, alternative="greater")
+        return {"test": "wilcoxon", "W": float(r.statistic), "p": float(r.pvalue),
+                "wins": f"{sum(x > 0 for x in d)} of {len(d)} seeds"}
+    except ValueError as e:  # e.g. all differences zero
+        return {"test": "n/a", "p": float("nan"), "why": str(e), "wins": ""}
+
+
+def run_search_seeds(args: argparse.Namespace) -> Report:
+    import numpy as np
+    import torch
+
+    import autolearn
+    from autolearn.nas import (
+        ChildObjective,
+        TrainConfig,
+        build_child,
+        count_parameters,
+        make_space,
+        train_child,
+    )
+
+    torch.set_num_threads(1)
+    if args.quick and args.base is None:
+        one = argparse.Namespace(**{**vars(args), "search_seeds": 1})
+        base = run_one(one).raw
+    else:
+        path = args.base or ROOT / "benchmarks" / "results" / "nas_transfer_hard.json"
+        if not Path(path).exists():
+            raise SystemExit(f"--search-seeds reuses a finished one-seed run, but {path} does "
+                             "not exist: run `python -m benchmarks run nas_transfer_hard` "
+                             "first or give --base")
+        base = json.loads(Path(path).read_text())["raw"]
+    for key in _BASE_KEYS:
+        setattr(args, key, base["args"][key])
+    live = args.live or Path(args.results_dir) / "nas_transfer_hard_live.jsonl"
+    Path(live).parent.mkdir(parents=True, exist_ok=True)
+    done: dict[tuple[str, int, str], dict[str, Any]] = {}
+    if Path(live).exists():
+        for line in Path(live).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                done[(r["arm"], r["seed"], r["stage"])] = r
+
+    def record(r: dict[str, Any]) -> None:
+        done[(r["arm"], r["seed"], r["stage"])] = r
+        with open(live, "a") as f:
+            f.write(json.dumps(r) + "\n")
+
+    ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+    space = make_space("nasnet", num_blocks=args.blocks, ops=ops)
+    task = base["task"]
+    n_train, n_val, noise = task["n_train"], task["n_val"], task["noise"]
+    large_size = {"cells": args.cells, "filters": args.filters}
+    proxy_size = {"cells": 1, "filters": args.proxy_filters}
+    large_data = noisy_mnist1d(args.seed + 1000, n_train, n_val, noise)
+    proxy_train = args.proxy_train or n_train
+    arms = (args.controller, "random")
+    if args.controller == "random":
+        raise SystemExit("--search-seeds compares the controller with random search: give "
+                         "--controller ppo or reinforce")
+
+    def large(cell: dict[str, Any], seed: int) -> float:
+        train = TrainConfig(epochs=args.large_epochs, lr=3e-3, lr_schedule="cosine", seed=seed)
+        model = build_child(space, cell, large_data, seed=seed, size=large_size)
+        return train_child(model, large_data, train).val_accuracy
+
+    base_cand = base["candidates"][0]
+    for k in range(args.search_seeds):
+        for arm in arms:
+            if args.report_only:
+                continue
+            if (arm, k, "search") not in done:
+                if arm == base["args"]["controller"] and k == base["args"]["seed"]:
+                    record({"arm": arm, "seed": k, "stage": "search", "from_base": True,
+                            "values": base["search"]["values"],
+                            "seconds": base["search"]["seconds"],
+                            "best": base_cand["decisions"], "best_proxy": base_cand["proxy"][0]})
+                    record({"arm": arm, "seed": k, "stage": "large", "from_base": True,
+                            "large": base_cand["large"], "n_params": base_cand["n_params"],
+                            "seconds": None})
+                    continue
+                t0 = time.perf_counter()
+                proxy_data = noisy_mnist1d(k, proxy_train, max(100, proxy_train // 2), noise)
+                cfg = TrainConfig(epochs=args.proxy_epochs, lr=3e-3, lr_schedule="cosine",
+                                  seed=0)
+                sampler = _sampler(argparse.Namespace(controller=arm, seed=k), space,
+                                   args.controller_batch)
+                study = autolearn.create_study(direction="maximize", sampler=sampler)
+                study.optimize(ChildObjective(space, proxy_data, cfg, size=proxy_size),
+                               n_trials=args.samples)
+                scored = {t.number: float(t.value) for t in study.trials
+                          if t.value is not None and np.isfinite(t.value)}
+                bn = max(scored, key=scored.__getitem__)
+                bt = study.trials[bn]
+                record({"arm": arm, "seed": k, "stage": "search", "from_base": False,
+                        "values": [t.value for t in study.trials],
+                        "seconds": time.perf_counter() - t0,
+                        "best": {n: bt.params[n] for n in space.search_space()
+                                 if n in bt.params},
+                        "best_proxy": scored[bn]})
+                print(f"seed {k} {arm}: search {done[(arm, k, 'search')]['seconds']:.0f} s, "
+                      f"best proxy {scored[bn]:.3f}", flush=True)
+            if (arm, k, "large") not in done:
+                t0 = time.perf_counter()
+                cell = done[(arm, k, "search")]["best"]
+                accs = [large(cell, s) for s in range(args.seeds)]
+                record({"arm": arm, "seed": k, "stage": "large", "from_base": False,
+                        "large": accs, "seconds": time.perf_counter() - t0,
+                        "n_params": count_parameters(build_child(space, cell, large_data,
+                                                                 size=large_size))})
+                print(f"seed {k} {arm}: large " + ", ".join(f"{a:.4f}" for a in accs),
+                      flush=True)
+
+    # analysis over the seeds with both arms finished
+    seeds_done = [k for k in range(args.search_seeds)
+                  if all((a, k, "large") in done for a in arms)]
+    complete = len(seeds_done) == args.search_seeds
+    randoms = base["candidates"][1:]
+    random_means = [statistics.fmean(c["large"]) for c in randoms]
+    median_random = float(np.median(random_means))
+    hand = base["hand_designed"]["large"]
+    hand_mean = statistics.fmean(hand)
+    per: dict[str, list[float]] = {a: [statistics.fmean(done[(a, k, "large")]["large"])
+                                       for k in seeds_done] for a in arms}
+    q = max(1, args.samples // 4)
+    rows: list[list[Any]] = []
+    for k in seeds_done:
+        for a in arms:
+            s, lg = done[(a, k, "search")], done[(a, k, "large")]
+            vals = [v for v in s["values"] if v is not None]
+            rows.append([k, a, f"{100 * s['best_proxy']:.1f} %",
+                         f"{100 * statistics.fmean(vals[:q]):.1f} / "
+                         f"{100 * statistics.fmean(vals[-q:]):.1f} %",
+                         f"{100 * statistics.fmean(lg['large']):.2f} %",
+                         f"{100 * float(np.std(lg['large'], ddof=1)):.2f}",
+                         f"{lg['n_params']:,}"])
+    for a in arms:
+        if per[a]:
+            rows.append([f"median of {len(seeds_done)}", a, "", "",
+                         f"{100 * statistics.median(per[a]):.2f} %", "", ""])
+    rows.append(["base", f"median of {len(randoms)} random cells", "", "",
+                 f"{100 * median_random:.2f} %", "", ""])
+    rows.append(["base", "hand-designed", "", "", f"{100 * hand_mean:.2f} %",
+                 f"{100 * float(np.std(hand, ddof=1)):.2f}",
+                 f"{base['hand_designed']['n_params']:,}"])
+
+    # proxy-vs-large over every cell retrained large (single-seed proxy score of each)
+    proxy_all = [c["proxy"][0] for c in randoms]
+    large_all = list(random_means)
+    for k in seeds_done:
+        for a in arms:
+            proxy_all.append(done[(a, k, "search")]["best_proxy"])
+            large_all.append(statistics.fmean(done[(a, k, "large")]["large"]))
+    rho, p = _spearman(proxy_all, large_all) if len(proxy_all) > 2 else (float("nan"),) * 2
+
+    ctrl, rnd = per[args.controller], per["random"]
+    tests: dict[str, Any] = {}
+    if complete and len(seeds_done) >= 2:
+        tests = {
+            "controller_vs_random_search": {
+                "mann_whitney": _one_sided(ctrl, rnd),
+                "paired": _one_sided([c - r for c, r in zip(ctrl, rnd, strict=True)], 0.0)},
+            "controller_vs_random_cells": {"mann_whitney": _one_sided(ctrl, random_means),
+                                           "paired": _one_sided(ctrl, median_random)},
+            "controller_vs_hand": {"mann_whitney": _one_sided(ctrl, hand),
+                                   "paired": _one_sided(ctrl, hand_mean)},
+            "random_search_vs_random_cells": {"mann_whitney": _one_sided(rnd, random_means),
+                                              "paired": _one_sided(rnd, median_random)},
+            "random_search_vs_hand": {"mann_whitney": _one_sided(rnd, hand),
+                                      "paired": _one_sided(rnd, hand_mean)},
+        }
+
+    def fmt(t: dict[str, Any]) -> str:
+        mw, pr = t["mann_whitney"], t["paired"]
+        return (f"Mann-Whitney one-sided p = {mw['p']:.3g} ({mw['wins']} ahead); paired by "
+                f"seed, Wilcoxon one-sided p = {pr['p']:.3g} ({pr['wins']} ahead)")
+
+    def med(xs: list[float]) -> str:
+        return f"{100 * statistics.median(xs):.2f} %" if xs else "n/a"
+
+    status = ("complete" if complete else
+              f"INCOMPLETE: {len(seeds_done)} of {args.search_seeds} search seeds have both "
+              "arms finished; no test is given as a result")
+    notes = [
+        f"Status: {status}. Design fixed 2026-12-07 (session 8) before the run: search seeds "
+        f"0..{args.search_seeds - 1}, interleaved, each with a {args.controller} controller "
+        f"and a random-search arm of {args.samples} proxy trainings; the best-by-proxy cell of "
+        f"each arm retrained large with {args.seeds} training seeds.",
+        f"Median over search seeds of the returned cell's large accuracy: {args.controller} "
+        f"{med(ctrl)}, random search {med(rnd)}; median random cell ({len(randoms)} cells of "
+        f"the base run) {100 * median_random:.2f} %; hand-designed net {100 * hand_mean:.2f} %.",
+    ]
+    if tests:
+        notes += [
+            f"{args.controller} vs random search: {fmt(tests['controller_vs_random_search'])}.",
+            f"{args.controller} vs the {len(randoms)} random cells: "
+            f"{fmt(tests['controller_vs_random_cells'])} (paired: against the median).",
+            f"{args.controller} vs the hand-designed net ({len(hand)} training seeds): "
+            f"{fmt(tests['controller_vs_hand'])} (paired: against its mean).",
+            f"Random search vs the random cells: {fmt(tests['random_search_vs_random_cells'])};"
+            f" vs the hand net: {fmt(tests['random_search_vs_hand'])}.",
+        ]
+    notes += [
+        f"Proxy-vs-large Spearman over all {len(proxy_all)} cells retrained large (the "
+        f"{len(randoms)} random cells and each arm's returned cell per seed; proxy = the "
+        f"single training-seed proxy score each got, on its search seed's proxy data): "
+        f"rho = {rho:.3f} (p = {p:.3g}). The returned cells are all proxy winners, so they "
+        "crowd the top of the proxy axis.",
+        f"Proxy: N = 1 @ F = {args.proxy_filters}, {proxy_train} examples generated from the "
+        f"search seed, {args.proxy_epochs} epochs; large: N = {args.cells} @ F = "
+        f"{args.filters}, {args.large_epochs} epochs, {n_train} examples (noise {noise:g}), "
+        f"{n_val} validation; the 'first / last' column is the mean proxy accuracy of the "
+        f"first / last {q} samples of the search.",
+        "Time per arm (one thread, shared machine): " + "; ".join(
+            f"seed {k} {a} search {done[(a, k, 'search')]['seconds']:.0f} s"
+            + (" (base run)" if done[(a, k, 'search')].get("from_base") else
+               f", large {done[(a, k, 'large')]['seconds']:.0f} s")
+            for k in seeds_done for a in arms) + ".",
+    ]
+    raw = {
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                 if k != "results_dir"},
+        "complete": complete, "seeds_done": seeds_done,
+        "runs": [done[key] for key in sorted(done)],
+        "per_seed_large": per, "median_random": median_random, "hand_mean": hand_mean,
+        "tests": tests, "spearman_all": {"rho": rho, "p": p, "n": len(proxy_all)},
+        "descriptions": {f"{a}-{k}": space.describe(done[(a, k, "search")]["best"])
+                         for k in seeds_done for a in arms},
+    }
+    return Report(
+        title=f"NASNet transfer on a harder mnist1d, {len(seeds_done)} search seeds "
+              f"({'complete' if complete else 'INCOMPLETE'}): {args.controller} controller vs "
+              "random search",
+        header=["search seed", "arm", "best proxy", f"proxy first / last {q}",
                 f"large val acc (mean of {args.seeds})", "sd over seeds (points)",
                 "parameters"],
         rows=rows, notes=notes, raw=raw)

@@ -45,3 +45,46 @@ def test_noisy_mnist1d_adds_seeded_noise() -> None:
     assert (a.X_train == b.X_train).all() and (a.y_train == clean.y_train).all()
     assert not (a.X_train == clean.X_train).all()
     assert a.X_train.shape == clean.X_train.shape and a.X_val.shape == clean.X_val.shape
+
+
+def test_nas_transfer_hard_quick_search_seeds_with_random_arm_resumes(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("mnist1d")
+    pytest.importorskip("scipy")
+    cmd = [sys.executable, "-m", "benchmarks", "run", "nas_transfer_hard", "--quick",
+           "--search-seeds", "2", "--results-dir", str(tmp_path)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    raw = json.loads((tmp_path / "nas_transfer_hard.json").read_text())["raw"]
+    assert raw["complete"] and raw["seeds_done"] == [0, 1]
+    keys = [(r["arm"], r["seed"], r["stage"]) for r in raw["runs"]]
+    assert sorted(keys) == sorted((a, k, s) for a in ("ppo", "random") for k in (0, 1)
+                                  for s in ("search", "large"))
+    for r in raw["runs"]:
+        if r["stage"] == "large":
+            assert len(r["large"]) == 3
+        else:  # best-by-proxy cell of the arm's own search
+            assert r["best_proxy"] == max(v for v in r["values"] if v is not None)
+            assert len(r["values"]) == 4
+    # seed 0's controller search is the base run's, not rerun
+    assert [r["from_base"] for r in raw["runs"] if r["arm"] == "ppo" and r["seed"] == 0] \
+        == [True, True]
+    assert "controller_vs_random_search" in raw["tests"]
+    lines = (tmp_path / "nas_transfer_hard_live.jsonl").read_text().splitlines()
+    assert len(lines) == 8
+    # resume: a second run trains nothing and reports the same numbers
+    out = subprocess.run([*cmd, "--report-only"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=240, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    raw2 = json.loads((tmp_path / "nas_transfer_hard.json").read_text())["raw"]
+    assert raw2["per_seed_large"] == raw["per_seed_large"]
+    assert len((tmp_path / "nas_transfer_hard_live.jsonl").read_text().splitlines()) == 8
+
+
+def test_search_seeds_without_base_run_is_a_clear_error(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "run", "nas_transfer_hard",
+                          "--search-seeds", "2", "--base", str(tmp_path / "missing.json"),
+                          "--results-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert out.returncode != 0 and "one-seed run" in out.stderr
