@@ -26,7 +26,7 @@ problem, run in the benchmark's fixed problem order.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,65 @@ QUICK_PROBLEMS = ("branin", "hartmann3")
 MODEL_PROBLEMS = "all"
 #: Model-family optimizers that cost minutes per 100-evaluation run here, and where they run.
 SLOW_OPTIMIZERS = ("skopt-gp", "smac-bb")
-#: (Hartmann-3 and Rosenbrock-5 added 2026-12-07: the first two of the benchmark's problem
-#: order that a run of 10 seeds per problem, started then, finished by 10:00 UTC; Ackley-5,
-#: the next, finished at 12:18 UTC the same day, session 8; Levy-5, the next, at 13:12 UTC,
-#: added in session 9; see docs/benchmarks.md.)
-SLOW_PROBLEMS = ("branin", "hartmann3", "hartmann6", "rosenbrock5", "ackley5", "levy5",
-                 "nasbench201_cifar10")
+#: SMAC3 BlackBox's problems (Hartmann-3 and Rosenbrock-5 added 2026-12-07: the first two of
+#: the benchmark's problem order that a run of 10 seeds per problem, started then, finished
+#: by 10:00 UTC; Ackley-5, the next, finished at 12:18 UTC the same day, session 8; Levy-5,
+#: the next, at 13:12 UTC, added in session 9; see docs/benchmarks.md).
+SMAC_BB_PROBLEMS = ("branin", "hartmann3", "hartmann6", "rosenbrock5", "ackley5", "levy5",
+                    "nasbench201_cifar10")
+#: Where each slow optimizer runs (session 9: scikit-optimize, a required peer, on every
+#: problem; SMAC3 BlackBox, an extra peer, on its 7).
+SLOW_PROBLEMS: dict[str, str | tuple[str, ...]] = {"skopt-gp": "all",
+                                                   "smac-bb": SMAC_BB_PROBLEMS}
+#: Peers beyond those the issue requires: left out of the required-field rank table.
+EXTRA_PEERS = ("smac-bb",)
 TIMING_PROBLEM = "hartmann6"
+
+
+def _slow_spec(problems: dict[str, str | tuple[str, ...]]) -> str:
+    return ";".join(f"{o}={v if isinstance(v, str) else ','.join(v)}"
+                    for o, v in problems.items())
+
+
+def parse_slow_problems(arg: str, slow: Collection[str],
+                        known: Collection[str]) -> dict[str, list[str]]:
+    """``--slow-problems``: the problems of each slow optimizer.
+
+    Either one list for all of them (``"branin,levy5"``, ``"all"``) or a list per optimizer
+    (``"skopt-gp=all;smac-bb=branin,levy5"``; every optimizer in ``slow`` must be named).
+    Problems keep the order of ``known``.
+
+    >>> parse_slow_problems("skopt-gp=all;smac-bb=levy5,branin", ["skopt-gp", "smac-bb"],
+    ...                     ["branin", "levy5", "kc1"])
+    {'skopt-gp': ['branin', 'levy5', 'kc1'], 'smac-bb': ['branin', 'levy5']}
+    >>> parse_slow_problems("levy5", ["skopt-gp"], ["branin", "levy5"])
+    {'skopt-gp': ['levy5']}
+    """
+    def names(spec: str) -> list[str]:
+        if spec.strip() == "all":
+            return list(known)
+        got = {n.strip() for n in spec.split(",") if n.strip()}
+        unknown = sorted(got - set(known))
+        if unknown:
+            raise SystemExit(f"unknown problems in --slow-problems: {', '.join(unknown)}; "
+                             f"known: {', '.join(known)}")
+        return [p for p in known if p in got]
+
+    if "=" not in arg:
+        return {o: names(arg) for o in slow}
+    per: dict[str, list[str]] = {}
+    for part in filter(str.strip, arg.split(";")):
+        opt, eq, spec = part.partition("=")
+        if not eq:
+            raise SystemExit(f"--slow-problems: {part!r} has no '='; write OPTIMIZER=PROBLEMS "
+                             "for each slow optimizer, separated by ';'")
+        per[opt.strip()] = names(spec)
+    missing = [o for o in slow if o not in per]
+    if missing:
+        raise SystemExit(f"--slow-problems names no problems for {', '.join(missing)}; add "
+                         f"'{missing[0]}=PROBLEMS' (or 'all'), or leave it out of "
+                         "--slow-optimizers")
+    return {o: per[o] for o in slow}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,9 +124,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         + ")")
     parser.add_argument("--slow-seeds", type=int, default=10,
                         help="seeds for --slow-optimizers (10)")
-    parser.add_argument("--slow-problems", default=",".join(SLOW_PROBLEMS),
-                        help="problems --slow-optimizers run on, or 'all' (default: "
-                        + ",".join(SLOW_PROBLEMS) + ")")
+    parser.add_argument("--slow-problems", default=_slow_spec(SLOW_PROBLEMS),
+                        help="problems --slow-optimizers run on: one comma-separated list or "
+                        "'all' for all of them, or OPTIMIZER=PROBLEMS per optimizer separated "
+                        "by ';' (default: " + _slow_spec(SLOW_PROBLEMS) + ")")
+    parser.add_argument("--order", choices=("seed", "problem"), default="seed",
+                        help="model family's run order: 'seed' (default: every problem at "
+                        "seed 0 first) or 'problem' (all seeds of one problem, then the next)")
     parser.add_argument("--jobs", type=int, default=2,
                         help="worker processes (2; this machine has 2 shared cores)")
     parser.add_argument("--cache", type=Path, default=None,
@@ -117,20 +173,53 @@ def _g(x: float) -> str:
     return "n/a" if x != x else f"{x:.3g}"
 
 
+def _goal_note(by_budget: dict[int, dict[str, tuple[float, int]]], opts: Sequence[str],
+               budgets: Sequence[int]) -> str:
+    """The issue's rank goals read off the required-field table: the default ahead of every
+    peer (every optimizer not autolearn's), our GP-BO ahead of scikit-optimize."""
+    peers = [o for o in opts if not o.startswith("autolearn-")]
+    parts = []
+    for b in budgets:
+        r = by_budget[b]
+        line = f"@{b}: "
+        if "autolearn-default" in r and peers:
+            best = min(peers, key=lambda o: r[o][0])
+            ahead = r["autolearn-default"][0] < r[best][0]
+            line += (f"default {r['autolearn-default'][0]:.2f} vs best peer {best} "
+                     f"{r[best][0]:.2f} ({'ahead' if ahead else 'NOT ahead'})")
+        if "autolearn-gp" in r and "skopt-gp" in r:
+            ge = r["autolearn-gp"][0] <= r["skopt-gp"][0]
+            line += (f"; autolearn-gp {r['autolearn-gp'][0]:.2f} vs skopt-gp "
+                     f"{r['skopt-gp'][0]:.2f} ({'>=' if ge else 'behind'})")
+        parts.append(line)
+    return "Issue goals on the required-field table (mean rank, lower is better): " + \
+        "; ".join(parts) + "."
+
+
 def plan_tasks(optimizers: Sequence[str], problems: Sequence[str], *, n_trials: int,
                seeds: int, model_seeds: int, model_problems: Collection[str],
                slow: Collection[str] = (), slow_seeds: int = 0,
-               slow_problems: Collection[str] = ()) -> list[Any]:
+               slow_problems: Collection[str] | Mapping[str, Collection[str]] = (),
+               ) -> list[Any]:
     """The main runs, one :class:`~benchmarks.samplers._run.Task` per (optimizer, problem,
     seed): random/TPE optimizers ``seeds`` seeds on every problem, the model family
     ``model_seeds`` on ``model_problems``, its members named in ``slow`` ``slow_seeds`` on
-    ``slow_problems`` (problems keep the order of ``problems``).
+    ``slow_problems`` (one collection for all of them, or a mapping optimizer -> its own;
+    problems keep the order of ``problems``).
 
     >>> [t.key for t in plan_tasks(["skopt-gp", "optuna-gp"], ["branin", "hartmann6"],
     ...  n_trials=100, seeds=10, model_seeds=2, model_problems=["branin", "hartmann6"],
     ...  slow=["skopt-gp"], slow_seeds=1, slow_problems=["hartmann6"])]
     ['skopt-gp|hartmann6|0|100', 'optuna-gp|branin|0|100', 'optuna-gp|branin|1|100', \
 'optuna-gp|hartmann6|0|100', 'optuna-gp|hartmann6|1|100']
+
+    Per optimizer (scikit-optimize everywhere, SMAC3 BlackBox on one problem):
+
+    >>> [t.key for t in plan_tasks(["skopt-gp", "smac-bb"], ["branin", "hartmann6"],
+    ...  n_trials=100, seeds=10, model_seeds=2, model_problems=[],
+    ...  slow=["skopt-gp", "smac-bb"], slow_seeds=1,
+    ...  slow_problems={"skopt-gp": ["branin", "hartmann6"], "smac-bb": ["hartmann6"]})]
+    ['skopt-gp|branin|0|100', 'skopt-gp|hartmann6|0|100', 'smac-bb|hartmann6|0|100']
     """
     from benchmarks.samplers._run import Task
     from benchmarks.samplers.optimizers import OPTIMIZERS
@@ -140,7 +229,9 @@ def plan_tasks(optimizers: Sequence[str], problems: Sequence[str], *, n_trials: 
         if OPTIMIZERS[o].family != "model":
             ps, n = list(problems), seeds
         elif o in slow:
-            ps, n = [p for p in problems if p in slow_problems], slow_seeds
+            mine = (slow_problems.get(o, ()) if isinstance(slow_problems, Mapping)
+                    else slow_problems)
+            ps, n = [p for p in problems if p in mine], slow_seeds
         else:
             ps, n = [p for p in problems if p in model_problems], model_seeds
         tasks += [Task(o, p, s, n_trials) for p in ps for s in range(n)]
@@ -155,8 +246,9 @@ def run(args: argparse.Namespace) -> Report:
     optimizers = _names(args.optimizers, OPTIMIZERS, "optimizers")
     problems = _names(args.problems, PROBLEMS, "problems")
     model_problems = _names(args.model_problems, PROBLEMS, "problems")
-    slow = set(_names(args.slow_optimizers, OPTIMIZERS, "optimizers"))
-    slow_problems = _names(args.slow_problems, PROBLEMS, "problems")
+    slow_list = _names(args.slow_optimizers, OPTIMIZERS, "optimizers")
+    slow = set(slow_list)
+    slow_problems = parse_slow_problems(args.slow_problems, slow_list, list(PROBLEMS))
     n_trials, seeds, model_seeds = args.trials, args.seeds, args.model_seeds
     slow_seeds = args.slow_seeds
     timing = not args.no_timing
@@ -164,7 +256,8 @@ def run(args: argparse.Namespace) -> Report:
         n_trials, seeds, model_seeds, slow_seeds, timing = 15, 2, 2, 2, False
         if args.problems == "all":
             problems = list(QUICK_PROBLEMS)
-        model_problems = slow_problems = problems
+        model_problems = problems
+        slow_problems = {o: problems for o in slow_list}
     budgets = tuple(b for b in BUDGETS if b < n_trials) + (n_trials,)
 
     def is_model(o: str) -> bool:
@@ -174,8 +267,13 @@ def run(args: argparse.Namespace) -> Report:
                        model_seeds=model_seeds, model_problems=model_problems, slow=slow,
                        slow_seeds=slow_seeds, slow_problems=slow_problems)
     # Cheap tasks first, then the model family seed by seed (so an interrupted run has every
-    # model problem at seed 0 before any at seed 1), the expensive objective last.
+    # model problem at seed 0 before any at seed 1), the expensive objective last; with
+    # --order problem the model family's problems one after another, all seeds of each (so
+    # an interrupted run leaves whole problems, in the benchmark's order).
+    problem_order = list(PROBLEMS)
     tasks.sort(key=lambda t: (PROBLEMS[t.problem].expensive, is_model(t.optimizer),
+                              (problem_order.index(t.problem) if args.order == "problem" else 0)
+                              if is_model(t.optimizer) else 0,
                               t.seed if is_model(t.optimizer) else 0))
     # --model-timing times the model family to 200 trials, except the slow tier (minutes per
     # 100 trials already): their time per suggestion is reported at trial 100 only.
@@ -210,7 +308,22 @@ def run(args: argparse.Namespace) -> Report:
     sub = [p for p in problems if p in model_problems]
     model_opt = [o for o in optimizers if is_model(o) and o not in slow]
     slow_opt = [o for o in optimizers if is_model(o) and o in slow]
-    slow_sub = [p for p in problems if p in slow_problems]
+    planned: dict[tuple[str, str], int] = {}
+    for t in tasks:
+        planned[t.problem, t.optimizer] = planned.get((t.problem, t.optimizer), 0) + 1
+
+    def complete(p: str, o: str) -> bool:
+        """Every planned seed of (problem, optimizer) finished."""
+        cell = cells.get((p, o), {})
+        return bool(cell.get("seeds", 0)) and cell["seeds"] == planned.get((p, o))
+
+    def slow_where(o: str) -> str:
+        ps = [p for p in problems if p in slow_problems.get(o, ())]
+        done = [p for p in ps if complete(p, o)]
+        what = "all" if ps == problems else ", ".join(ps)
+        return (f"{o} seeds 0..{slow_seeds - 1} on {len(ps)} ({what}"
+                + (f"; all seeds finished on {len(done)} of them so far"
+                   if len(done) < len(ps) else "") + ")")
     notes: list[str] = []
     notes.append(
         f"Regret = best value among the first N evaluations minus the known optimum "
@@ -221,28 +334,41 @@ def run(args: argparse.Namespace) -> Report:
         + (f"; the GP/random-forest family ({', '.join(model_opt)}) seeds "
            f"0..{model_seeds - 1} on {len(sub)} of them ({', '.join(sub)})" if model_opt
            else "")
-        + (f"; {', '.join(slow_opt)} (minutes per run) seeds 0..{slow_seeds - 1} on "
-           f"{len(slow_sub)} ({', '.join(slow_sub)})" if slow_opt else "") + ".")
+        + (f"; the slow tier (minutes per run): {'; '.join(map(slow_where, slow_opt))}"
+           if slow_opt else "") + ".")
 
     # --- mean ranks ---
     def ran_ok(o: str, ps: list[str]) -> bool:
         return any(cells.get((p, o), {}).get("seeds", 0) for p in ps)
 
     all_opt = [o for o in optimizers if ran_ok(o, problems)]
+    extras = [o for o in all_opt if o in EXTRA_PEERS]
+    required = [o for o in all_opt if o not in EXTRA_PEERS]
     no_slow = [o for o in all_opt if o not in slow]
     cheap = [o for o in optimizers if not is_model(o) and ran_ok(o, problems)]
     rank_raw: dict[str, Any] = {}
     seen_sets: list[tuple[list[str], list[str]]] = []
     left_out = sorted(slow & set(all_opt))
-    for label, opts, ps in (("every optimizer", all_opt, problems),
-                            ("every optimizer but " + ", ".join(left_out) if left_out
-                             else "every optimizer, model-family problems", no_slow, sub),
-                            ("random / TPE optimizers", cheap, problems)):
-        used = [p for p in ps if all(cells.get((p, o), {}).get("seeds", 0) for o in opts)]
+    # A problem counts for a table only where every ranked optimizer finished all its planned
+    # seeds there (a slow optimizer still running has partial cells in the long table).
+    tables = [("every optimizer", all_opt, problems)]
+    if extras:
+        tables.append(("required field: every optimizer but the extra peer(s) "
+                       + ", ".join(extras), required, problems))
+    tables += [("every optimizer but " + ", ".join(left_out) if left_out
+                else "every optimizer, model-family problems", no_slow, sub),
+               ("random / TPE optimizers", cheap, problems)]
+    n_required = 0
+    for label, opts, ps in tables:
+        used = [p for p in ps if all(complete(p, o) for o in opts)]
         if len(opts) < 2 or not used or (opts, used) in seen_sets:
             continue
+        if label.startswith("required field"):
+            n_required = len(used)
+        elif opts == no_slow and extras and len(used) <= n_required:
+            continue  # the required-field table already ranks these on as many problems
         seen_sets.append((opts, used))
-        by_budget = {b: mean_ranks(cells, ps, opts, b) for b in budgets}
+        by_budget = {b: mean_ranks(cells, used, opts, b) for b in budgets}
         rank_raw[label] = {b: by_budget[b] for b in budgets}
         n_used = by_budget[budgets[-1]][opts[0]][1]
         order = sorted(opts, key=lambda o: by_budget[budgets[-1]][o][0])
@@ -252,6 +378,8 @@ def run(args: argparse.Namespace) -> Report:
         notes.append(f"Mean rank ({label}; the {n_used} problems where all of them ran: "
                      f"{', '.join(used)}; rank of the median per problem, ties averaged, "
                      f"1 = best):\n\n{table}\n")
+        if label.startswith("required field"):
+            notes.append(_goal_note(by_budget, opts, budgets))
 
     # --- CPU time per suggestion ---
     def per_sugg(rs: list[dict[str, Any]], k: int) -> float:
