@@ -323,8 +323,11 @@ class A3C:
 
         Workers stop at the first update that reaches the budget, so it is overshot by at
         most one segment per worker. Rows are logged (and callbacks run) as they reach the
-        calling process, nearly but not exactly in timestep order; when a callback stops
-        training, ``num_timesteps`` is that of the row it stopped at.
+        calling process, nearly but not exactly in timestep order. While a callback runs,
+        ``num_timesteps`` is the global step count at that moment (every worker's steps
+        applied to the shared network so far, at least the row's own ``timesteps``: the
+        other workers keep training while the calling process evaluates or logs), and
+        it stays there when a callback stops training.
         """
         env = start_learning(total_timesteps, self.env)
         if self._worker0 is None:
@@ -335,7 +338,7 @@ class A3C:
         keep_going, steps = learn_async(
             learner0=self._worker0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,
-            total=total_timesteps, log=lambda row: self._log(row, callback),
+            total=total_timesteps, log=lambda row, steps: self._log(row, steps, callback),
             share=self._share, name="A3C")
         if keep_going:  # every worker's steps, including rows that arrived out of order
             self.num_timesteps = steps
@@ -351,8 +354,9 @@ class A3C:
         self.policy.share_memory()
         self.optimizer.share_memory()
 
-    def _log(self, row: dict[str, Any], callback: Callback | list[Callback] | None) -> bool:
-        self.num_timesteps = row["timesteps"]
+    def _log(self, row: dict[str, Any], steps: int,
+             callback: Callback | list[Callback] | None) -> bool:
+        self.num_timesteps = steps
         keep_going = run_callbacks(callback, self, row)
         self.history.append(row)
         if self.logger is not None:

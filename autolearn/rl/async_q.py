@@ -319,7 +319,8 @@ class AsyncQ:
         """Train for about ``total_timesteps`` env steps over all learners.
 
         As :meth:`A3C.learn <autolearn.rl.A3C.learn>`: overshoots by at most one segment
-        per learner; rows arrive nearly in timestep order.
+        per learner; rows arrive nearly in timestep order; callbacks see the global step
+        count in ``num_timesteps``.
         """
         env = start_learning(total_timesteps, self.env)
         if self._learner0 is None:
@@ -327,8 +328,8 @@ class AsyncQ:
         # fresh streams for the forked learners at every call (they restart their envs)
         seeds = [self.worker_seeds[0], *(s.spawn(1)[0] for s in self.worker_seeds[1:])]
 
-        def log(row: dict[str, Any]) -> bool:
-            self.num_timesteps = row["timesteps"]
+        def log(row: dict[str, Any], steps: int) -> bool:
+            self.num_timesteps = steps
             keep_going = run_callbacks(callback, self, row)
             self.history.append(row)
             if self.logger is not None:

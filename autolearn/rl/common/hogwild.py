@@ -14,7 +14,11 @@ build their own env copy and update parameters living in shared memory, without 
   every ``I_target`` global steps, as Algorithm 1 of the paper does).
 
 Rows reach the coordinator through a queue; it logs them and runs the callbacks (which see
-the live shared parameters) between its own updates. Workers are forked, so env factories
+the live shared parameters) between its own updates. Each row is logged with the global
+step count *at the time it is logged* (every learner's steps applied so far, at least the
+row's own ``timesteps``): the parameters a callback sees have been trained on that many
+steps, and a row may reach the coordinator long after it was written (e.g. the other
+learners keep updating while a callback evaluates the network). Workers are forked, so env factories
 may be closures; ``fork`` is unavailable on Windows (use one worker there).
 """
 
@@ -79,13 +83,14 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
 def learn_async(*, learner0: Learner,
                 make_learner: Callable[[Any, int, np.random.Generator], Learner],
                 env_fn: EnvLike, config: Any, spec: Any, seeds: list[np.random.Generator],
-                start: int, total: int, log: Callable[[dict[str, Any]], bool],
+                start: int, total: int, log: Callable[[dict[str, Any], int], bool],
                 share: Callable[[], None], name: str) -> tuple[bool, int]:
     """Run ``config.n_workers`` learners for about ``total`` env steps from ``start``.
 
     ``learner0`` runs here; ``make_learner(venv, rank, seed)`` builds the others in their
     processes, with ``seeds[rank]``. ``share()`` moves the shared state to shared memory
-    before forking. ``log(row)`` records a row and returns False to stop. Workers stop at
+    before forking. ``log(row, steps)`` records a row (``steps``: the global step count when
+it is logged, ``>= row["timesteps"]``) and returns False to stop. Workers stop at
     the first update that reaches the budget, so it is overshot by at most one update per
     worker. Returns ``(keep_going, final step count)``; raises ``RuntimeError`` with a
     worker's traceback if one failed.
@@ -121,7 +126,7 @@ def learn_async(*, learner0: Learner,
                     running -= 1
             for row in sorted(batch, key=lambda r: r["timesteps"]):
                 if keep_going:
-                    keep_going = log(row)
+                    keep_going = log(row, int(counter.value))
             if errors:
                 break
     finally:
@@ -134,7 +139,7 @@ def learn_async(*, learner0: Learner,
                     continue
                 running -= kind == "done"
                 if kind == "row" and keep_going and not errors:
-                    keep_going = log(item)
+                    keep_going = log(item, int(counter.value))
                 elif kind == "error":
                     errors.append(item)
             for p in procs:
