@@ -323,11 +323,12 @@ class A3C:
 
         Workers stop at the first update that reaches the budget, so it is overshot by at
         most one segment per worker. Rows are logged (and callbacks run) as they reach the
-        calling process, nearly but not exactly in timestep order. While a callback runs,
-        ``num_timesteps`` is the global step count at that moment (every worker's steps
-        applied to the shared network so far, at least the row's own ``timesteps``: the
-        other workers keep training while the calling process evaluates or logs), and
-        it stays there when a callback stops training.
+        calling process, nearly but not exactly in timestep order. With a ``callback``,
+        the other workers pause before their next update while the calling process logs
+        and runs it (they finish the update in progress), so an evaluating callback sees
+        the shared network as trained on ``num_timesteps`` steps: the global step count
+        when the row is logged (every worker's steps applied so far, at least the row's
+        own ``timesteps``), where it stays when a callback stops training.
         """
         env = start_learning(total_timesteps, self.env)
         if self._worker0 is None:
@@ -339,7 +340,7 @@ class A3C:
             learner0=self._worker0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,
             total=total_timesteps, log=lambda row, steps: self._log(row, steps, callback),
-            share=self._share, name="A3C")
+            share=self._share, name="A3C", pause_while_logging=callback is not None)
         if keep_going:  # every worker's steps, including rows that arrived out of order
             self.num_timesteps = steps
         return self

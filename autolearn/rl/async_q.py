@@ -319,8 +319,8 @@ class AsyncQ:
         """Train for about ``total_timesteps`` env steps over all learners.
 
         As :meth:`A3C.learn <autolearn.rl.A3C.learn>`: overshoots by at most one segment
-        per learner; rows arrive nearly in timestep order; callbacks see the global step
-        count in ``num_timesteps``.
+        per learner; rows arrive nearly in timestep order; the other learners pause while
+        a callback runs, which sees the global step count in ``num_timesteps``.
         """
         env = start_learning(total_timesteps, self.env)
         if self._learner0 is None:
@@ -340,7 +340,8 @@ class AsyncQ:
         keep_going, steps = learn_async(
             learner0=self._learner0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,
-            total=total_timesteps, log=log, share=self._share, name="AsyncQ")
+            total=total_timesteps, log=log, share=self._share, name="AsyncQ",
+            pause_while_logging=callback is not None)
         if keep_going:  # every learner's steps, including rows that arrived out of order
             self.num_timesteps = steps
         return self

@@ -17,9 +17,14 @@ Rows reach the coordinator through a queue; it logs them and runs the callbacks 
 the live shared parameters) between its own updates. Each row is logged with the global
 step count *at the time it is logged* (every learner's steps applied so far, at least the
 row's own ``timesteps``): the parameters a callback sees have been trained on that many
-steps, and a row may reach the coordinator long after it was written (e.g. the other
-learners keep updating while a callback evaluates the network). Workers are forked, so env factories
-may be closures; ``fork`` is unavailable on Windows (use one worker there).
+steps, and a row may reach the coordinator long after it was written. With
+``pause_while_logging``, the other learners wait before their next update while the
+coordinator logs (and runs callbacks), so an evaluating callback sees a network that
+changes by at most the one update each other learner had in progress, at about the step
+count of its row, as a synchronous agent's callback would; without it they keep
+training meanwhile (an evaluation that takes as long as a few thousand steps would see a
+moving network and skip evaluation points). Workers are forked, so env factories may be
+closures; ``fork`` is unavailable on Windows (use one worker there).
 """
 
 from __future__ import annotations
@@ -63,18 +68,24 @@ def _step_and_count(learner: Learner, rank: int, counter: Any, start: int, total
 
 def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner],
                  env: EnvLike, config: Any, spec: Any, name: str, rank: int,
-                 seed: np.random.Generator, counter: Any, stop: Any, rows: Any, start: int,
-                 total: int) -> None:
-    """Body of a forked worker process: update until the budget is spent or ``stop``."""
+                 seed: np.random.Generator, counter: Any, stop: Any, go: Any, rows: Any,
+                 start: int, total: int) -> None:
+    """Body of a forked worker process: update until the budget is spent or ``stop``,
+    each update once ``go`` is set (cleared while the coordinator logs)."""
     torch.set_num_threads(1)
     parent = os.getppid()
     try:
         venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
         learner = make_learner(venv, rank, seed)
         lr_at = as_schedule(config.learning_rate, "learning_rate")
-        while (not stop.is_set() and counter.value - start < total
-               and os.getppid() == parent):  # stop too if the coordinator died
-            rows.put(("row", _step_and_count(learner, rank, counter, start, total, lr_at)))
+        while True:
+            resumed = go.wait(1.0)  # blocks (no CPU) while paused
+            if (stop.is_set() or counter.value - start >= total
+                    or os.getppid() != parent):  # stop too if the coordinator died
+                break
+            if resumed:
+                rows.put(("row", _step_and_count(learner, rank, counter, start, total,
+                                                 lr_at)))
     except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
         rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
     rows.put(("done", rank))
@@ -84,16 +95,18 @@ def learn_async(*, learner0: Learner,
                 make_learner: Callable[[Any, int, np.random.Generator], Learner],
                 env_fn: EnvLike, config: Any, spec: Any, seeds: list[np.random.Generator],
                 start: int, total: int, log: Callable[[dict[str, Any], int], bool],
-                share: Callable[[], None], name: str) -> tuple[bool, int]:
+                share: Callable[[], None], name: str, pause_while_logging: bool = False
+                ) -> tuple[bool, int]:
     """Run ``config.n_workers`` learners for about ``total`` env steps from ``start``.
 
     ``learner0`` runs here; ``make_learner(venv, rank, seed)`` builds the others in their
     processes, with ``seeds[rank]``. ``share()`` moves the shared state to shared memory
     before forking. ``log(row, steps)`` records a row (``steps``: the global step count when
-it is logged, ``>= row["timesteps"]``) and returns False to stop. Workers stop at
-    the first update that reaches the budget, so it is overshot by at most one update per
-    worker. Returns ``(keep_going, final step count)``; raises ``RuntimeError`` with a
-    worker's traceback if one failed.
+    it is logged, ``>= row["timesteps"]``) and returns False to stop;
+    ``pause_while_logging``: the other learners wait while rows are logged (see above).
+    Workers stop at the first update that reaches the budget, so it is overshot by at most
+    one update per worker. Returns ``(keep_going, final step count)``; raises
+    ``RuntimeError`` with a worker's traceback if one failed.
     """
     n_workers = config.n_workers
     ctx = mp.get_context("fork") if n_workers > 1 else None
@@ -101,11 +114,12 @@ it is logged, ``>= row["timesteps"]``) and returns False to stop. Workers stop a
     procs: list[Any] = []
     if ctx is not None:
         share()
-        stop, rows = ctx.Event(), ctx.Queue()
+        stop, go, rows = ctx.Event(), ctx.Event(), ctx.Queue()
+        go.set()
         for rank in range(1, n_workers):
             p = ctx.Process(target=_worker_main, daemon=True, args=(
                 make_learner, env_fn, config, spec, name, rank, seeds[rank], counter, stop,
-                rows, start, total))
+                go, rows, start, total))
             p.start()
             procs.append(p)
     lr_at = as_schedule(config.learning_rate, "learning_rate")
@@ -124,14 +138,20 @@ it is logged, ``>= row["timesteps"]``) and returns False to stop. Workers stop a
                     errors.append(item)
                 else:
                     running -= 1
+            pause = pause_while_logging and bool(procs)
+            if pause:
+                go.clear()
             for row in sorted(batch, key=lambda r: r["timesteps"]):
                 if keep_going:
                     keep_going = log(row, int(counter.value))
+            if pause:
+                go.set()
             if errors:
                 break
     finally:
         if procs:
             stop.set()
+            go.set()
             while running > 0 and any(p.is_alive() for p in procs):
                 try:
                     kind, item = rows.get(timeout=0.1)
