@@ -88,3 +88,45 @@ def test_search_seeds_without_base_run_is_a_clear_error(tmp_path: Path) -> None:
                           "--results-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
                          text=True, timeout=120, check=False)
     assert out.returncode != 0 and "one-seed run" in out.stderr
+
+
+def test_tuned_controller_settings_and_utc_stopping_rule(tmp_path: Path) -> None:
+    """--controller-settings tuned builds the tuned controller; --stop-at in the past starts
+    no seed and reports INCOMPLETE without tests; a finished seed after the stop is left out."""
+    import argparse
+
+    pytest.importorskip("torch")
+    from autolearn.nas import make_space
+    from autolearn.samplers import ControllerSampler
+    from benchmarks.nas_transfer_hard import TUNED_CONTROLLER, _arm_sampler, _utc
+
+    space = make_space("nasnet", num_blocks=2)
+    args = argparse.Namespace(controller_settings="tuned", controller_batch=8)
+    s = _arm_sampler("ppo", 7, space, args)
+    assert isinstance(s, ControllerSampler) and s.algorithm == "ppo"
+    assert s.lr == TUNED_CONTROLLER["lr"] and s.entropy_coef == TUNED_CONTROLLER["entropy_coef"]
+    assert _utc("2026-12-07T15:20") == _utc("2026-12-07T15:20:00Z") == 1796656800.0
+    with pytest.raises(SystemExit, match="ISO time"):
+        _utc("15h20")
+
+
+def test_search_seeds_stop_at_in_the_past_is_incomplete(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("mnist1d")
+    pytest.importorskip("scipy")
+    base = tmp_path / "base"
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "run", "nas_transfer_hard",
+                          "--quick", "--results-dir", str(base)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=240, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "run", "nas_transfer_hard",
+                          "--quick", "--search-seeds", "3", "--first-seed", "5",
+                          "--controller-settings", "tuned", "--stop-at", "2020-01-01T00:00",
+                          "--base", str(base / "nas_transfer_hard.json"),
+                          "--results-dir", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=240, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    raw = json.loads((tmp_path / "nas_transfer_hard.json").read_text())["raw"]
+    assert not raw["complete"] and raw["seeds_done"] == [] and raw["tests"] == {}
+    md = (tmp_path / "nas_transfer_hard.md").read_text()
+    assert "INCOMPLETE under the stopping rule" in md and "session 9" in md
