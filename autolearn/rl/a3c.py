@@ -22,7 +22,8 @@ Processes, not threads. On the shared 2-core machine, tiny nets (CartPole, 64x64
 So workers are ``torch.multiprocessing`` processes (``fork``) whose parameters and RMSProp
 statistics live in shared memory (``share_memory_()``). The calling process is worker 0
 and the coordinator: between its own updates it reads the other workers' diagnostics
-rows from a queue, logs them and runs the callbacks (which see the live shared network).
+rows from a queue, logs them and runs the callbacks (which see the live shared network,
+trained on ``num_timesteps`` steps: the other workers wait while callbacks run).
 Workers are forked, so env factories may be closures; use ``n_workers=1`` where ``fork``
 is unavailable (Windows).
 
