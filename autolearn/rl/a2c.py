@@ -153,7 +153,7 @@ class A2C:
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else A2CConfig()
         self.generator, self._env_seed, self.rng = seed_streams(seed)
-        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         self.device = resolve_device(device)
         self.policy = build_actor_critic(self.spec, cfg, self.generator, self.device)
         lr = as_schedule(cfg.learning_rate, "learning_rate")(0.0)

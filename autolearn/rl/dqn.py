@@ -156,7 +156,7 @@ class DQN:
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else DQNConfig()
         self.generator, self._env_seed, self.rng = seed_streams(seed)
-        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec)
+        self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         if self.spec.n_actions is None:
             raise ConfigError("DQN needs a Discrete action space, but the env's actions are "
                               "continuous; use PPO or A2C for continuous control")

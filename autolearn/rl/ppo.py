@@ -217,7 +217,8 @@ class PPO:
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = config if config is not None else PPOConfig()
         self.generator, self._env_seed, self.rng = seed_streams(seed)
-        self.env, self.spec = setup_env(env, self.config.n_envs, self.config.vectorization, spec)
+        self.env, self.spec = setup_env(env, self.config.n_envs, self.config.vectorization, spec,
+                                        lean=True)
         self.device = resolve_device(device)
         self.policy = build_actor_critic(self.spec, self.config, self.generator, self.device)
         lr0 = as_schedule(self.config.learning_rate, "learning_rate")(0.0)

@@ -128,8 +128,8 @@ def _ours_env(setting: Setting) -> Any:
     from autolearn.rl import NormalizeObservation, NormalizeReward, make_vec_env
 
     gamma = setting.ours.get("gamma", 0.99)
-    return NormalizeReward(NormalizeObservation(make_vec_env(setting.env, setting.n_envs)),
-                           gamma=gamma)
+    venv = make_vec_env(setting.env, setting.n_envs, lean=True)
+    return NormalizeReward(NormalizeObservation(venv), gamma=gamma)
 
 
 def _ours_obs_stats(env: Any) -> tuple[np.ndarray, np.ndarray] | None:

@@ -7,7 +7,8 @@
 * :func:`make_vec_env` — a gymnasium ``SyncVectorEnv`` (or ``AsyncVectorEnv``) in
   same-step autoreset mode, so a finished episode's final observation arrives in
   ``info["final_obs"]`` in the step that ended it (needed to bootstrap truncations);
-  ``lean=True``: :class:`LeanSyncVectorEnv`, the same env with a cheaper ``step``.
+  ``lean=True``: :class:`LeanSyncVectorEnv`, the same env with a cheaper ``step`` (what
+  every agent builds from an env id or factory with ``vectorization="sync"``).
 * :class:`NormalizeObservation`, :class:`NormalizeReward` — running mean/std wrappers on
   a vector env, with ``training`` on/off and ``state_dict()`` for saving the statistics.
 * :class:`SharedNormalizer` — the same wrappers for forked workers (A3C) that all update
