@@ -1,0 +1,88 @@
+"""The normalisers' fused update-and-read and exact batch statistics: bitwise the same
+results as the straightforward ``x.mean(0)`` / ``x.var(0)``, update-then-read wrappers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from autolearn.rl.common.env import (
+    NormalizeObservation,
+    NormalizeReward,
+    RunningMeanStd,
+    SharedRunningMeanStd,
+    _batch_mean_var,
+    make_vec_env,
+)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1,), (5,), (8,), (16,), (1, 3), (8, 6), (16, 6), (7, 2, 3),
+                                   (256, 4)])
+def test_batch_mean_var_is_numpys(shape: tuple[int, ...], dtype: Any) -> None:
+    rng = np.random.default_rng(0)
+    for scale in (1e-3, 1.0, 1e4):
+        for _ in range(50):
+            x = (rng.standard_normal(shape) * scale + rng.standard_normal()).astype(dtype)
+            mean, var = _batch_mean_var(x)
+            ref_mean, ref_var = x.mean(0), x.var(0)
+            assert np.asarray(mean).dtype == np.asarray(ref_mean).dtype
+            assert np.asarray(var).dtype == np.asarray(ref_var).dtype
+            assert np.shape(mean) == np.shape(ref_mean) and np.shape(var) == np.shape(ref_var)
+            assert np.array_equal(mean, ref_mean) and np.array_equal(var, ref_var)
+
+
+def _chan_reference(mean: Any, var: Any, count: float, x: np.ndarray) -> tuple[Any, Any, float]:
+    b_mean, b_var, b_count = x.mean(0), x.var(0), x.shape[0]
+    delta = b_mean - mean
+    total = count + b_count
+    m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
+    return mean + delta * b_count / total, m2 / total, total
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_wrappers_match_update_then_read(shared: bool) -> None:
+    """Acrobot (truncations at 500 steps, so final observations too) through both wrappers
+    against the update-then-read formulas, step for step."""
+    n, gamma, eps, clip = 4, 0.99, 1e-8, 10.0
+    obs_rms = SharedRunningMeanStd((6,)) if shared else RunningMeanStd((6,))
+    ret_rms = SharedRunningMeanStd(()) if shared else RunningMeanStd(())
+    env = NormalizeReward(NormalizeObservation(make_vec_env("Acrobot-v1", n, lean=True),
+                                               rms=obs_rms), gamma=gamma, rms=ret_rms)
+    raw = make_vec_env("Acrobot-v1", n)
+    o_mean, o_var, o_count = np.zeros(6), np.ones(6), 1e-4
+    r_mean, r_var, r_count = np.zeros(()), np.ones(()), 1e-4
+    returns = np.zeros(n)
+
+    def norm(o: np.ndarray) -> np.ndarray:
+        return np.clip((o - o_mean) / np.sqrt(o_var + eps), -clip, clip).astype(np.float32)
+
+    obs, _ = env.reset(seed=5)
+    raw_obs, _ = raw.reset(seed=5)
+    o_mean, o_var, o_count = _chan_reference(o_mean, o_var, o_count, raw_obs)
+    assert np.array_equal(obs, norm(raw_obs))
+    rng = np.random.default_rng(1)
+    finals = 0
+    for _ in range(1100):
+        actions = rng.integers(0, 3, n)
+        obs, rew, term, trunc, info = env.step(actions)
+        raw_obs, raw_rew, raw_term, raw_trunc, raw_info = raw.step(actions)
+        o_mean, o_var, o_count = _chan_reference(o_mean, o_var, o_count, raw_obs)
+        assert obs.dtype == np.float32 and np.array_equal(obs, norm(raw_obs))
+        returns = returns * gamma + raw_rew
+        r_mean, r_var, r_count = _chan_reference(r_mean, r_var, r_count, returns)
+        returns[np.logical_or(raw_term, raw_trunc)] = 0.0
+        expected = np.clip(raw_rew / np.sqrt(r_var + eps), -clip, clip).astype(np.float32)
+        assert rew.dtype == np.float32 and np.array_equal(rew, expected)
+        if "final_obs" in raw_info:
+            for i in np.flatnonzero(raw_info["_final_obs"]):
+                finals += 1
+                got = info["final_obs"][i]
+                assert got.dtype == np.float32
+                assert np.array_equal(got, norm(np.asarray(raw_info["final_obs"][i])[None])[0])
+    assert finals == 2 * n
+    assert np.array_equal(obs_rms.mean, o_mean) and np.array_equal(obs_rms.var, o_var)
+    assert obs_rms.count == o_count
+    assert np.array_equal(ret_rms.var, r_var) and ret_rms.count == r_count
