@@ -118,3 +118,43 @@ def test_minibatches_normalise_each_minibatch_and_ratio_diagnostics():
                                                     zip(r, lrs, strict=True)]).mean())
         torch.testing.assert_close(frac, torch.stack([((q - 1).abs() > 0.2).float().mean()
                                                       for q in r]).mean())
+
+
+def _gae_stepwise(rewards, values, dones, last_value, gamma, lam):  # type: ignore[no-untyped-def]
+    adv = rewards * 0.0
+    last_adv = last_value * 0.0
+    next_value = last_value
+    for t in range(len(rewards) - 1, -1, -1):
+        nonterminal = 1.0 - dones[t]
+        delta = rewards[t] + gamma * next_value * nonterminal - values[t]
+        last_adv = delta + gamma * lam * nonterminal * last_adv
+        adv[t] = last_adv
+        next_value = values[t]
+    return adv, adv + values
+
+
+def _nstep_stepwise(rewards, dones, last_value, gamma):  # type: ignore[no-untyped-def]
+    out = rewards * 0.0
+    running = last_value
+    for t in range(len(rewards) - 1, -1, -1):
+        running = rewards[t] + gamma * (1.0 - dones[t]) * running
+        out[t] = running
+    return out
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_precomputed_discounts_are_bitwise_the_stepwise_loop(backend: str) -> None:
+    rng = np.random.default_rng(0)
+    for T, N in [(5, 8), (32, 8), (256, 16), (1, 1)]:
+        r = rng.standard_normal((T, N)).astype(np.float32)
+        v = rng.standard_normal((T, N)).astype(np.float32)
+        d = (rng.random((T, N)) < 0.1).astype(np.float32)
+        last = rng.standard_normal(N).astype(np.float32)
+        if backend == "torch":
+            r, v, d, last = (torch.from_numpy(a) for a in (r, v, d, last))
+        for gamma, lam in [(0.99, 0.95), (0.98, 0.8), (0.9, 1.0)]:
+            a1, ret1 = gae(r, v, d, last, gamma, lam)
+            a2, ret2 = _gae_stepwise(r, v, d, last, gamma, lam)
+            n1, n2 = nstep_returns(r, d, last, gamma), _nstep_stepwise(r, d, last, gamma)
+            for x, y in ((a1, a2), (ret1, ret2), (n1, n2)):
+                assert x.dtype == y.dtype and (x == y).all()

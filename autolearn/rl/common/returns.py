@@ -50,11 +50,11 @@ def gae(rewards: Array, values: Array, dones: Array, last_value: Array, gamma: f
     adv = rewards * 0.0
     last_adv = last_value * 0.0
     next_value = last_value
-    T = len(rewards)
-    for t in range(T - 1, -1, -1):
-        nonterminal = 1.0 - dones[t]
-        delta = rewards[t] + gamma * next_value * nonterminal - values[t]
-        last_adv = delta + gamma * lam * nonterminal * last_adv
+    nonterminal = 1.0 - dones  # (T, N) at once: the same numbers as step by step
+    trace = gamma * lam * nonterminal
+    for t in range(len(rewards) - 1, -1, -1):
+        delta = rewards[t] + gamma * next_value * nonterminal[t] - values[t]
+        last_adv = delta + trace[t] * last_adv
         adv[t] = last_adv
         next_value = values[t]
     return adv, adv + values
@@ -69,8 +69,9 @@ def nstep_returns(rewards: Array, dones: Array, last_value: Array, gamma: float)
     """
     out = rewards * 0.0
     running = last_value
+    discount = gamma * (1.0 - dones)  # (T, N) at once: the same numbers as step by step
     for t in range(len(rewards) - 1, -1, -1):
-        running = rewards[t] + gamma * (1.0 - dones[t]) * running
+        running = rewards[t] + discount[t] * running
         out[t] = running
     return out
 
