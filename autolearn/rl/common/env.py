@@ -288,11 +288,11 @@ def _batch_mean_var(x: np.ndarray) -> tuple[Any, Any]:
     squared deviations from the mean), the mean's sum done once, without their Python
     dispatch (a few microseconds per call, paid every env step by the normalisers)."""
     n = np.intp(x.shape[0])
-    total = np.add.reduce(x, 0, None, None, True)  # keepdims: var's mean, broadcastable
+    total = np.add.reduce(x, axis=0, keepdims=True)  # keepdims: var's mean, broadcastable
     np.true_divide(total, n, out=total, casting="unsafe", subok=False)
     dev = np.subtract(x, total)
     np.square(dev, out=dev)
-    var = np.add.reduce(dev, 0, None, None, True)
+    var = np.add.reduce(dev, axis=0, keepdims=True)
     np.true_divide(var, n, out=var, casting="unsafe", subok=False)
     return total[0], var[0]
 
@@ -425,10 +425,10 @@ class NormalizeObservation(VectorWrapper):
         obs, rew, term, trunc, info = self.env.step(actions)
         mean, var = self._stats(obs)
         obs = self._apply(obs, mean, var)
-        if "final_obs" in info:  # with the statistics just updated, as SB3's VecNormalize
+        done = np.flatnonzero(info["_final_obs"]) if "final_obs" in info else ()
+        if len(done):  # with the statistics just updated, as SB3's VecNormalize
             info = dict(info)
             final = info["final_obs"].copy()
-            done = np.flatnonzero(info["_final_obs"])
             normed = self._apply(np.stack([np.asarray(final[i]) for i in done]), mean, var)
             for k, i in enumerate(done):
                 final[i] = normed[k]
