@@ -402,10 +402,7 @@ class NormalizeObservation(VectorWrapper):
         """The statistics to normalise with, after folding ``obs`` in when training."""
         if not self.training:
             return self.rms.mean_var()
-        if hasattr(self.rms, "update_mean_var"):
-            return self.rms.update_mean_var(obs)
-        self.rms.update(obs)
-        return self.rms.mean_var()
+        return self.rms.update_mean_var(obs)
 
     def _apply(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         out = np.subtract(obs, mean)
@@ -461,11 +458,7 @@ class NormalizeReward(VectorWrapper):
         obs, rew, term, trunc, info = self.env.step(actions)
         if self.training:
             self.returns = self.returns * self.gamma + rew
-            if hasattr(self.rms, "update_mean_var"):
-                var = self.rms.update_mean_var(self.returns)[1]
-            else:
-                self.rms.update(self.returns)
-                var = self.rms.mean_var()[1]
+            var = self.rms.update_mean_var(self.returns)[1]
             self.returns[np.logical_or(term, trunc)] = 0.0
         else:
             var = self.rms.mean_var()[1]
