@@ -14,6 +14,8 @@ from autolearn.rl.common.env import (
     RunningMeanStd,
     SharedRunningMeanStd,
     _batch_mean_var,
+    _chan_update,
+    _clip_,
     make_vec_env,
 )
 
@@ -86,3 +88,26 @@ def test_wrappers_match_update_then_read(shared: bool) -> None:
     assert np.array_equal(obs_rms.mean, o_mean) and np.array_equal(obs_rms.var, o_var)
     assert obs_rms.count == o_count
     assert np.array_equal(ret_rms.var, r_var) and ret_rms.count == r_count
+
+
+def test_scalar_statistics_update_in_floats_is_numpys() -> None:
+    """The reward statistics' Python-float update: the same bits as numpy's float64 scalar
+    arithmetic (``delta**2`` by ``pow``, which differs from ``delta * delta`` for some
+    values), over many batches and scales."""
+    rng = np.random.default_rng(3)
+    for scale in (1e-6, 1.0, 1e3):
+        mean, var, count = np.zeros(()), np.ones(()), 1e-4
+        ref = (mean, var, count)
+        for _ in range(400):
+            x = rng.standard_normal(int(rng.integers(1, 17))) * scale + rng.standard_normal()
+            mean, var, count = _chan_update(mean, var, count, x)
+            ref = _chan_reference(*ref, x)
+            assert isinstance(mean, np.float64) and isinstance(var, np.float64)
+            assert mean == ref[0] and var == ref[1] and count == ref[2]
+
+
+def test_clip_is_numpys() -> None:
+    x = np.array([-np.inf, -11.0, -10.0, -0.0, 0.0, 3.5, 10.0, 10.5, np.inf, np.nan])
+    got = x.copy()
+    _clip_(got, 10.0)
+    np.testing.assert_array_equal(got, np.clip(x, -10.0, 10.0))

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -302,9 +303,25 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
     """``(mean, var, count)`` after folding the batch ``x`` into the running statistics."""
     if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
         b_mean, b_var = _batch_mean_var(x)
+        if x.ndim == 1 and x.dtype == np.float64:  # scalar statistics (reward): floats
+            m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
+                                              float(b_var), x.shape[0])
+            return np.float64(m), np.float64(v), total  # type: ignore[return-value]
     else:
         b_mean, b_var = x.mean(0), x.var(0)
     b_count = x.shape[0]
+    delta = b_mean - mean
+    total = count + b_count
+    m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
+    return mean + delta * b_count / total, m2 / total, total
+
+
+def _scalar_chan_update(mean: float, var: float, count: float, b_mean: float, b_var: float,
+                        b_count: int) -> tuple[float, float, float]:
+    """:func:`_chan_update`'s formulas for scalar statistics in Python floats: the same IEEE
+    double operations in the same order as on numpy's float64 scalars (``delta**2`` by
+    ``pow``, as numpy's scalar power), so bitwise the same, without a numpy call per
+    operation (about 1 us instead of 6 per update)."""
     delta = b_mean - mean
     total = count + b_count
     m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
@@ -328,6 +345,8 @@ class SharedRunningMeanStd:
         self._buf = np.frombuffer(multiprocessing.RawArray("d", 2 * n + 1), np.float64)
         self._buf[n:2 * n] = 1.0
         self._buf[2 * n] = 1e-4
+        # views of the shared buffer, made once (they survive the fork)
+        self._mean, self._var = self._buf[:n].reshape(shape), self._buf[n:2 * n].reshape(shape)
 
     def _get(self) -> tuple[np.ndarray, np.ndarray, float]:
         n, b = self._n, self._buf
@@ -335,10 +354,9 @@ class SharedRunningMeanStd:
                 float(b[2 * n]))
 
     def _set(self, mean: Any, var: Any, count: float) -> None:
-        n, b = self._n, self._buf
-        b[:n] = np.ravel(mean)
-        b[n:2 * n] = np.ravel(var)
-        b[2 * n] = count
+        self._mean[...] = mean
+        self._var[...] = var
+        self._buf[2 * self._n] = count
 
     @property
     def mean(self) -> np.ndarray:
@@ -359,10 +377,9 @@ class SharedRunningMeanStd:
     def update_mean_var(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`update` and :meth:`mean_var` under one hold of the lock: the statistics
         right after this update (another process's update may follow it at once)."""
-        n, b = self._n, self._buf
         with self._lock:
-            mean, var, count = _chan_update(b[:n].reshape(self._shape),
-                                            b[n:2 * n].reshape(self._shape), float(b[2 * n]), x)
+            mean, var, count = _chan_update(self._mean, self._var,
+                                            float(self._buf[2 * self._n]), x)
             self._set(mean, var, count)
         return mean, var
 
@@ -380,6 +397,14 @@ class SharedRunningMeanStd:
         with self._lock:
             self._set(np.asarray(state["mean"], np.float64), np.asarray(state["var"], np.float64),
                       float(state["count"]))
+
+
+def _clip_(x: np.ndarray, c: float) -> None:
+    """``np.clip(x, -c, c, out=x)`` for a float array, bitwise (numpy's clip is
+    ``min(max(x, lo), hi)``, NaN propagating as ``np.maximum`` / ``np.minimum``), without
+    ``np.clip``'s Python dispatch (about 3 us a call)."""
+    np.maximum(x, -c, out=x)
+    np.minimum(x, c, out=x)
 
 
 class NormalizeObservation(VectorWrapper):
@@ -407,7 +432,7 @@ class NormalizeObservation(VectorWrapper):
     def _apply(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         out = np.subtract(obs, mean)
         out /= np.sqrt(var + self.eps)
-        np.clip(out, -self.clip, self.clip, out=out)
+        _clip_(out, self.clip)
         return out.astype(np.float32)
 
     def _norm(self, obs: np.ndarray, update: bool) -> np.ndarray:
@@ -457,13 +482,17 @@ class NormalizeReward(VectorWrapper):
     def step(self, actions: Any) -> tuple[Any, ...]:
         obs, rew, term, trunc, info = self.env.step(actions)
         if self.training:
-            self.returns = self.returns * self.gamma + rew
+            np.multiply(self.returns, self.gamma, out=self.returns)
+            np.add(self.returns, rew, out=self.returns)
             var = self.rms.update_mean_var(self.returns)[1]
             self.returns[np.logical_or(term, trunc)] = 0.0
         else:
             var = self.rms.mean_var()[1]
-        rew = np.divide(rew, np.sqrt(var + self.eps))
-        np.clip(rew, -self.clip, self.clip, out=rew)
+        if isinstance(var, float):  # numpy float64 scalar statistics: math.sqrt, same bits
+            rew = np.divide(rew, np.float64(math.sqrt(var + self.eps)))
+        else:
+            rew = np.divide(rew, np.sqrt(var + self.eps))
+        _clip_(rew, self.clip)
         return obs, rew.astype(np.float32), term, trunc, info
 
     def state_dict(self) -> dict[str, Any]:
