@@ -190,3 +190,48 @@ def test_gaussian_numpy_sampling_moments():
     head, _ = policy.numpy_forward(obs[:1])
     np.testing.assert_allclose(actions.mean(0), head[0], atol=0.02)
     np.testing.assert_allclose(actions.std(0), np.exp([-1.0, 0.5]), rtol=0.02)
+
+
+def _log_softmax_reference(logits, mask=None):
+    if mask is not None:
+        logits = np.where(mask, logits, -np.inf)
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def _categorical_sample_reference(log_probs, rng):
+    cdf = np.exp(log_probs.astype(np.float64)).cumsum(axis=-1)
+    total = cdf[:, -1:]
+    u = rng.random((cdf.shape[0], 1)) * total
+    idx = (cdf <= u).sum(axis=-1)
+    k = cdf.shape[-1]
+    if (idx >= k).any():
+        idx = np.where(idx >= k, (cdf >= total).argmax(axis=-1), idx)
+    return idx.astype(np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_acting_softmax_and_sampler_are_bitwise_the_straightforward_ones(dtype):
+    """The acting path's log-softmax and inverse-CDF sampler call numpy's ufuncs directly
+    (no ``.max`` / ``.sum`` / ``.cumsum`` dispatch): the same numbers and the same draws."""
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        b, k = int(rng.integers(1, 17)), int(rng.integers(1, 7))
+        logits = (rng.standard_normal((b, k)) * 10 ** rng.uniform(-2, 2)).astype(dtype)
+        mask = rng.random((b, k)) < 0.7 if trial % 3 == 0 else None
+        if mask is not None:
+            mask[:, 0] = True
+        got, ref = log_softmax(logits, mask), _log_softmax_reference(logits, mask)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref)
+        seed = int(rng.integers(2**32))
+        a = categorical_sample(got, np.random.default_rng(seed))
+        r = _categorical_sample_reference(ref, np.random.default_rng(seed))
+        assert a.dtype == np.int64 and np.array_equal(a, r)
+    # u rounded up to the total: the last choice with p > 0, as before
+    class One:
+        def random(self, shape):
+            return np.full(shape, 1.0)
+    with np.errstate(divide="ignore"):
+        lp = np.log(np.array([[0.5, 0.5, 0.0], [0.2, 0.0, 0.8]], np.float32))
+    np.testing.assert_array_equal(categorical_sample(lp, One()),
+                                  _categorical_sample_reference(lp, One()))

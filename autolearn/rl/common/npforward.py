@@ -66,14 +66,16 @@ def categorical_sample(log_probs: np.ndarray, rng: np.random.Generator) -> np.nd
     """``(B,)`` int64 draws from ``(B, K)`` log-probabilities by inverse CDF: one uniform
     per row, the first index whose cumulative probability exceeds it (zero-probability
     choices are never drawn)."""
-    cdf = np.exp(log_probs.astype(np.float64)).cumsum(axis=-1)
+    cdf = np.exp(log_probs, dtype=np.float64)  # exp of the float64 values: as astype first
+    np.add.accumulate(cdf, axis=-1, out=cdf)  # cumsum's ufunc
     total = cdf[:, -1:]
-    u = rng.random((cdf.shape[0], 1)) * total
-    idx = (cdf <= u).sum(axis=-1)
+    u = rng.random((cdf.shape[0], 1))
+    u *= total
+    idx = np.add.reduce(np.less_equal(cdf, u), axis=-1, dtype=np.int64)
     k = cdf.shape[-1]
-    if (idx >= k).any():  # u rounded up to the total: the last choice with p > 0
+    if np.maximum.reduce(idx) >= k:  # u rounded up to the total: the last choice with p > 0
         idx = np.where(idx >= k, (cdf >= total).argmax(axis=-1), idx)
-    return idx.astype(np.int64)
+    return idx
 
 
 def gaussian_log_prob(mean: np.ndarray, log_std: np.ndarray, actions: np.ndarray

@@ -179,21 +179,32 @@ class ActorCritic(nn.Module):
     def _numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w = self._views.get()
         x = obs.reshape(obs.shape[0], -1)
+        act = self.activation
+        # biases added in place into each matmul's fresh output: the same numbers (its dtype
+        # is already the promoted one, the biases having the weights' dtype), no temporaries
         h: np.ndarray
         if self.shared:
             h = x
             for i in range(0, len(w) - 5, 2):
-                h = activation_(h @ w[i].T + w[i + 1], self.activation)
+                h = h @ w[i].T
+                h += w[i + 1]
+                activation_(h, act)
             h_pi = h_vf = h
         else:
-            h = activation_(x @ w[0].T + w[1], self.activation)
+            h = x @ w[0].T
+            h += w[1]
+            activation_(h, act)
             h = h.reshape(x.shape[0], 2, self._twin_width).transpose(1, 0, 2)  # (2, B, h0)
             for i in range(2, len(w) - 5, 2):
-                h = activation_(np.matmul(h, w[i]) + w[i + 1], self.activation)
+                h = np.matmul(h, w[i])
+                h += w[i + 1]
+                activation_(h, act)
             h_pi, h_vf = h[0], h[1]
-        head = h_pi @ w[-5].T + w[-4]
-        values = (h_vf @ w[-3].T + w[-2])[:, 0]
-        return head, values, h_pi
+        head = h_pi @ w[-5].T
+        head += w[-4]
+        values = h_vf @ w[-3].T
+        values += w[-2]
+        return head, values[:, 0], h_pi
 
     def act_numpy(self, obs: np.ndarray, mask: np.ndarray | None, rng: np.random.Generator
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
