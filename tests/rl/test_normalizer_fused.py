@@ -111,3 +111,23 @@ def test_clip_is_numpys() -> None:
     got = x.copy()
     _clip_(got, 10.0)
     np.testing.assert_array_equal(got, np.clip(x, -10.0, 10.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [1, 4, 6, 32, 33])
+def test_vector_statistics_update_is_numpys(dtype: Any, dim: int) -> None:
+    """Small observation statistics updated element by element in Python floats (and larger
+    ones in numpy): the same bits as the numpy array formulas, for batches of any size
+    (``b_var * b_count`` rounded in the batch's dtype, as numpy does)."""
+    rng = np.random.default_rng(dim)
+    for scale in (1e-4, 1.0, 1e5):
+        state = (np.zeros(dim), np.ones(dim), 1e-4)
+        ref = state
+        for _ in range(200):
+            b = int(rng.integers(1, 20))
+            x = (rng.standard_normal((b, dim)) * scale + rng.standard_normal(dim)).astype(dtype)
+            state = _chan_update(*state, x)
+            ref = _chan_reference(*ref, x)
+            assert state[0].dtype == np.float64 and state[0].shape == (dim,)
+            assert np.array_equal(state[0], ref[0]) and np.array_equal(state[1], ref[1])
+            assert state[2] == ref[2]

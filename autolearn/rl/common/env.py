@@ -307,6 +307,9 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
             m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
                                               float(b_var), x.shape[0])
             return np.float64(m), np.float64(v), total  # type: ignore[return-value]
+        if (x.ndim == 2 and x.shape[1] <= 32 and mean.dtype == np.float64
+                and var.dtype == np.float64 and mean.shape == (x.shape[1],)):
+            return _small_chan_update(mean, var, count, b_mean, b_var, x.shape[0])
     else:
         b_mean, b_var = x.mean(0), x.var(0)
     b_count = x.shape[0]
@@ -326,6 +329,23 @@ def _scalar_chan_update(mean: float, var: float, count: float, b_mean: float, b_
     total = count + b_count
     m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
     return mean + delta * b_count / total, m2 / total, total
+
+
+def _small_chan_update(mean: np.ndarray, var: np.ndarray, count: float, b_mean: np.ndarray,
+                       b_var: np.ndarray, b_count: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`_chan_update`'s formulas for a few float64 statistics (an observation vector)
+    element by element in Python floats: each element goes through the same IEEE double
+    operations in the same order as numpy's float64 array arithmetic (``delta**2`` is
+    numpy's ``square``, ``d * d``), so bitwise the same; ``b_var * b_count`` stays a numpy
+    product (in the batch's dtype, as before). Thirteen numpy calls fewer per update."""
+    total = count + b_count
+    new_mean, new_var = [], []
+    for m, v, bm, bvc in zip(mean.tolist(), var.tolist(), b_mean.tolist(),
+                             (b_var * b_count).tolist(), strict=True):
+        delta = bm - m
+        new_mean.append(m + delta * b_count / total)
+        new_var.append((v * count + bvc + delta * delta * count * b_count / total) / total)
+    return np.array(new_mean), np.array(new_var), total
 
 
 class SharedRunningMeanStd:
