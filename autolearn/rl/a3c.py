@@ -205,6 +205,7 @@ class _ActorLearner:
         self.local_params: list[torch.Tensor] = [
             p for p in self.local.parameters() if p.requires_grad]
         self._local_flat = flatten_parameters(self.local_params)  # theta', as the shared
+        self._local_np = self._local_flat.numpy()
         self._np_grad: ActorCriticGrad | None = None
         if ActorCriticGrad.supports(self.local):
             self._np_grad = ActorCriticGrad(self.local, self.local_params)
@@ -223,8 +224,7 @@ class _ActorLearner:
     def update(self, lr: float, progress: float = 0.0) -> dict[str, Any]:
         """One t_max segment and one asynchronous shared update; its diagnostics."""
         cfg = self.cfg
-        with torch.no_grad():
-            self._local_flat.copy_(self.optimizer.flat)  # theta' <- theta
+        np.copyto(self._local_np, self.optimizer.flat.numpy())  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
                                   gamma=cfg.gamma, generator=self.generator, rng=self.rng)
         r, v, d, last = rollout.return_inputs()

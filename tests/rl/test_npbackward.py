@@ -13,7 +13,12 @@ import torch
 
 from autolearn.rl.a2c import a2c_loss
 from autolearn.rl.common.buffers import PolicyBatch, normalize_advantages
-from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad, ppo_loss_grad
+from autolearn.rl.common.npbackward import (
+    ActorCriticGrad,
+    a2c_loss_grad,
+    mean1d,
+    ppo_loss_grad,
+)
 from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.ppo import ppo_loss
@@ -200,3 +205,15 @@ def test_unsupported_policies_are_refused():
     assert ActorCriticGrad.supports(ActorCritic(3, 2, generator=g))
     assert ActorCriticGrad.supports(ActorCritic(3, 2, generator=g).double())
     assert not ActorCriticGrad.supports(ActorCritic(3, 2, generator=g).half())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean1d_is_numpys_mean(dtype):
+    rng = np.random.default_rng(0)
+    for n in [1, 2, 3, 7, 8, 9, 40, 64, 255, 1000]:
+        for scale in (1e-3, 1.0, 1e6):
+            x = (rng.standard_normal(n) * scale + rng.standard_normal()).astype(dtype)
+            got, ref = mean1d(x), x.mean()
+            assert type(got) is type(ref) and got == ref
+    for other in (np.arange(5), np.ones((2, 3), np.float32), np.ones(3, np.float16)):
+        assert mean1d(other) == other.mean()

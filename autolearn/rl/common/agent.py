@@ -18,6 +18,7 @@ from gymnasium.vector import VectorEnv
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.env import EnvLike, SpaceSpec, make_vec_env, space_info
+from autolearn.rl.common.npbackward import mean1d
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.common.schedules import Constant, Linear, schedule_from_dict
 
@@ -135,8 +136,8 @@ def explained_variance(y_pred: torch.Tensor | np.ndarray, y_true: torch.Tensor |
     if isinstance(y_true, np.ndarray):  # by dot products: microseconds on a short rollout
         if y_true.shape[0] < 2:
             return float("nan")
-        dy, de = y_true - y_true.mean(), y_true - y_pred
-        de = de - de.mean()
+        dy, de = y_true - mean1d(y_true), y_true - y_pred
+        de = de - mean1d(de)
         var_y = float(np.dot(dy, dy))
         return float("nan") if var_y == 0 else 1.0 - float(np.dot(de, de)) / var_y
     var_y = float(y_true.var())

@@ -153,7 +153,7 @@ class LeanSyncVectorEnv(gym.vector.SyncVectorEnv):
             if env_info:
                 infos = self._add_info(infos, env_info, i)
             env_obs[i] = obs
-            out[i] = obs
+        out[...] = env_obs  # one conversion (the same float32 values as row by row)
         np.logical_or(terms, truncs, out=self._autoreset_envs)
         return out, rewards.copy(), terms.copy(), truncs.copy(), infos
 
