@@ -163,7 +163,7 @@ def step_envs(env: VectorEnv, actions: Any, state: RolloutState
     dones = np.logical_or(terminated, truncated)
     state.ep_return += rewards
     state.ep_length += 1
-    if not dones.any():
+    if not np.count_nonzero(dones):  # dones.any(), without its Python dispatch
         return obs, rewards, dones, _NO_CUT, info
     for i in np.flatnonzero(dones):
         state.episodes.append((float(state.ep_return[i]), int(state.ep_length[i])))
@@ -190,10 +190,11 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
     obs_np = state.obs.numpy()
     mask_np = None if state.mask is None else state.mask.numpy()
     sde = policy.use_sde
-    for t in range(buf.n_steps):
+    n_steps = buf.n_steps
+    b_obs[0] = obs_np
+    for t in range(n_steps):
         if sde and (t == 0 or (sde_sample_freq > 0 and t % sde_sample_freq == 0)):
             policy.reset_noise(buf.n_envs, generator)
-        b_obs[t] = obs_np
         if mask_np is not None:
             b_masks[t] = mask_np  # type: ignore[index]
         actions, log_probs, values = policy.act_numpy(obs_np, mask_np, rng)
@@ -208,7 +209,11 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             rewards[cut] += gamma * policy.numpy_forward(final)[1]
         buf.rewards[t] = rewards
         buf.dones[t] = dones
-        obs_np = np.array(obs, np.float32)  # a copy: the env reuses its array
+        if t + 1 < n_steps:  # the next step acts on its buffer row (the env reuses its array)
+            b_obs[t + 1] = obs
+            obs_np = b_obs[t + 1]
+        else:
+            obs_np = np.array(obs, np.float32)  # a copy, kept for the next rollout
         if mask_np is not None:
             mask_np = np.array(info["action_mask"], bool)
     state.obs = torch.from_numpy(obs_np)
