@@ -303,7 +303,7 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
     """``(mean, var, count)`` after folding the batch ``x`` into the running statistics."""
     if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
         b_mean, b_var = _batch_mean_var(x)
-        if x.ndim == 1 and x.dtype == np.float64:  # scalar statistics (reward): floats
+        if x.ndim == 1 and x.dtype == np.float64 and np.ndim(mean) == 0:  # scalar stats: floats
             m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
                                               float(b_var), x.shape[0])
             return np.float64(m), np.float64(v), total  # type: ignore[return-value]
