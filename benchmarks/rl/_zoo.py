@@ -110,13 +110,20 @@ _A3C_CP = Setting(
     "a3c", "CartPole-v1", 4, zoo={}, ours={"n_workers": 2, "ent_coef": 0.0},
     budget=100_000, zoo_n_timesteps=500_000,
     notes=("A3C (autolearn only): A2C's zoo numbers, 2 workers x 4 envs, shared RMSprop",))
+# A3C Acrobot: autolearn's own setting, tuned on pilot seeds 100-119 (never reported) by
+# benchmarks/rl/a3c_pilot.py (session 10, R12): 2 workers x 4 envs, n_steps 5, lr 7e-4.
 _A3C_AC = Setting(
-    "a3c", "Acrobot-v1", 8, zoo={},
-    ours={"n_workers": 2, "ent_coef": 0.0, "normalize_obs": True, "normalize_reward": True},
+    "a3c", "Acrobot-v1", 4, zoo={},
+    ours={"n_workers": 2, "n_steps": 5, "learning_rate": 7e-4, "ent_coef": 0.0,
+          "normalize_obs": True, "normalize_reward": True},
     budget=100_000, zoo_n_timesteps=500_000,
-    notes=("A3C with the zoo's A2C Acrobot normalisation (obs + reward, clip 10, gamma 0.99): "
-           "A3C's own normalize_obs / normalize_reward, one set of statistics in shared "
-           "memory updated by both workers; evaluation through A3C.predict, which "
+    notes=("A3C with its own Acrobot setting, tuned on pilot seeds 100-119 (never reported) "
+           "by benchmarks/rl/a3c_pilot.py: envs per worker {4, 8, 16} x n_steps {5, 8, 16} x "
+           "lr {7e-4, 1.4e-3}, 2 workers; chosen 2 x 4 envs, n_steps 5, lr 7e-4 (pilot "
+           "medians 9,000 steps / 1.17 CPU-s; the zoo-derived 2 x 8 envs 13,020 / 1.16; SB3 "
+           "A2C 13,000 / 1.81). The zoo's A2C Acrobot normalisation (obs + reward, clip 10, "
+           "gamma 0.99): A3C's own normalize_obs / normalize_reward, one set of statistics in "
+           "shared memory updated by both workers; evaluation through A3C.predict, which "
            "normalises with those statistics",))
 
 # Asynchronous n-step Q-learning (no zoo entry): its defaults, 2 learners x 4 envs.
