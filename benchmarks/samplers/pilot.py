@@ -74,8 +74,8 @@ def run(configs: list[str], problems: list[str], seeds: range, out: Path) -> Non
                            n_trials=100)
         tags = [t.system_attrs.get(PHASE_KEY) or t.system_attrs.get("auto_sampler", "")
                 for t in study.trials]
-        rec = {"config": config, "problem": name, "seed": seed, "optimum": optimum,
-               "values": [t.value for t in study.trials], "tags": tags}
+        rec: dict[str, Any] = {"config": config, "problem": name, "seed": seed, "optimum": optimum,
+                                "values": [t.value for t in study.trials], "tags": tags}
         with _open(out, "a") as f:
             f.write(json.dumps(rec) + "\n")
         print(config, name, seed, min(rec["values"]) - (optimum or 0.0), flush=True)
@@ -114,16 +114,17 @@ def rules(path: Path, budgets: tuple[int, ...] = (25, 50, 100)) -> None:
               + " / ".join(f"{med[('tpe', p, b)]:.3g}" for b in budgets)
               + ", GP-BO better-worse " + ", ".join(wl))
     shapes = sorted({shape(p) for p in problems})
-    scored = []
+    scored: list[tuple[float, bool, dict[Any, str], list[np.ndarray]]] = []
     for pick in itertools.product(("gp", "tpe"), repeat=len(shapes)):
         by_shape = dict(zip(shapes, pick, strict=True))
-        ranks = []
+        ranks: list[np.ndarray] = []
         for b in budgets:
-            r = np.array([rankdata([med[("gp", p, b)], med[("tpe", p, b)],
-                                    med[(by_shape[shape(p)], p, b)]]) for p in problems])
-            ranks.append(r.mean(0))  # (GP-BO, TPE, rule)
+            per_problem = np.array([rankdata([med[("gp", p, b)], med[("tpe", p, b)],
+                                              med[(by_shape[shape(p)], p, b)]])
+                                    for p in problems])
+            ranks.append(per_problem.mean(0))  # (GP-BO, TPE, rule)
         ok = all(rk[2] <= min(rk[0], rk[1]) for rk in ranks)
-        scored.append((sum(rk[2] for rk in ranks), ok, by_shape, ranks))
+        scored.append((float(sum(rk[2] for rk in ranks)), ok, by_shape, ranks))
     print("shape (floats, integers, categoricals, encoded dims) -> searcher; mean rank of the "
           "rule / pure GP-BO / pure TPE at " + " / ".join(map(str, budgets)))
     for total, ok, by_shape, ranks in sorted(scored, key=lambda t: t[0]):
