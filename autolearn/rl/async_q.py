@@ -90,7 +90,11 @@ __all__ = ["AsyncQ", "AsyncQConfig", "one_step_targets"]
 class AsyncQConfig:
     """Asynchronous Q-learning hyperparameters (the paper's t_max 5, shared RMSProp,
     squared loss and per-learner final epsilons; learning rate and target interval picked
-    on CartPole-v1, seed 0: 3e-3 and 500 solved it in 54k steps, 1e-3 did not in 100k)."""
+    on CartPole-v1, seed 0: 3e-3 and 500 solved it in 54k steps, 1e-3 did not in 100k).
+
+    ``rows_per_message``: the forked learners send their diagnostics rows to the calling
+    process in lists of this many updates (as :class:`~autolearn.rl.A3CConfig`'s), so they
+    reach the log and the callbacks up to that many of their updates late; 1: at once."""
 
     method: str = "n_step"
     n_workers: int = 2
@@ -111,13 +115,14 @@ class AsyncQConfig:
     dueling: bool = False
     activation: str = "relu"
     vectorization: str = "sync"
+    rows_per_message: int = 10
 
     def __post_init__(self) -> None:
         check_network(self)
         check("method", self.method, self.method in ("one_step", "n_step"),
               "be 'one_step' or 'n_step'")
         check("loss", self.loss, self.loss in ("mse", "huber"), "be 'mse' or 'huber'")
-        for name in ("n_workers", "n_steps", "target_update_interval"):
+        for name in ("n_workers", "n_steps", "target_update_interval", "rows_per_message"):
             check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
         check("gamma", self.gamma, 0 <= self.gamma <= 1, "be in [0, 1]")
         sched = as_schedule(self.learning_rate, "learning_rate")
@@ -341,7 +346,8 @@ class AsyncQ:
             learner0=self._learner0, make_learner=self._make_learner, env_fn=self._env_fn,
             config=self.config, spec=self.spec, seeds=seeds, start=self.num_timesteps,
             total=total_timesteps, log=log, share=self._share, name="AsyncQ",
-            pause_while_logging=callback is not None)
+            pause_while_logging=callback is not None,
+            rows_per_message=self.config.rows_per_message)
         if keep_going:  # every learner's steps, including rows that arrived out of order
             self.num_timesteps = steps
         return self

@@ -15,7 +15,7 @@ from autolearn.testing.rl import RLAgentConformance
 class TestA3C(RLAgentConformance):
     config_cls = A3CConfig
     bad_values = {"gamma": 1.5, "n_steps": 0, "n_workers": 0, "rms_alpha": 1.0,
-                  "normalize_obs": "yes", "normalize_reward": 1}
+                  "normalize_obs": "yes", "normalize_reward": 1, "rows_per_message": 0}
     bandit_steps, chain_steps = 512, 4096  # margin: asynchronous runs vary
     n_envs_learn = 2  # per worker: 2 workers x 2 envs
 
@@ -37,8 +37,12 @@ def test_one_worker_is_reproducible():
     assert [r["policy_loss"] for r in a.history] == [r["policy_loss"] for r in b.history]
 
 
-def test_rows_come_from_every_worker_and_count_all_steps():
-    cfg = A3CConfig(n_workers=3, n_envs=1, n_steps=5, hidden=(16,))
+@pytest.mark.parametrize("rows_per_message", [1, 10, 1000])
+def test_rows_come_from_every_worker_and_count_all_steps(rows_per_message):
+    """Whether the forked workers send each row at once or in lists (1000: only when they
+    stop), every segment's row is logged once."""
+    cfg = A3CConfig(n_workers=3, n_envs=1, n_steps=5, hidden=(16,),
+                    rows_per_message=rows_per_message)
     agent = A3C(Chain, cfg, seed=0).learn(600)
     ts = [r["timesteps"] for r in agent.history]
     assert {r["worker"] for r in agent.history} == {0, 1, 2}

@@ -16,7 +16,8 @@ from autolearn.testing.rl import RLAgentConformance
 class TestAsyncNStepQ(RLAgentConformance):
     config_cls = AsyncQConfig
     bad_values = {"gamma": 1.5, "n_steps": 0, "n_workers": 0, "method": "sarsa",
-                  "final_epsilon_probs": (0.5, 0.5), "target_update_interval": 0}
+                  "final_epsilon_probs": (0.5, 0.5), "target_update_interval": 0,
+                  "rows_per_message": 0}
     bandit_steps, chain_steps = 512, 4096
     n_envs_learn = 2  # per learner: 2 learners x 2 envs
     method = "n_step"

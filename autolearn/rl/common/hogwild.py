@@ -13,11 +13,14 @@ build their own env copy and update parameters living in shared memory, without 
   right after the learner's steps were added (e.g. to refresh a shared target network
   every ``I_target`` global steps, as Algorithm 1 of the paper does).
 
-Rows reach the coordinator through a queue; it logs them and runs the callbacks (which see
-the live shared parameters) between its own updates. Each row is logged with the global
-step count *at the time it is logged* (every learner's steps applied so far, at least the
-row's own ``timesteps``): the parameters a callback sees have been trained on that many
-steps, and a row may reach the coordinator long after it was written. With
+Rows reach the coordinator through a queue, ``rows_per_message`` to a message (one message
+per update costs a forked worker more than its rows are worth: a feeder-thread wake-up, a
+pickle and a pipe write each; the last few rows go when the worker stops); it logs them and
+runs the callbacks (which see the live shared parameters) between its own updates. Each
+row is logged with the global step count *at the time it is logged* (every learner's steps
+applied so far, at least the row's own ``timesteps``): the parameters a callback sees have
+been trained on that many steps, and a row may reach the coordinator long after it was
+written. With
 ``pause_while_logging``, the other learners wait before their next update while the
 coordinator logs (and runs callbacks), so an evaluating callback sees a network that
 changes by at most the one update each other learner had in progress, at about the step
@@ -69,11 +72,13 @@ def _step_and_count(learner: Learner, rank: int, counter: Any, start: int, total
 def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner],
                  env: EnvLike, config: Any, spec: Any, name: str, rank: int,
                  seed: np.random.Generator, counter: Any, stop: Any, go: Any, rows: Any,
-                 start: int, total: int) -> None:
+                 start: int, total: int, rows_per_message: int = 1) -> None:
     """Body of a forked worker process: update until the budget is spent or ``stop``,
-    each update once ``go`` is set (cleared while the coordinator logs)."""
+    each update once ``go`` is set (cleared while the coordinator logs); its rows go to
+    the coordinator in lists of ``rows_per_message`` (the rest when it stops)."""
     torch.set_num_threads(1)
     parent = os.getppid()
+    pending: list[dict[str, Any]] = []
     try:
         venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
         learner = make_learner(venv, rank, seed)
@@ -84,10 +89,14 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
                     or os.getppid() != parent):  # stop too if the coordinator died
                 break
             if resumed:
-                rows.put(("row", _step_and_count(learner, rank, counter, start, total,
-                                                 lr_at)))
+                pending.append(_step_and_count(learner, rank, counter, start, total, lr_at))
+                if len(pending) >= rows_per_message:
+                    rows.put(("rows", pending))
+                    pending = []
     except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
         rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
+    if pending:
+        rows.put(("rows", pending))
     rows.put(("done", rank))
 
 
@@ -95,15 +104,17 @@ def learn_async(*, learner0: Learner,
                 make_learner: Callable[[Any, int, np.random.Generator], Learner],
                 env_fn: EnvLike, config: Any, spec: Any, seeds: list[np.random.Generator],
                 start: int, total: int, log: Callable[[dict[str, Any], int], bool],
-                share: Callable[[], None], name: str, pause_while_logging: bool = False
-                ) -> tuple[bool, int]:
+                share: Callable[[], None], name: str, pause_while_logging: bool = False,
+                rows_per_message: int = 1) -> tuple[bool, int]:
     """Run ``config.n_workers`` learners for about ``total`` env steps from ``start``.
 
     ``learner0`` runs here; ``make_learner(venv, rank, seed)`` builds the others in their
     processes, with ``seeds[rank]``. ``share()`` moves the shared state to shared memory
     before forking. ``log(row, steps)`` records a row (``steps``: the global step count when
     it is logged, ``>= row["timesteps"]``) and returns False to stop;
-    ``pause_while_logging``: the other learners wait while rows are logged (see above).
+    ``pause_while_logging``: the other learners wait while rows are logged (see above);
+    ``rows_per_message``: a forked learner sends its rows in lists of this many (so they
+    are logged up to that many of its updates late; learner 0's rows are logged at once).
     Workers stop at the first update that reaches the budget, so it is overshot by at most
     one update per worker. Returns ``(keep_going, final step count)``; raises
     ``RuntimeError`` with a worker's traceback if one failed.
@@ -119,7 +130,7 @@ def learn_async(*, learner0: Learner,
         for rank in range(1, n_workers):
             p = ctx.Process(target=_worker_main, daemon=True, args=(
                 make_learner, env_fn, config, spec, name, rank, seeds[rank], counter, stop,
-                go, rows, start, total))
+                go, rows, start, total, rows_per_message))
             p.start()
             procs.append(p)
     lr_at = as_schedule(config.learning_rate, "learning_rate")
@@ -132,8 +143,8 @@ def learn_async(*, learner0: Learner,
                     kind, item = rows.get_nowait()
                 except queue.Empty:
                     break
-                if kind == "row":
-                    batch.append(item)
+                if kind == "rows":
+                    batch.extend(item)
                 elif kind == "error":
                     errors.append(item)
                 else:
@@ -158,8 +169,10 @@ def learn_async(*, learner0: Learner,
                 except queue.Empty:
                     continue
                 running -= kind == "done"
-                if kind == "row" and keep_going and not errors:
-                    keep_going = log(item, int(counter.value))
+                if kind == "rows" and not errors:
+                    for row in item:
+                        if keep_going:
+                            keep_going = log(row, int(counter.value))
                 elif kind == "error":
                     errors.append(item)
             for p in procs:
