@@ -44,6 +44,9 @@ THROUGHPUT = {("ppo", 1): 4_096, ("ppo", 8): 12_288, ("a2c", 1): 5_000, ("a2c", 
               ("dqn", 1): 6_144}
 THROUGHPUT_SEEDS = 3
 GOALS = {"steps": 1.0, "cpu": 0.5, "throughput": 2.0}
+#: Algorithms reported without a goal: issue #5 sets goals for A2C, PPO, DQN and A3C (against
+#: A2C); asynchronous Q-learning is asked for only "if it falls out of the same machinery".
+NO_GOAL = frozenset({"async_q"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -248,10 +251,13 @@ def _report(records: list[dict[str, Any]], args: argparse.Namespace) -> Report:
             return f"{prefix}{_fmt(st[key], digits)} ({st['solved']}/{st['n']} solved)"
 
         r_steps, r_cpu = _ratio(a["steps"], b["steps"]), _ratio(a["cpu"], b["cpu"])
+        goal = s.algo not in NO_GOAL
         rows.append(["env steps to solve (median)", label, s.env, cell(a, "steps"),
-                     cell(b, "steps"), r_steps, "<= 1", _met(r_steps, GOALS["steps"], True)])
+                     cell(b, "steps"), r_steps, "<= 1" if goal else "",
+                     _met(r_steps, GOALS["steps"], True) if goal else ""])
         rows.append(["train CPU-s to solve (median)", label, s.env, cell(a, "cpu", 1),
-                     cell(b, "cpu", 1), r_cpu, "<= 0.5", _met(r_cpu, GOALS["cpu"], True)])
+                     cell(b, "cpu", 1), r_cpu, "<= 0.5" if goal else "",
+                     _met(r_cpu, GOALS["cpu"], True) if goal else ""])
         if s.env == "Pendulum-v1":
             rows.append([f"final eval return at {ours[0]['budget']:,} steps (median)", label,
                          s.env, _fmt(a["final"], 1), _fmt(b["final"], 1), "", "", ""])
@@ -295,6 +301,10 @@ def _report(records: list[dict[str, Any]], args: argparse.Namespace) -> Report:
         "interleaved ratios less so.",
         "Ratios are autolearn / SB3; goals: steps <= SB3, CPU-s <= half of SB3, throughput "
         ">= 2x SB3 at 8 envs (PPO, A2C) and DQN gradient updates >= 2x.",
+        "No goal for the asynchronous Q-learning (ASYNC_Q) rows: issue #5 sets goals for A2C, "
+        "PPO, DQN and A3C (against A2C) and asks for the paper's asynchronous Q-learning only "
+        "'if it falls out of the same machinery'; its rows compare it with SB3 DQN (and "
+        "autolearn DQN) for information.",
     ]
     for s in SETTINGS.values():
         notes.append(f"{s.key}: n_envs {s.n_envs}, budget {s.budget:,} (zoo n_timesteps "

@@ -34,3 +34,26 @@ def test_libs_and_first_seed_select_the_runs(tmp_path, monkeypatch):
 def test_unknown_library_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="--libs"):
         _bench.run(_args(tmp_path, argv=["--libs", "rllib"]))
+
+
+def _solve_record(algo, env, n_envs, lib, seed):
+    return {"kind": "solve", "algo": algo, "env": env, "n_envs": n_envs, "lib": lib,
+            "seed": seed, "solved": True, "steps_to_solve": 1000 * (seed + 1),
+            "cpu_to_solve": 1.0, "train_cpu": 1.0, "final_eval": 500.0, "budget": 100_000}
+
+
+def test_async_q_rows_have_no_goal_while_dqn_rows_keep_theirs(tmp_path):
+    """Issue #5 sets no goal for asynchronous Q-learning: its rows are informational."""
+    from benchmarks.rl._zoo import SETTINGS
+
+    records = []
+    for key in ("dqn/CartPole-v1", "async_q/CartPole-v1"):
+        s = SETTINGS[key]
+        for lib in ("autolearn", "sb3") if s.algo == "dqn" else ("autolearn",):
+            records += [_solve_record(s.algo, s.env, s.n_envs, lib, i) for i in range(3)]
+    report = _bench._report(records, _args(tmp_path))
+    rows = {(r[0], r[1].split()[0]): r for r in report.rows}
+    for measure in ("env steps to solve (median)", "train CPU-s to solve (median)"):
+        assert rows[(measure, "ASYNC_Q")][6:] == ["", ""]
+        assert rows[(measure, "DQN")][6] and rows[(measure, "DQN")][7] in ("met", "missed")
+    assert any("No goal for the asynchronous Q-learning" in n for n in report.notes)
