@@ -131,3 +131,19 @@ def test_vector_statistics_update_is_numpys(dtype: Any, dim: int) -> None:
             assert state[0].dtype == np.float64 and state[0].shape == (dim,)
             assert np.array_equal(state[0], ref[0]) and np.array_equal(state[1], ref[1])
             assert state[2] == ref[2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_shared_update_with_batch_stats_outside_the_lock_is_the_plain_update(dtype: Any
+                                                                             ) -> None:
+    """SharedRunningMeanStd computes the batch's mean and variance before taking its lock;
+    the statistics are bitwise those of RunningMeanStd (float fast paths and the generic
+    one)."""
+    rng = np.random.default_rng(3)
+    plain, shared = RunningMeanStd((3,)), SharedRunningMeanStd((3,))
+    for _ in range(5):
+        x = (rng.normal(size=(4, 3)) * 7).astype(dtype)
+        plain.update(x)
+        mean, var = shared.update_mean_var(x)
+        assert np.array_equal(mean, plain.mean) and np.array_equal(var, plain.var)
+    assert shared.count == plain.count

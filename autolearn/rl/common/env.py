@@ -298,11 +298,19 @@ def _batch_mean_var(x: np.ndarray) -> tuple[Any, Any]:
     return total[0], var[0]
 
 
-def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(mean, var, count)`` after folding the batch ``x`` into the running statistics."""
+def _batch_stats(x: np.ndarray) -> tuple[Any, Any]:
+    """``(x.mean(0), x.var(0))``, by :func:`_batch_mean_var` for a non-empty float array."""
     if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
-        b_mean, b_var = _batch_mean_var(x)
+        return _batch_mean_var(x)
+    return x.mean(0), x.var(0)
+
+
+def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray,
+                 batch: tuple[Any, Any] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(mean, var, count)`` after folding the batch ``x`` into the running statistics
+    (``batch``: its :func:`_batch_stats`, if already computed)."""
+    b_mean, b_var = _batch_stats(x) if batch is None else batch
+    if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
         if x.ndim == 1 and x.dtype == np.float64 and np.ndim(mean) == 0:  # scalar stats: floats
             m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
                                               float(b_var), x.shape[0])
@@ -310,8 +318,6 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray
         if (x.ndim == 2 and x.shape[1] <= 32 and mean.dtype == np.float64
                 and var.dtype == np.float64 and mean.shape == (x.shape[1],)):
             return _small_chan_update(mean, var, count, b_mean, b_var, x.shape[0])
-    else:
-        b_mean, b_var = x.mean(0), x.var(0)
     b_count = x.shape[0]
     delta = b_mean - mean
     total = count + b_count
@@ -396,10 +402,13 @@ class SharedRunningMeanStd:
 
     def update_mean_var(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`update` and :meth:`mean_var` under one hold of the lock: the statistics
-        right after this update (another process's update may follow it at once)."""
+        right after this update (another process's update may follow it at once). The
+        batch's own mean and variance are computed before taking the lock, so other
+        processes wait less."""
+        batch = _batch_stats(x)
         with self._lock:
             mean, var, count = _chan_update(self._mean, self._var,
-                                            float(self._buf[2 * self._n]), x)
+                                            float(self._buf[2 * self._n]), x, batch)
             self._set(mean, var, count)
         return mean, var
 
