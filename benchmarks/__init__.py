@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "learned_optimizer": "benchmarks.learned_optimizer",
     "pruners": "benchmarks.pruners",
     "rl": "benchmarks.rl",
+    "sampler_grid": "benchmarks.sampler_grid",
     "samplers": "benchmarks.samplers",
     "storage_overhead": "benchmarks.storage_overhead",
     "worker_throughput": "benchmarks.worker_throughput",

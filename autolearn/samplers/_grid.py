@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,26 @@ class GridSampler(BaseSampler):
         if seed is not None:
             np.random.default_rng(self._seed).shuffle(self._order)
         self._grid_params = set(self._space)
+        self._lock = threading.Lock()
+        self._reset_claims(None)
+
+    def _reset_claims(self, key: tuple[int, int, str] | None) -> None:
+        # What _taken has read so far from one study: the claims of finished trials (final:
+        # a trial's point is written only while it runs), and the numbers of the trials that
+        # were still open (RUNNING / WAITING) or not yet created at the last read.
+        self._claims_key = key
+        self._final_claims: dict[int, int] = {}  # grid index -> trial id
+        self._open_numbers: set[int] = set()
+        self._n_read = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def grid_size(self) -> int:
@@ -109,19 +130,41 @@ class GridSampler(BaseSampler):
         return dict(self._space)
 
     def _taken(self, study: Study, exclude_trial_id: int) -> tuple[dict[int, int], int]:
-        """Claimed grid indices (-> trial id), and how many other trials are RUNNING."""
+        """Claimed grid indices (-> trial id), and how many other trials are RUNNING.
+
+        Reads only the trials created since the last call and those still open then: a
+        finished trial's claim never changes, so it is kept from the read that saw it finish
+        (another worker's trials are found through the study's trial count).
+        """
         from autolearn._records import TrialState
 
-        taken: dict[int, int] = {}
-        running = 0
-        for t in study._storage.get_all_trials(study._study_id):
-            if t.trial_id == exclude_trial_id:
-                continue
-            gid = t.system_attrs.get(GRID_ID_KEY)
-            if gid is not None:
-                taken[int(gid)] = t.trial_id
-            if t.state == TrialState.RUNNING:
-                running += 1
+        storage, sid = study._storage, study._study_id
+        key = (id(storage), sid, study.study_name)
+        with self._lock:
+            if key != self._claims_key:
+                self._reset_claims(key)
+            n = storage.get_n_trials(sid)
+            numbers = sorted(self._open_numbers | set(range(self._n_read, n)))
+            self._n_read = max(self._n_read, n)
+            open_claims: dict[int, int] = {}
+            running = 0
+            for number in numbers:
+                t = storage.get_trial_by_number(sid, number)
+                gid = t.system_attrs.get(GRID_ID_KEY)
+                if t.state.is_finished():
+                    self._open_numbers.discard(number)
+                    if gid is not None:
+                        self._final_claims[int(gid)] = t.trial_id
+                    continue
+                self._open_numbers.add(number)
+                if t.trial_id == exclude_trial_id:
+                    continue
+                if gid is not None:
+                    open_claims[int(gid)] = t.trial_id
+                if t.state == TrialState.RUNNING:
+                    running += 1
+            taken = dict(self._final_claims)
+        taken.update(open_claims)
         return taken, running
 
     def _index_of(self, params: Mapping[str, Any]) -> int | None:
@@ -145,15 +188,17 @@ class GridSampler(BaseSampler):
                     return {}
                 pick = idx
             else:
-                free = [int(i) for i in self._order if int(i) not in taken]
-                if not free:
+                claimed = np.zeros(len(self._points), dtype=bool)
+                claimed[np.fromiter(taken, dtype=np.int64, count=len(taken))] = True
+                free = self._order[~claimed[self._order]]
+                if not len(free):
                     raise SearchExhausted(
                         f"all {len(self._points)} grid points are taken; the grid search is done"
                     )
                 # Concurrent trials see the same free list; offsetting by the number of
                 # other running trials spreads them over different points (alone, a trial
                 # takes the next point in order; a retry after a clash picks at random).
-                pick = free[concurrent % len(free)] if attempt == 0 else int(rng.choice(free))
+                pick = int(free[concurrent % len(free)] if attempt == 0 else rng.choice(free))
             storage.set_trial_attr(trial.trial_id, GRID_ID_KEY, pick, system=True)
             clash = pick in self._taken(study, trial.trial_id)[0]
             if not clash:

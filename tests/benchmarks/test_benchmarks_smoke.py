@@ -43,3 +43,15 @@ def test_unknown_benchmark_is_an_error() -> None:
     out = _bench("run", "no_such_benchmark")
     assert out.returncode == 2
     assert "unknown benchmark" in out.stderr
+
+
+def test_sampler_grid_quick_times_both_grid_samplers(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    out = _bench("run", "sampler_grid", "--quick", "--results-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    md = (tmp_path / "sampler_grid.md").read_text()
+    assert "| @30 |" in md and "-m benchmarks run sampler_grid --quick" in md
+    raw = json.loads((tmp_path / "sampler_grid.json").read_text())["raw"]
+    assert raw["trials"] == 30 and raw["levels"] == 4
+    for lib in ("autolearn", "optuna"):
+        assert len(raw["ms"][lib]["30"]) == 1 and raw["ms"][lib]["30"][0] > 0

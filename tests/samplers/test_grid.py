@@ -78,3 +78,55 @@ def test_continuous_float_is_rejected():
 def test_random_sampler_seed_validation():
     with pytest.raises(ValueError, match="seed"):
         RandomSampler(seed="abc")
+
+
+def _ask_point(study):
+    trial = study.ask()
+    return trial, (trial.suggest_int("x", 0, 3), trial.suggest_int("y", 0, 2))
+
+
+def test_two_workers_interleaved_never_share_a_point(tmp_path):
+    # Two samplers on one storage, as two processes would have: each one's incremental view
+    # of the claims must see the other's trials, also one created and finished between two
+    # of its own suggestions, and the points it still holds while running.
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    grid = {"x": [0, 1, 2, 3], "y": [0, 1, 2]}
+    a = autolearn.create_study(url, study_name="g", sampler=GridSampler(grid, seed=0))
+    b = autolearn.load_study(study_name="g", storage=url, sampler=GridSampler(grid, seed=0))
+    seen = []
+    ta, pa = _ask_point(a)  # a holds a point while b works
+    for _ in range(3):  # b runs and finishes three trials a never sees open
+        tb, pb = _ask_point(b)
+        b.tell(tb, 0.0)
+        seen.append(pb)
+    tc, pc = _ask_point(a)
+    a.tell(ta, 0.0)
+    a.tell(tc, 0.0)
+    seen += [pa, pc]
+    while not a.sampler.is_exhausted(a):
+        study = a if len(seen) % 2 else b
+        t, p = _ask_point(study)
+        study.tell(t, 0.0)
+        seen.append(p)
+    assert len(seen) == 12 and len(set(seen)) == 12
+    assert b.sampler.is_exhausted(b)
+
+
+def test_one_sampler_on_two_studies_keeps_their_claims_apart():
+    sampler = GridSampler({"x": [0, 1, 2]}, seed=3)
+    for _ in range(2):  # a fresh study must not inherit the first one's claims
+        study = autolearn.create_study(sampler=sampler)
+        study.optimize(lambda t: float(t.suggest_int("x", 0, 2)))
+        assert sorted(t.params["x"] for t in study.trials) == [0, 1, 2]
+
+
+def test_grid_sampler_pickles_mid_study():
+    import pickle
+
+    sampler = GridSampler({"x": [0, 1, 2, 3]}, seed=1)
+    study = autolearn.create_study(sampler=sampler)
+    study.optimize(lambda t: float(t.suggest_int("x", 0, 3)), n_trials=2)
+    clone = pickle.loads(pickle.dumps(sampler))
+    rest = autolearn.create_study(sampler=clone)
+    rest.optimize(lambda t: float(t.suggest_int("x", 0, 3)))
+    assert sorted(t.params["x"] for t in rest.trials) == [0, 1, 2, 3]
