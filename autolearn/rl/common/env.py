@@ -298,9 +298,14 @@ def _batch_mean_var(x: np.ndarray) -> tuple[Any, Any]:
     return total[0], var[0]
 
 
+def _float_batch(x: np.ndarray) -> bool:
+    """Whether ``x`` is a non-empty float batch (the fast paths' domain)."""
+    return x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0
+
+
 def _batch_stats(x: np.ndarray) -> tuple[Any, Any]:
     """``(x.mean(0), x.var(0))``, by :func:`_batch_mean_var` for a non-empty float array."""
-    if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
+    if _float_batch(x):
         return _batch_mean_var(x)
     return x.mean(0), x.var(0)
 
@@ -310,7 +315,7 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray,
     """``(mean, var, count)`` after folding the batch ``x`` into the running statistics
     (``batch``: its :func:`_batch_stats`, if already computed)."""
     b_mean, b_var = _batch_stats(x) if batch is None else batch
-    if x.dtype.kind == "f" and x.ndim >= 1 and x.shape[0] > 0:
+    if _float_batch(x):
         if x.ndim == 1 and x.dtype == np.float64 and np.ndim(mean) == 0:  # scalar stats: floats
             m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
                                               float(b_var), x.shape[0])
