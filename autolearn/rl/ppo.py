@@ -31,6 +31,7 @@ References:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -84,6 +85,11 @@ class PPOConfig:
     and a per-env matrix ``W`` redrawn every ``sde_sample_freq`` steps (``-1``: once per
     rollout), with learned log-std per (feature, action) (``full_std``; else per feature),
     initialised at ``log_std_init``, mapped by ``exp`` or ``expln`` (``use_expln``).
+
+    ``recompute_advantages``: before every epoch after the first, recompute the GAE
+    advantages and value targets with the current value network (Andrychowicz et al. 2021,
+    "What Matters in On-Policy RL?"); the rewards keep the truncation bootstrap computed at
+    collection, value clipping keeps the collection-time values. Off by default (SB3's PPO).
     """
 
     n_envs: int = 1
@@ -96,6 +102,7 @@ class PPOConfig:
     clip_range: float | Schedule = 0.2
     clip_range_vf: float | None = None
     normalize_advantage: bool = True
+    recompute_advantages: bool = False
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float | None = 0.5
@@ -254,8 +261,10 @@ class PPO:
             self.num_timesteps += cfg.n_steps * env.num_envs
             r, v, d, last = rollout.return_inputs()
             advantages, returns = gae(r, v, d, last, cfg.gamma, cfg.gae_lambda)
+            recompute = (partial(self._recompute, r, d, state.obs)
+                         if cfg.recompute_advantages else None)
             row = self._update(flatten(rollout, torch.as_tensor(advantages),
-                                       torch.as_tensor(returns)), clip)
+                                       torch.as_tensor(returns)), clip, recompute)
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row = {"timesteps": self.num_timesteps, "ep_return_mean": ep_return,
                    "ep_length_mean": ep_length, "learning_rate": lr, "clip_range": clip, **row}
@@ -267,19 +276,37 @@ class PPO:
                 break
         return self
 
-    def _update(self, batch: PolicyBatch, clip: float) -> dict[str, Any]:
+    @torch.no_grad()
+    def _recompute(self, rewards: np.ndarray, dones: np.ndarray, last_obs: torch.Tensor,
+                   batch: PolicyBatch) -> PolicyBatch:
+        """``batch`` with GAE advantages and returns from the current value network."""
+        cfg = self.config
+        values = self.policy.value(batch.obs).reshape(rewards.shape)
+        last = self.policy.value(last_obs)
+        adv, ret = gae(rewards, values.cpu().numpy(), dones, last.cpu().numpy(),
+                       cfg.gamma, cfg.gae_lambda)
+        return batch._replace(advantages=torch.as_tensor(adv, device=batch.obs.device).reshape(-1),
+                              returns=torch.as_tensor(ret, device=batch.obs.device).reshape(-1))
+
+    def _update(self, batch: PolicyBatch, clip: float,
+                recompute: Callable[[PolicyBatch], PolicyBatch] | None = None
+                ) -> dict[str, Any]:
         cfg = self.config
         stats: list[dict[str, Any]] = []
         stopped_early = False
-        normalize = cfg.normalize_advantage
-        if normalize and cfg.batch_size >= batch.obs.shape[0] > 1:
-            # one minibatch = the whole batch in every epoch: normalise its advantages once
+        # one minibatch = the whole batch in every epoch: normalise its advantages up front
+        whole = cfg.normalize_advantage and cfg.batch_size >= batch.obs.shape[0] > 1
+        normalize = cfg.normalize_advantage and not whole
+        if whole:
             batch = batch._replace(advantages=normalize_advantages(batch.advantages))
-            normalize = False
         target_kl = cfg.target_kl
         early_stop = target_kl is not None  # needs approx_kl after every minibatch
         log_ratios: list[torch.Tensor] = []
-        for _epoch in range(cfg.n_epochs):
+        for epoch in range(cfg.n_epochs):
+            if recompute is not None and epoch > 0:
+                batch = recompute(batch)
+                if whole:
+                    batch = batch._replace(advantages=normalize_advantages(batch.advantages))
             for mb in minibatches(batch, cfg.batch_size, self.generator,
                                   normalize_advantage=normalize):
                 mb_stats: dict[str, Any]

@@ -1,0 +1,167 @@
+"""Pilot for PPO's ``recompute_advantages`` (session 11), on pilot seeds only.
+
+PPO's Acrobot-v1 row misses its steps goal (28,672 vs SB3's 20,480 at 40 seeds) although
+autolearn's PPO computes what SB3's does (``lockstep_ppo.py``): with the same algorithm the
+goal is a coin flip. Andrychowicz et al. 2021 ("What Matters in On-Policy Reinforcement
+Learning?") report that recomputing the advantages with the current value network before
+every pass over the data helps. This pilot decides whether autolearn's PPO does that by
+default. It runs the benchmark's own runner (:func:`benchmarks.rl._runners.run_ours`: the
+same evaluation, threshold, budget and CPU bookkeeping) on the zoo settings of the three
+PPO rows, autolearn only, two arms: ``base`` (as the table) and ``recompute``
+(``recompute_advantages=True``, nothing else changed).
+
+Protocol (committed before any pilot run):
+
+* Seeds: Acrobot-v1 100-139, CartPole-v1 100-139, Pendulum-v1 100-104 (pilot seeds, never
+  reported as results). Per seed both arms, in an order alternating with the seed.
+* Unsolved runs count at the budget, as in the benchmark.
+* ``recompute`` becomes PPOConfig's default only if all of these hold (:func:`decide`):
+  1. Acrobot: its median steps to solve is below ``base``'s and a one-sided Mann-Whitney
+     test (fewer steps) gives p <= 0.10;
+  2. CartPole: its median steps to solve is at most ``base``'s;
+  3. Pendulum: its median steps to solve is at most ``base``'s and its median final
+     evaluation return is at least ``base``'s minus 10 % of its magnitude.
+* If adopted: the table's PPO rows (CartPole and Acrobot seeds 0-39, Pendulum 0-4, and the
+  PPO throughput rows) are rerun for both libraries, interleaved per seed, and replace the
+  current runs whatever they give. If not: the option stays, off, documented with this
+  pilot's numbers.
+
+Usage: ``python -m benchmarks.rl.ppo_pilot --cache C --env Acrobot-v1`` (one env per call;
+runs are appended to the cache and not repeated), then ``--summary``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import median
+from benchmarks.rl._zoo import SETTINGS, Setting
+
+__all__ = ["ARMS", "PILOT_SEEDS", "arm_setting", "decide", "summarise"]
+
+ARMS = ("base", "recompute")
+PILOT_SEEDS = {"Acrobot-v1": range(100, 140), "CartPole-v1": range(100, 140),
+               "Pendulum-v1": range(100, 105)}
+P_MAX, RETURN_SLACK = 0.10, 0.10
+
+
+def arm_setting(env: str, arm: str) -> Setting:
+    base = SETTINGS[f"ppo/{env}"]
+    if arm == "base":
+        return base
+    return replace(base, ours={**base.ours, "recompute_advantages": True})
+
+
+def _steps(r: dict[str, Any]) -> float:
+    return float(r["steps_to_solve"] if r["solved"] else r["budget"])
+
+
+def summarise(records: list[dict[str, Any]], env: str) -> dict[str, dict[str, Any]]:
+    """Per arm: steps to solve per seed (seeds both arms finished), medians, CPU."""
+    by: dict[str, dict[int, dict[str, Any]]] = {a: {} for a in ARMS}
+    for r in records:
+        if r["env"] == env:
+            by[r["arm"]][r["seed"]] = r
+    seeds = sorted(set(by["base"]) & set(by["recompute"]))
+    out: dict[str, dict[str, Any]] = {}
+    for arm in ARMS:
+        recs = [by[arm][s] for s in seeds]
+        out[arm] = {"n": len(recs), "solved": sum(r["solved"] for r in recs),
+                    "steps": [_steps(r) for r in recs],
+                    "median_steps": median([_steps(r) for r in recs]) if recs else float("nan"),
+                    "median_cpu": median([r["cpu_to_solve"] if r["solved"] else r["train_cpu"]
+                                          for r in recs]) if recs else float("nan"),
+                    "median_final": median([r["final_eval"] for r in recs
+                                            if r.get("final_eval") is not None] or [float("nan")])}
+    return out
+
+
+def decide(stats: dict[str, dict[str, dict[str, Any]]]) -> tuple[bool, list[str]]:
+    """(adopt?, one line per rule) from :func:`summarise` of the three envs."""
+    from scipy.stats import mannwhitneyu
+
+    lines, ok = [], True
+    a = stats["Acrobot-v1"]
+    p = float(mannwhitneyu(a["recompute"]["steps"], a["base"]["steps"],
+                           alternative="less").pvalue)
+    r1 = a["recompute"]["median_steps"] < a["base"]["median_steps"] and p <= P_MAX
+    lines.append(f"1 Acrobot: median {a['recompute']['median_steps']:,.0f} vs "
+                 f"{a['base']['median_steps']:,.0f}, one-sided p = {p:.3f}: "
+                 f"{'pass' if r1 else 'fail'}")
+    c = stats["CartPole-v1"]
+    r2 = c["recompute"]["median_steps"] <= c["base"]["median_steps"]
+    lines.append(f"2 CartPole: median {c['recompute']['median_steps']:,.0f} vs "
+                 f"{c['base']['median_steps']:,.0f}: {'pass' if r2 else 'fail'}")
+    pe = stats["Pendulum-v1"]
+    fb, fr = pe["base"]["median_final"], pe["recompute"]["median_final"]
+    r3 = (pe["recompute"]["median_steps"] <= pe["base"]["median_steps"]
+          and fr >= fb - RETURN_SLACK * abs(fb))
+    lines.append(f"3 Pendulum: median {pe['recompute']['median_steps']:,.0f} vs "
+                 f"{pe['base']['median_steps']:,.0f}, final return {fr:.1f} vs {fb:.1f}: "
+                 f"{'pass' if r3 else 'fail'}")
+    ok = r1 and r2 and r3
+    return ok, lines
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def _run(cache: Path, env: str) -> None:
+    from benchmarks.rl._runners import run_ours
+
+    done = {(r["env"], r["arm"], r["seed"]) for r in _load(cache)}
+    for seed in PILOT_SEEDS[env]:
+        order = ARMS if seed % 2 == 0 else ARMS[::-1]
+        for arm in order:
+            if (env, arm, seed) in done:
+                continue
+            setting = arm_setting(env, arm)
+            t0 = time.perf_counter()
+            res = run_ours(setting, seed, mode="solve", budget=setting.budget)
+            rec = {"env": env, "arm": arm, "seed": seed, "budget": setting.budget, **res}
+            with cache.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+            print(f"{env} {arm} seed {seed}: steps {res['steps_to_solve']} cpu "
+                  f"{res['cpu_to_solve']} ({time.perf_counter() - t0:.1f} s)",
+                  file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    torch.set_num_threads(1)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--cache", type=Path, required=True)
+    p.add_argument("--env", choices=sorted(PILOT_SEEDS))
+    p.add_argument("--summary", action="store_true")
+    args = p.parse_args(argv)
+    if args.env:
+        _run(args.cache, args.env)
+    if args.summary:
+        records = _load(args.cache)
+        stats = {}
+        for env in PILOT_SEEDS:
+            stats[env] = s = summarise(records, env)
+            for arm in ARMS:
+                v = s[arm]
+                print(f"{env:12s} {arm:10s} n {v['n']:2d} solved {v['solved']:2d}  median steps "
+                      f"{v['median_steps']:>8,.0f}  cpu {v['median_cpu']:6.2f}  "
+                      f"final {v['median_final']:8.1f}")
+        if all(stats[e]["base"]["n"] == len(PILOT_SEEDS[e]) for e in PILOT_SEEDS):
+            adopt, lines = decide(stats)
+            print("\n".join(lines))
+            print("adopt recompute_advantages as the default:", adopt)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
