@@ -37,6 +37,7 @@ from torch.nn import functional as F
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
+    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
@@ -171,6 +172,7 @@ class A2C:
         self._state: RolloutState | None = None
         self._buffer: RolloutBuffer | None = None
 
+    @blas_like_torch
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> A2C:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""

@@ -58,6 +58,7 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a3c import SharedRMSprop
 from autolearn.rl.common.agent import (
     CSVLogger,
+    blas_like_torch,
     check,
     check_network,
     is_int,
@@ -319,6 +320,7 @@ class AsyncQ:
         self.q_target.share_memory()
         self.optimizer.share_memory()
 
+    @blas_like_torch
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> AsyncQ:
         """Train for about ``total_timesteps`` env steps over all learners.

@@ -43,6 +43,7 @@ from torch.nn import functional as F
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
+    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
@@ -78,7 +79,8 @@ __all__ = ["PPO", "PPOConfig", "ppo_loss", "ratio_diagnostics"]
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings).
+    """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings, except
+    ``recompute_advantages``).
 
     ``use_sde``: generalized state-dependent exploration (gSDE; Raffin, Kober & Stulp 2021)
     for continuous actions: noise ``z(s) @ W`` from the policy's last hidden layer ``z(s)``
@@ -86,10 +88,14 @@ class PPOConfig:
     rollout), with learned log-std per (feature, action) (``full_std``; else per feature),
     initialised at ``log_std_init``, mapped by ``exp`` or ``expln`` (``use_expln``).
 
-    ``recompute_advantages``: before every epoch after the first, recompute the GAE
-    advantages and value targets with the current value network (Andrychowicz et al. 2021,
-    "What Matters in On-Policy RL?"); the rewards keep the truncation bootstrap computed at
-    collection, value clipping keeps the collection-time values. Off by default (SB3's PPO).
+    ``recompute_advantages`` (default ``True``): before every epoch after the first,
+    recompute the GAE advantages and value targets with the current value network
+    (Andrychowicz et al. 2021, "What Matters in On-Policy RL?"); the rewards keep the
+    truncation bootstrap computed at collection, value clipping keeps the collection-time
+    values. SB3's PPO computes them once per rollout (``False`` here). On by default since
+    a two-stage pilot on the RL Zoo's settings (``benchmarks/rl/ppo_pilot.py``): Acrobot-v1
+    median steps to solve 16,384 vs 20,480 on 80 pilot seeds (p < 0.001), CartPole-v1
+    14,080 vs 18,176, Pendulum-v1 unchanged.
     """
 
     n_envs: int = 1
@@ -102,7 +108,7 @@ class PPOConfig:
     clip_range: float | Schedule = 0.2
     clip_range_vf: float | None = None
     normalize_advantage: bool = True
-    recompute_advantages: bool = False
+    recompute_advantages: bool = True
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float | None = 0.5
@@ -134,6 +140,9 @@ class PPOConfig:
             check(name, v, v is None or v > 0, "be None or > 0")
         for name in ("ent_coef", "vf_coef"):
             check(name, getattr(self, name), getattr(self, name) >= 0, "be >= 0")
+        for name in ("normalize_advantage", "recompute_advantages"):
+            check(name, getattr(self, name), isinstance(getattr(self, name), bool),
+                  "be True or False")
 
 
 def ppo_loss(log_prob: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
@@ -239,6 +248,7 @@ class PPO:
         self._state: RolloutState | None = None
         self._buffer: RolloutBuffer | None = None
 
+    @blas_like_torch
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> PPO:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""
@@ -281,7 +291,7 @@ class PPO:
                    batch: PolicyBatch) -> PolicyBatch:
         """``batch`` with GAE advantages and returns from the current value network."""
         cfg = self.config
-        if self._np_grad is not None:  # CPU MLP: the acting path's numpy forward
+        if self.device.type == "cpu":  # the acting path's numpy forward
             values = self.policy.numpy_forward(batch.obs.numpy())[1]
             last = self.policy.numpy_forward(last_obs.numpy())[1]
         else:

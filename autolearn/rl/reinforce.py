@@ -40,6 +40,7 @@ from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
     adam,
+    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
@@ -164,6 +165,7 @@ class REINFORCE:
         self._state: RolloutState | None = None
         self._buffer: RolloutBuffer | None = None
 
+    @blas_like_torch
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> REINFORCE:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""

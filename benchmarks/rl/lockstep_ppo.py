@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     venv = VecNormalize(sb3_make_vec_env("Acrobot-v1", n_envs=N_ENVS, seed=seed), gamma=0.99)
     model = sb3.PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **HP)
     env = NormalizeReward(NormalizeObservation(make_vec_env("Acrobot-v1", N_ENVS)), gamma=0.99)
-    agent = PPO(env, PPOConfig(n_envs=N_ENVS, **HP), seed=seed)
+    agent = PPO(env, PPOConfig(n_envs=N_ENVS, **HP, recompute_advantages=False),  # as SB3
+                seed=seed)
     agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
 
     def sb3_params() -> list[torch.Tensor]:

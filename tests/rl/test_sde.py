@@ -171,8 +171,9 @@ def test_acting_stays_one_forward_per_vector_step():
     agent.policy._numpy_forward = counted
     agent.learn(24, callback=lambda a, row: False)  # one rollout, then stop
     n_updates = agent.history[-1]["n_updates"]
-    # acting (numpy): 12 vector steps and the last value; torch: one forward per update
-    assert n_updates == 10 and len(np_calls) == 12 + 1 and len(calls) == n_updates
+    # numpy: 12 vector steps and the last value, then the values and last value again
+    # before each of epochs 2-10 (recompute_advantages); torch: one forward per update
+    assert n_updates == 10 and len(np_calls) == 12 + 1 + 9 * 2 and len(calls) == n_updates
 
 
 # ---- agents ------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
-from autolearn.rl.common.agent import setup_env
+from autolearn.rl.common.agent import blas_threads, setup_env
 from autolearn.rl.common.env import EnvLike
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
@@ -80,19 +80,20 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
     parent = os.getppid()
     pending: list[dict[str, Any]] = []
     try:
-        venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
-        learner = make_learner(venv, rank, seed)
-        lr_at = as_schedule(config.learning_rate, "learning_rate")
-        while True:
-            resumed = go.wait(1.0)  # blocks (no CPU) while paused
-            if (stop.is_set() or counter.value - start >= total
-                    or os.getppid() != parent):  # stop too if the coordinator died
-                break
-            if resumed:
-                pending.append(_step_and_count(learner, rank, counter, start, total, lr_at))
-                if len(pending) >= rows_per_message:
-                    rows.put(("rows", pending))
-                    pending = []
+        with blas_threads(1):  # as torch's (see blas_like_torch)
+            venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
+            learner = make_learner(venv, rank, seed)
+            lr_at = as_schedule(config.learning_rate, "learning_rate")
+            while True:
+                resumed = go.wait(1.0)  # blocks (no CPU) while paused
+                if (stop.is_set() or counter.value - start >= total
+                        or os.getppid() != parent):  # stop too if the coordinator died
+                    break
+                if resumed:
+                    pending.append(_step_and_count(learner, rank, counter, start, total, lr_at))
+                    if len(pending) >= rows_per_message:
+                        rows.put(("rows", pending))
+                        pending = []
     except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
         rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
     if pending:
