@@ -316,6 +316,7 @@ class PPO:
         target_kl = cfg.target_kl
         early_stop = target_kl is not None  # needs approx_kl after every minibatch
         log_ratios: list[torch.Tensor] = []
+        collected = batch  # explained variance: of the collection-time targets
         for epoch in range(cfg.n_epochs):
             if recompute is not None and epoch > 0:
                 batch = recompute(batch)
@@ -366,7 +367,7 @@ class PPO:
         if log_ratios:
             kl, clip_fraction = ratio_diagnostics(log_ratios, clip)
             row["approx_kl"], row["clip_fraction"] = float(kl), float(clip_fraction)
-        row["explained_variance"] = explained_variance(batch.old_values, batch.returns)
+        row["explained_variance"] = explained_variance(collected.old_values, collected.returns)
         row["n_updates"] = len(stats)
         row["stopped_early"] = stopped_early
         return row

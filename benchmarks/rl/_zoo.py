@@ -54,6 +54,9 @@ _A2C_AC = Setting(
     budget=100_000, zoo_n_timesteps=500_000, normalize=True,
     notes=("zoo: normalize (VecNormalize obs + reward) -> autolearn NormalizeObservation + "
            "NormalizeReward(gamma 0.99), both clip 10",))
+_RECOMPUTE = ("autolearn's PPO recomputes the advantages before every epoch "
+              "(recompute_advantages, its default since session 11, chosen by "
+              "benchmarks/rl/ppo_pilot.py on pilot seeds); SB3's computes them once per rollout")
 _PPO_CP = Setting(
     "ppo", "CartPole-v1", 8,
     zoo={"n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
@@ -61,13 +64,15 @@ _PPO_CP = Setting(
     ours={"n_steps": 32, "batch_size": 256, "gae_lambda": 0.8, "gamma": 0.98, "n_epochs": 20,
           "ent_coef": 0.0, "learning_rate": "lin_0.001", "clip_range": "lin_0.2"},
     budget=100_000, zoo_n_timesteps=100_000,
-    notes=("budget = the zoo's n_timesteps, so the linear schedules are the zoo's",))
+    notes=("budget = the zoo's n_timesteps, so the linear schedules are the zoo's",
+           _RECOMPUTE))
 _PPO_AC = Setting(
     "ppo", "Acrobot-v1", 16,
     zoo={"n_steps": 256, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
     ours={"n_steps": 256, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0},
     budget=100_000, zoo_n_timesteps=1_000_000, normalize=True, eval_every=4_096,
-    notes=("batch_size 64 (SB3 default) on both sides; eval every 4,096 steps (one rollout)",))
+    notes=("batch_size 64 (SB3 default) on both sides; eval every 4,096 steps (one rollout)",
+           _RECOMPUTE))
 _PPO_PD = Setting(
     "ppo", "Pendulum-v1", 4,
     zoo={"n_steps": 1024, "gae_lambda": 0.95, "gamma": 0.9, "n_epochs": 10, "ent_coef": 0.0,
@@ -77,7 +82,7 @@ _PPO_PD = Setting(
     budget=100_000, zoo_n_timesteps=100_000, eval_every=8_192,
     notes=("gSDE on both sides as in the zoo: use_sde, sde_sample_freq 4 (same names in "
            "autolearn's PPOConfig); SB3's gSDE defaults log_std_init 0, full_std True, "
-           "use_expln False = autolearn's",))
+           "use_expln False = autolearn's", _RECOMPUTE))
 _DQN_CP = Setting(
     "dqn", "CartPole-v1", 1,
     zoo={"learning_rate": 2.3e-3, "batch_size": 64, "buffer_size": 100_000,

@@ -67,10 +67,10 @@ P_MAX, RETURN_SLACK, P_MAX_STAGE2 = 0.10, 0.10, 0.05
 
 
 def arm_setting(env: str, arm: str) -> Setting:
+    """The zoo setting with ``recompute_advantages`` off (``base``: the default when the
+    pilot ran) or on (``recompute``: the default since)."""
     base = SETTINGS[f"ppo/{env}"]
-    if arm == "base":
-        return base
-    return replace(base, ours={**base.ours, "recompute_advantages": True})
+    return replace(base, ours={**base.ours, "recompute_advantages": arm == "recompute"})
 
 
 def _steps(r: dict[str, Any]) -> float:
