@@ -22,14 +22,6 @@ TRIALS = 30
 PROBLEMS = ["branin", "hartmann3", "hartmann6"]
 
 
-def _run(optimizer: str, problem: str, seed: int, best: float) -> dict[str, object]:
-    values = [best + (TRIALS - 1 - i) for i in range(TRIALS)]
-    return {"task": {"optimizer": optimizer, "problem": problem, "seed": seed,
-                     "n_trials": TRIALS},
-            "status": "ok", "optimum": 0.0, "values": values,
-            "lib_cpu_s": [0.001] * TRIALS, "wall_s": 0.1}
-
-
 def test_plan_tasks_gives_each_slow_optimizer_its_own_problems() -> None:
     tasks = plan_tasks(["skopt-gp", "smac-bb"], PROBLEMS, n_trials=TRIALS, seeds=5,
                        model_seeds=5, model_problems=[], slow=["skopt-gp", "smac-bb"],
@@ -49,14 +41,15 @@ def test_parse_slow_problems_rejects_a_slow_optimizer_without_problems() -> None
         parse_slow_problems("skopt-gp=brannin", ["skopt-gp"], PROBLEMS)
 
 
-def test_required_field_table_uses_only_problems_with_every_seed(tmp_path: Path) -> None:
+def test_required_field_table_uses_only_problems_with_every_seed(tmp_path: Path,
+                                                               fake_sampler_run) -> None:
     best = {"optuna-random": {"branin": 9, "hartmann3": 9, "hartmann6": 9},
             "autolearn-random": {"branin": 8, "hartmann3": 10, "hartmann6": 8},
             "optuna-gp": {"branin": 1, "hartmann3": 1, "hartmann6": 3},
             "skopt-gp": {"branin": 2, "hartmann3": 0, "hartmann6": 2},
             "smac-bb": {"hartmann6": 1}}
     # skopt-gp has 1 of its 2 seeds on hartmann3: that problem must not be ranked with it.
-    runs = [_run(o, p, s, b) for o, bs in best.items() for p, b in bs.items()
+    runs = [fake_sampler_run(o, p, s, b, TRIALS) for o, bs in best.items() for p, b in bs.items()
             for s in range(2) if not (o == "skopt-gp" and p == "hartmann3" and s == 1)]
     cache = tmp_path / "cache.jsonl"
     cache.write_text("".join(json.dumps(r) + "\n" for r in runs))

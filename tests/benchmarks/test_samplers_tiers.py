@@ -20,15 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 30
 
 
-def _run(optimizer: str, problem: str, seed: int, best: float) -> dict[str, object]:
-    # Values fall to ``best`` at the last trial, so the regret @25 is best + 5, @30 best.
-    values = [best + (TRIALS - 1 - i) for i in range(TRIALS)]
-    return {"task": {"optimizer": optimizer, "problem": problem, "seed": seed,
-                     "n_trials": TRIALS},
-            "status": "ok", "optimum": 0.0, "values": values,
-            "lib_cpu_s": [0.001] * TRIALS, "wall_s": 0.1}
-
-
 def test_plan_tasks_gives_each_tier_its_seeds_and_problems() -> None:
     tasks = plan_tasks(["optuna-random", "optuna-gp", "smac-bb"],
                        ["branin", "hartmann3", "hartmann6"], n_trials=TRIALS, seeds=3,
@@ -43,7 +34,8 @@ def test_plan_tasks_gives_each_tier_its_seeds_and_problems() -> None:
     assert by_opt["smac-bb"] == {("hartmann6", 0)}  # levy5 is not among the problems run
 
 
-def test_report_only_ranks_every_optimizer_where_all_ran(tmp_path: Path) -> None:
+def test_report_only_ranks_every_optimizer_where_all_ran(tmp_path: Path,
+                                                       fake_sampler_run) -> None:
     # best regret per (optimizer, problem); skopt-gp (slow tier) ran on hartmann6 only.
     best = {"optuna-random": {"branin": 9, "hartmann3": 9, "hartmann6": 9},
             "autolearn-random": {"branin": 8, "hartmann3": 10, "hartmann6": 8},
@@ -51,7 +43,7 @@ def test_report_only_ranks_every_optimizer_where_all_ran(tmp_path: Path) -> None
             "skopt-gp": {"hartmann6": 2}}
     seeds = {"optuna-random": 2, "autolearn-random": 2, "optuna-gp": 2, "skopt-gp": 1}
     cache = tmp_path / "cache.jsonl"
-    cache.write_text("".join(json.dumps(_run(o, p, s, b)) + "\n"
+    cache.write_text("".join(json.dumps(fake_sampler_run(o, p, s, b, TRIALS)) + "\n"
                              for o, bs in best.items() for p, b in bs.items()
                              for s in range(seeds[o])))
     out = subprocess.run(
