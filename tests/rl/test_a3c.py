@@ -43,11 +43,12 @@ def test_rows_come_from_every_worker_and_count_all_steps(rows_per_message):
     stop), every segment's row is logged once."""
     cfg = A3CConfig(n_workers=3, n_envs=1, n_steps=5, hidden=(16,),
                     rows_per_message=rows_per_message)
-    agent = A3C(Chain, cfg, seed=0).learn(600)
+    # enough steps that both forked workers (~30 ms to start) surely update before the end
+    agent = A3C(Chain, cfg, seed=0).learn(3_000)
     ts = [r["timesteps"] for r in agent.history]
     assert {r["worker"] for r in agent.history} == {0, 1, 2}
     assert sorted(ts) == list(range(5, max(ts) + 1, 5))  # every segment logged once
-    assert agent.num_timesteps == max(ts) and 600 <= max(ts) < 600 + 3 * 5
+    assert agent.num_timesteps == max(ts) and 3_000 <= max(ts) < 3_000 + 3 * 5
 
 
 def test_shared_rmsprop_matches_the_update_rule():
@@ -106,7 +107,8 @@ def test_shared_running_mean_std_matches_the_plain_one_and_crosses_fork():
 def test_normalisation_statistics_are_shared_by_every_worker():
     cfg = A3CConfig(n_workers=2, n_envs=2, n_steps=5, hidden=(16,), normalize_obs=True,
                     normalize_reward=True)
-    agent = A3C("CartPole-v1", cfg, seed=0).learn(400)
+    # enough steps that the forked worker (~30 ms to start) surely updates before the end
+    agent = A3C("CartPole-v1", cfg, seed=0).learn(4_000)
     obs_rms, ret_rms = agent.normalizer.obs_rms, agent.normalizer.ret_rms
     # every env step of both workers plus each worker's reset (2 envs each)
     assert obs_rms.count == pytest.approx(agent.num_timesteps + 2 * 2, abs=1e-3)

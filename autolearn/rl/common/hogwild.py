@@ -36,6 +36,7 @@ import os
 import queue
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, Protocol
 
 import numpy as np
@@ -76,11 +77,15 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
     """Body of a forked worker process: update until the budget is spent or ``stop``,
     each update once ``go`` is set (cleared while the coordinator logs); its rows go to
     the coordinator in lists of ``rows_per_message`` (the rest when it stops)."""
+    # numpy's BLAS gets one thread, as torch: the coordinator's learn() already set BLAS to
+    # its torch thread count (blas_like_torch) and the fork inherited it; re-limiting costs
+    # ~7 ms (threadpoolctl's library scan), so only when that count was not 1
+    inherited = torch.get_num_threads()
     torch.set_num_threads(1)
     parent = os.getppid()
     pending: list[dict[str, Any]] = []
     try:
-        with blas_threads(1):  # as torch's (see blas_like_torch)
+        with blas_threads(1) if inherited != 1 else nullcontext():
             venv, _ = setup_env(env, config.n_envs, config.vectorization, spec, lean=True)
             learner = make_learner(venv, rank, seed)
             lr_at = as_schedule(config.learning_rate, "learning_rate")
