@@ -144,6 +144,8 @@ def _nstep_stepwise(rewards, dones, last_value, gamma):  # type: ignore[no-untyp
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_precomputed_discounts_are_bitwise_the_stepwise_loop(backend: str) -> None:
+    """The discount factors and GAE's TD errors for the whole rollout at once: the same
+    numbers as the plain step-by-step recurrence."""
     rng = np.random.default_rng(0)
     for T, N in [(5, 8), (32, 8), (256, 16), (1, 1)]:
         r = rng.standard_normal((T, N)).astype(np.float32)

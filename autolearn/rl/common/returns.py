@@ -49,14 +49,16 @@ def gae(rewards: Array, values: Array, dones: Array, last_value: Array, gamma: f
     """
     adv = rewards * 0.0
     last_adv = last_value * 0.0
-    next_value = last_value
     nonterminal = 1.0 - dones  # (T, N) at once: the same numbers as step by step
     trace = gamma * lam * nonterminal
+    next_values = values * 0.0  # V(s_{t+1}): values shifted by one step, then V(s_T)
+    next_values[:-1] = values[1:]
+    next_values[-1] = last_value
+    # every step's TD error at once: per element the same operations in the same order
+    delta = rewards + gamma * next_values * nonterminal - values
     for t in range(len(rewards) - 1, -1, -1):
-        delta = rewards[t] + gamma * next_value * nonterminal[t] - values[t]
-        last_adv = delta + trace[t] * last_adv
+        last_adv = delta[t] + trace[t] * last_adv
         adv[t] = last_adv
-        next_value = values[t]
     return adv, adv + values
 
 
