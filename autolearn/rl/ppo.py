@@ -287,16 +287,19 @@ class PPO:
         return self
 
     @torch.no_grad()
-    def _recompute(self, rewards: np.ndarray, dones: np.ndarray, last_obs: torch.Tensor,
+    def _recompute(self, rewards: Any, dones: Any, last_obs: torch.Tensor,
                    batch: PolicyBatch) -> PolicyBatch:
-        """``batch`` with GAE advantages and returns from the current value network."""
+        """``batch`` with GAE advantages and returns from the current value network
+        (``rewards`` and ``dones`` as :meth:`RolloutBatch.return_inputs` gives them: numpy
+        on the CPU, tensors on another device)."""
         cfg = self.config
+        values: Any
+        last: Any
         if self.device.type == "cpu":  # the acting path's numpy forward
             values = self.policy.numpy_forward(batch.obs.numpy())[1]
             last = self.policy.numpy_forward(last_obs.numpy())[1]
         else:
-            values = self.policy.value(batch.obs).cpu().numpy()
-            last = self.policy.value(last_obs).cpu().numpy()
+            values, last = self.policy.value(batch.obs), self.policy.value(last_obs)
         adv, ret = gae(rewards, values.reshape(rewards.shape), dones, last,
                        cfg.gamma, cfg.gae_lambda)
         return batch._replace(advantages=torch.as_tensor(adv, device=batch.obs.device).reshape(-1),

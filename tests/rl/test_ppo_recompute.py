@@ -51,6 +51,26 @@ def test_recomputed_batch_is_gae_of_the_current_values():
     assert out.old_values is batch.old_values  # value clipping keeps the collection values
 
 
+def test_off_the_cpu_the_recomputation_stays_in_torch():
+    """On an accelerator the return inputs are tensors on the device: the recomputation
+    must not mix them with numpy (checked here through the torch branch on CPU tensors)."""
+    agent = _agent(True)
+    rng = np.random.default_rng(1)
+    t, n = 8, 2
+    obs = torch.as_tensor(rng.normal(size=(t * n, agent.spec.obs_dim)), dtype=torch.float32)
+    last_obs = torch.as_tensor(rng.normal(size=(n, agent.spec.obs_dim)), dtype=torch.float32)
+    rewards = torch.as_tensor(rng.normal(size=(t, n)), dtype=torch.float32)
+    dones = torch.as_tensor(rng.random((t, n)) < 0.2, dtype=torch.float32)
+    zeros = torch.zeros(t * n)
+    batch = PolicyBatch(obs, torch.zeros(t * n, dtype=torch.long), zeros, zeros.clone(),
+                        zeros.clone(), zeros.clone(), None)
+    on_cpu = agent._recompute(rewards.numpy(), dones.numpy(), last_obs, batch)
+    agent.device = torch.device("meta")  # any non-CPU device type takes the torch branch
+    in_torch = agent._recompute(rewards, dones, last_obs, batch)
+    torch.testing.assert_close(in_torch.advantages, on_cpu.advantages, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(in_torch.returns, on_cpu.returns, rtol=1e-5, atol=1e-6)
+
+
 def test_recompute_learns_the_chain_and_is_deterministic():
     runs = [_agent(True, n_epochs=4).learn(2_000) for _ in range(2)]
     assert runs[0].history == runs[1].history
