@@ -311,20 +311,22 @@ class PPO:
         cfg = self.config
         stats: list[dict[str, Any]] = []
         stopped_early = False
-        # one minibatch = the whole batch in every epoch: normalise its advantages up front
+        # one minibatch = the whole batch in every epoch: normalise its advantages once per
+        # computation of them (here, and after each recomputation), not per minibatch
         whole = cfg.normalize_advantage and cfg.batch_size >= batch.obs.shape[0] > 1
         normalize = cfg.normalize_advantage and not whole
-        if whole:
-            batch = batch._replace(advantages=normalize_advantages(batch.advantages))
+
+        def prepared(b: PolicyBatch) -> PolicyBatch:
+            return b._replace(advantages=normalize_advantages(b.advantages)) if whole else b
+
+        collected = batch  # explained variance: of the collection-time targets
+        batch = prepared(batch)
         target_kl = cfg.target_kl
         early_stop = target_kl is not None  # needs approx_kl after every minibatch
         log_ratios: list[torch.Tensor] = []
-        collected = batch  # explained variance: of the collection-time targets
         for epoch in range(cfg.n_epochs):
             if recompute is not None and epoch > 0:
-                batch = recompute(batch)
-                if whole:
-                    batch = batch._replace(advantages=normalize_advantages(batch.advantages))
+                batch = prepared(recompute(batch))
             for mb in minibatches(batch, cfg.batch_size, self.generator,
                                   normalize_advantage=normalize):
                 mb_stats: dict[str, Any]
