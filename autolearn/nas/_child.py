@@ -210,9 +210,11 @@ def train_child(model: nn.Module, data: Dataset, config: TrainConfig | None = No
     Torch's thread settings are left alone; the global RNG is forked and restored.
 
     Example:
+        >>> import torch
         >>> from torch import nn
         >>> from autolearn.nas import TrainConfig, load_data, train_child
         >>> data = load_data("iris")
+        >>> _ = torch.manual_seed(0)  # the initial weights (build_child seeds its own)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
         >>> result = train_child(model, data, TrainConfig(epochs=20, lr=1e-2))
         >>> result.val_accuracy > 0.8

@@ -68,6 +68,7 @@ from autolearn.rl.common.agent import (
     explained_variance,
     is_int,
     mean_episode_stats,
+    policy_input,
     predict,
     resolve_device,
     restore_agent,
@@ -382,7 +383,7 @@ class A3C:
         with ``normalize_obs``, raw observations, normalised here with the training
         statistics (not updated)."""
         if self.normalizer is not None:
-            obs = self.normalizer.normalize(np.asarray(obs, np.float32))
+            obs = self.normalizer.normalize(policy_input(self.spec, obs))
         return predict(self.policy, self.spec, obs, deterministic=deterministic,
                        generator=self.generator, mask=mask)
 

@@ -63,6 +63,7 @@ from autolearn.rl.common.agent import (
     check_network,
     is_int,
     mean_episode_stats,
+    policy_input,
     resolve_device,
     restore_agent,
     save_checkpoint,
@@ -357,7 +358,7 @@ class AsyncQ:
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions of the shared network for a batch of observations (or one);
         epsilon-greedy with learner 0's current epsilon when ``deterministic=False``."""
-        x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+        x = torch.as_tensor(policy_input(self.spec, obs))
         single = x.dim() == len(self.spec.obs_shape)
         if single:
             x = x.unsqueeze(0)

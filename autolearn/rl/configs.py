@@ -422,10 +422,20 @@ def make_train_env(spec: RunSpec) -> Any:
     if spec.algo == "async_q":
         raise ConfigError(f"`normalize` must be 'none' for {spec.algo} (each worker builds "
                           f"its own env copy), but got normalize={spec.normalize!r}")
-    from autolearn.rl.common.env import NormalizeObservation, NormalizeReward, make_vec_env
+    from autolearn.rl.common.env import (
+        NormalizeObservation,
+        NormalizeReward,
+        make_vec_env,
+        obs_encoding,
+    )
 
     cfg = spec.config
     venv = make_vec_env(spec.env, cfg.n_envs, vectorization=cfg.vectorization)
+    obs_space = venv.single_observation_space
+    if spec.normalize in ("obs", "both") and obs_encoding(obs_space) is not None:
+        raise ConfigError(f"`normalize` must be 'none' or 'reward' for {spec.env}, whose "
+                          f"observations ({obs_space}) the agents encode as one-hot / 0-1 "
+                          f"vectors (nothing to normalise), but got normalize={spec.normalize!r}")
     if spec.normalize in ("obs", "both"):
         venv = NormalizeObservation(venv)
     if spec.normalize in ("reward", "both"):

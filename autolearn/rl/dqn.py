@@ -49,6 +49,7 @@ from autolearn.rl.common.agent import (
     check_network,
     is_int,
     mean_episode_stats,
+    policy_input,
     resolve_device,
     restore_agent,
     save_checkpoint,
@@ -331,7 +332,7 @@ class DQN:
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions for a batch of observations (or one); epsilon-greedy with
         the current exploration rate when ``deterministic=False``."""
-        x = np.asarray(obs, dtype=np.float32)
+        x = policy_input(self.spec, obs)
         single = x.ndim == len(self.spec.obs_shape)
         if single:
             x = x[None]

@@ -159,9 +159,11 @@ def test_normalize_observation_final_obs_uses_updated_statistics():
     assert seen > 0
 
 
-def test_agent_needs_box_observations():
-    with pytest.raises(ConfigError, match="Box"):
-        PPO(lambda: gym.make("FrozenLake-v1"), seed=0)
+def test_agent_needs_observations_it_can_encode():
+    # Discrete observations are one-hot encoded (tests/rl/test_obs_encoding.py); a Tuple
+    # space (Blackjack's) is not, and the error says what to do
+    with pytest.raises(ConfigError, match="FlattenObservation"):
+        PPO(lambda: gym.make("Blackjack-v1"), seed=0)
 
 
 def test_global_rngs_untouched():

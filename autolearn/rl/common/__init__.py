@@ -13,6 +13,7 @@ from autolearn.rl.common.callbacks import (
 )
 from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
 from autolearn.rl.common.env import (
+    EncodeObservation,
     NormalizeObservation,
     NormalizeReward,
     RunningMeanStd,
@@ -21,6 +22,7 @@ from autolearn.rl.common.env import (
     SharedNormalizer,
     SharedRunningMeanStd,
     SpaceSpec,
+    encode_observations,
     make_vec_env,
 )
 from autolearn.rl.common.loggers import MissingDependencyError, ProgressBar, TensorBoardLogger
@@ -34,6 +36,7 @@ __all__ = [
     "CheckpointCallback",
     "Constant",
     "DiagGaussian",
+    "EncodeObservation",
     "EvalCallback",
     "Linear",
     "MaskedCategorical",
@@ -54,6 +57,7 @@ __all__ = [
     "TensorBoardLogger",
     "bootstrap_truncated",
     "discounted_returns",
+    "encode_observations",
     "evaluate",
     "flatten",
     "gae",

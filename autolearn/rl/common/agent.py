@@ -19,7 +19,15 @@ from gymnasium.vector import VectorEnv
 
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
-from autolearn.rl.common.env import EnvLike, SpaceSpec, make_vec_env, space_info
+from autolearn.rl.common.env import (
+    EncodeObservation,
+    EnvLike,
+    SpaceSpec,
+    encode_observations,
+    make_vec_env,
+    obs_encoding,
+    space_info,
+)
 from autolearn.rl.common.npbackward import mean1d
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.common.schedules import Constant, Linear, schedule_from_dict
@@ -40,6 +48,7 @@ __all__ = [
     "config_to_json",
     "explained_variance",
     "load_checkpoint",
+    "policy_input",
     "predict",
     "resolve_device",
     "save_checkpoint",
@@ -117,7 +126,7 @@ def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bo
     Continuous actions are clipped to the action bounds, as sent to the env.
     """
     device = policy.log_std.device
-    x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=device)
+    x = torch.as_tensor(policy_input(spec, obs), device=device)
     single = x.dim() == len(spec.obs_shape)
     if single:
         x = x.unsqueeze(0)
@@ -244,13 +253,27 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
               spec: SpaceSpec | None, *, lean: bool = False
               ) -> tuple[VectorEnv | None, SpaceSpec]:
     """The agent's vector env (``None`` for a loaded agent without one) and its spec;
+    ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` observations arrive encoded
+    (:class:`~autolearn.rl.common.env.EncodeObservation`, recorded in ``spec.encoding``);
     ``lean``: as :func:`~autolearn.rl.common.env.make_vec_env`'s."""
     if env is None:
         if spec is None:
             raise ConfigError("`env` is required (only a loaded agent may be built without one)")
         return None, spec
     venv = make_vec_env(env, n_envs, vectorization=vectorization, lean=lean)
+    if obs_encoding(venv.single_observation_space) is not None:
+        venv = EncodeObservation(venv)  # Discrete & co: one-hot / 0-1 float vectors
     return venv, space_info(venv)
+
+
+def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:
+    """``obs`` as the float32 array the networks take: integer (or bool) observations of an
+    agent whose env has encoded observations (``spec.encoding``) are the env's raw ones and
+    get encoded here; anything else is taken as already in the networks' form."""
+    x = np.asarray(obs)
+    if spec.encoding is not None and x.dtype.kind in "iub":
+        return encode_observations(spec.encoding, x)
+    return np.asarray(x, dtype=np.float32)
 
 
 def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,

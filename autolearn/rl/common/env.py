@@ -9,6 +9,9 @@
   ``info["final_obs"]`` in the step that ended it (needed to bootstrap truncations);
   ``lean=True``: :class:`LeanSyncVectorEnv`, the same env with a cheaper ``step`` (what
   every agent builds from an env id or factory with ``vectorization="sync"``).
+* :class:`EncodeObservation` — ``Discrete`` / ``MultiDiscrete`` observations one-hot encoded,
+  ``MultiBinary`` ones as 0/1 floats (what every agent does to such an env, as SB3 does);
+  :func:`encode_observations` the same for raw observations handed to ``predict``.
 * :class:`NormalizeObservation`, :class:`NormalizeReward` — running mean/std wrappers on
   a vector env, with ``training`` on/off and ``state_dict()`` for saving the statistics.
 * :class:`SharedNormalizer` — the same wrappers for forked workers (A3C) that all update
@@ -30,6 +33,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from autolearn.exceptions import ConfigError
 
 __all__ = [
+    "EncodeObservation",
     "EnvLike",
     "LeanSyncVectorEnv",
     "NormalizeObservation",
@@ -40,7 +44,9 @@ __all__ = [
     "SharedNormalizer",
     "SharedRunningMeanStd",
     "SpaceSpec",
+    "encode_observations",
     "make_vec_env",
+    "obs_encoding",
     "space_info",
 ]
 
@@ -214,7 +220,10 @@ class SpaceSpec:
     """What a policy needs to know about an env's spaces; JSON-able, saved with an agent.
 
     ``n_actions`` is the number of discrete actions, or ``None`` for a continuous Box
-    action of ``action_dim`` dimensions bounded by ``low``/``high``.
+    action of ``action_dim`` dimensions bounded by ``low``/``high``. ``obs_shape`` is what
+    the networks see; ``encoding`` is set when the env's own observations are encoded into
+    it (:class:`ObsEncoding`: one-hot for ``Discrete`` / ``MultiDiscrete``, 0/1 floats
+    for ``MultiBinary``), so ``predict`` can encode raw observations the same way.
     """
 
     obs_shape: tuple[int, ...]
@@ -222,6 +231,7 @@ class SpaceSpec:
     action_dim: int = 1
     low: tuple[float, ...] | None = None
     high: tuple[float, ...] | None = None
+    encoding: ObsEncoding | None = None
 
     @property
     def obs_dim(self) -> int:
@@ -232,24 +242,148 @@ class SpaceSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SpaceSpec:
+        enc = d.get("encoding")  # absent from checkpoints written before encodings existed
         return cls(tuple(d["obs_shape"]), d["n_actions"], d["action_dim"],
                    None if d["low"] is None else tuple(d["low"]),
-                   None if d["high"] is None else tuple(d["high"]))
+                   None if d["high"] is None else tuple(d["high"]),
+                   None if enc is None else ObsEncoding.from_dict(enc))
+
+
+@dataclass(frozen=True)
+class ObsEncoding:
+    """How raw observations of a non-Box space become the float vectors the networks see.
+
+    ``kind``: ``"one_hot"`` (``Discrete`` / ``MultiDiscrete``: one one-hot block of
+    ``sizes[j]`` entries per component ``j``, for the values ``start[j] ..
+    start[j] + sizes[j] - 1``) or ``"binary"`` (``MultiBinary``: the 0/1 entries as
+    floats, ``sizes == (n,)``). ``raw_shape``: the shape of one raw observation.
+    """
+
+    kind: str
+    sizes: tuple[int, ...]
+    start: tuple[int, ...]
+    raw_shape: tuple[int, ...]
+
+    @property
+    def dim(self) -> int:
+        return int(sum(self.sizes))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ObsEncoding:
+        return cls(d["kind"], tuple(d["sizes"]), tuple(d["start"]), tuple(d["raw_shape"]))
+
+
+def obs_encoding(space: gym.Space[Any]) -> ObsEncoding | None:
+    """The :class:`ObsEncoding` of a ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary``
+    observation space; ``None`` for a ``Box`` (used as is); a :class:`ConfigError` for any
+    other space."""
+    spaces = gym.spaces
+    if isinstance(space, spaces.Box):
+        return None
+    if isinstance(space, spaces.Discrete):
+        return ObsEncoding("one_hot", (int(space.n),), (int(space.start),), ())
+    if isinstance(space, spaces.MultiDiscrete):
+        nvec = np.asarray(space.nvec, np.int64)
+        start = np.broadcast_to(np.asarray(getattr(space, "start", 0), np.int64), nvec.shape)
+        return ObsEncoding("one_hot", tuple(int(n) for n in nvec.reshape(-1)),
+                           tuple(int(s) for s in start.reshape(-1)), tuple(nvec.shape))
+    if isinstance(space, spaces.MultiBinary):
+        shape = tuple(int(s) for s in np.atleast_1d(space.shape))
+        return ObsEncoding("binary", (int(np.prod(shape)),), (0,), shape)
+    raise ConfigError(f"observations must be a Box, Discrete, MultiDiscrete or MultiBinary "
+                      f"space, but got {space}; flatten it first (e.g. "
+                      "gymnasium.wrappers.FlattenObservation for Dict or Tuple spaces)")
+
+
+def encode_observations(encoding: ObsEncoding, obs: Any) -> np.ndarray:
+    """Raw observations as float32 vectors: one observation (shape ``raw_shape``) gives
+    ``(dim,)``, a batch ``(B, *raw_shape)`` gives ``(B, dim)``. A value outside the space
+    is a :class:`ConfigError`."""
+    x = np.asarray(obs)
+    single = x.ndim == len(encoding.raw_shape)
+    if x.ndim - (0 if single else 1) != len(encoding.raw_shape) or (
+            x.shape[(0 if single else 1):] != encoding.raw_shape):
+        raise ConfigError(f"observations of shape {encoding.raw_shape} (one) or (B, "
+                          f"*{encoding.raw_shape}) (a batch) expected for this agent's "
+                          f"{encoding.kind} observations, but got shape {x.shape}")
+    k = encoding.dim if encoding.kind == "binary" else len(encoding.sizes)  # raw entries
+    flat = x.reshape(-1, k)
+    if not np.issubdtype(flat.dtype, np.integer) and not np.issubdtype(flat.dtype, np.bool_):
+        if not np.all(np.equal(np.mod(flat, 1), 0)):
+            raise ConfigError(f"{encoding.kind} observations must be whole numbers, but got "
+                              f"{flat[~np.equal(np.mod(flat, 1), 0)][:3].tolist()}")
+    ints = flat.astype(np.int64)
+    if encoding.kind == "binary":
+        if np.any((ints != 0) & (ints != 1)):
+            raise ConfigError("MultiBinary observations must be 0 or 1, but got "
+                              f"{np.unique(ints[(ints != 0) & (ints != 1)])[:3].tolist()}")
+        out = ints.astype(np.float32)
+    else:
+        sizes = np.asarray(encoding.sizes, np.int64)
+        idx = ints - np.asarray(encoding.start, np.int64)
+        bad = (idx < 0) | (idx >= sizes)
+        if np.any(bad):
+            raise ConfigError(f"observation values outside the space (component sizes "
+                              f"{list(encoding.sizes)}, starts {list(encoding.start)}): "
+                              f"{ints[bad][:3].tolist()}")
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        out = np.zeros((flat.shape[0], encoding.dim), np.float32)
+        out[np.arange(flat.shape[0])[:, None], offsets + idx] = 1.0
+    return out[0] if single else out
+
+
+class EncodeObservation(VectorWrapper):
+    """A vector env whose ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` observations
+    arrive encoded as float32 vectors (:func:`encode_observations`), final observations in
+    ``info["final_obs"]`` included; the observation space becomes the matching ``Box``.
+
+    Every agent puts this around an env with such observations (SB3 one-hot encodes them
+    the same way), and its ``predict`` encodes integer observations itself, so it takes the
+    env's raw observations as well as encoded ones.
+    """
+
+    def __init__(self, env: VectorEnv) -> None:
+        super().__init__(env)
+        encoding = obs_encoding(env.single_observation_space)
+        if encoding is None:
+            raise ConfigError("EncodeObservation needs Discrete, MultiDiscrete or MultiBinary "
+                              f"observations, but got {env.single_observation_space}")
+        self.encoding = encoding
+        self.single_observation_space = gym.spaces.Box(0.0, 1.0, (encoding.dim,), np.float32)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
+                                                              env.num_envs)
+
+    def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        return encode_observations(self.encoding, obs), info
+
+    def step(self, actions: Any) -> tuple[Any, ...]:
+        obs, rew, term, trunc, info = self.env.step(actions)
+        if "final_obs" in info:
+            info = dict(info)
+            final = info["final_obs"].copy()
+            for i in np.flatnonzero(info["_final_obs"]):
+                final[i] = encode_observations(self.encoding, final[i])
+            info["final_obs"] = final
+        return encode_observations(self.encoding, obs), rew, term, trunc, info
 
 
 def space_info(env: VectorEnv) -> SpaceSpec:
-    """The :class:`SpaceSpec` of a vector env (Box observations; Discrete or 1-d Box actions)."""
+    """The :class:`SpaceSpec` of a vector env (Box observations, or an
+    :class:`EncodeObservation` env; Discrete or 1-d Box actions)."""
     obs_space, act_space = env.single_observation_space, env.single_action_space
     if not isinstance(obs_space, gym.spaces.Box):
-        raise ConfigError(f"observations must be a Box space, but got {obs_space}; "
-                          "wrap the env (e.g. one-hot encode a Discrete observation)")
+        obs_encoding(obs_space)  # a ConfigError for a space no encoding covers
+        raise ConfigError(f"observations must be a Box space here, but got {obs_space}; "
+                          "wrap the env in EncodeObservation (the agents do it themselves)")
     shape = tuple(int(s) for s in obs_space.shape)
+    encoding = env.encoding if isinstance(env, EncodeObservation) else None
     if isinstance(act_space, gym.spaces.Discrete):
-        return SpaceSpec(shape, int(act_space.n))
+        return SpaceSpec(shape, int(act_space.n), encoding=encoding)
     if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
         return SpaceSpec(shape, None, int(act_space.shape[0]),
                          tuple(float(x) for x in act_space.low),
-                         tuple(float(x) for x in act_space.high))
+                         tuple(float(x) for x in act_space.high), encoding)
     raise ConfigError(f"actions must be Discrete or a 1-d Box, but got {act_space}")
 
 
@@ -453,6 +587,12 @@ class NormalizeObservation(VectorWrapper):
     def __init__(self, env: VectorEnv, *, clip: float = 10.0, eps: float = 1e-8,
                  rms: RunningMeanStd | SharedRunningMeanStd | None = None) -> None:
         super().__init__(env)
+        if not isinstance(env.single_observation_space, gym.spaces.Box):
+            raise ConfigError(
+                f"NormalizeObservation needs Box observations, but got "
+                f"{env.single_observation_space}; normalise rewards only, or encode the "
+                "observations first: NormalizeObservation(EncodeObservation(venv)) (the "
+                "agents encode such observations themselves when they get the env as is)")
         self.rms = rms if rms is not None else RunningMeanStd(
             env.single_observation_space.shape or ())
         self.clip, self.eps, self.training = clip, eps, True
