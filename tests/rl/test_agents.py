@@ -159,11 +159,16 @@ def test_normalize_observation_final_obs_uses_updated_statistics():
     assert seen > 0
 
 
+class _TextEnv(gym.Env):  # type: ignore[type-arg]
+    observation_space = gym.spaces.Text(4)
+    action_space = gym.spaces.Discrete(2)
+
+
 def test_agent_needs_observations_it_can_encode():
-    # Discrete observations are one-hot encoded (tests/rl/test_obs_encoding.py); a Tuple
-    # space (Blackjack's) is not, and the error says what to do
-    with pytest.raises(ConfigError, match="FlattenObservation"):
-        PPO(lambda: gym.make("Blackjack-v1"), seed=0)
+    # Discrete, Dict, Tuple ... observations are encoded (tests/rl/test_obs_encoding.py);
+    # a Text space is not, and the error names the spaces that work
+    with pytest.raises(ConfigError, match="Box, Discrete, MultiDiscrete or MultiBinary"):
+        PPO(_TextEnv, seed=0)
 
 
 def test_global_rngs_untouched():

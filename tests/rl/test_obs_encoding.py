@@ -81,9 +81,32 @@ def test_multi_binary_becomes_floats():
 
 def test_box_needs_no_encoding_and_other_spaces_get_a_clear_error():
     assert obs_encoding(gym.spaces.Box(-1, 1, (2,))) is None
-    space = gym.spaces.Dict({"a": gym.spaces.Discrete(2)})
-    with pytest.raises(ConfigError, match="FlattenObservation"):
-        obs_encoding(space)
+    with pytest.raises(ConfigError, match="Dict / Tuple of those"):
+        obs_encoding(gym.spaces.Text(5))
+    with pytest.raises(ConfigError, match="Text"):  # names the offending component
+        obs_encoding(gym.spaces.Dict({"a": gym.spaces.Discrete(2), "b": gym.spaces.Text(5)}))
+
+
+def test_dict_and_tuple_concatenate_their_components_in_gymnasium_order():
+    space = gym.spaces.Dict({"pos": gym.spaces.Box(-1, 1, (2, 2)), "id": gym.spaces.Discrete(3),
+                             "nested": gym.spaces.Tuple((gym.spaces.MultiBinary(2),
+                                                         gym.spaces.Discrete(2, start=1)))})
+    enc = obs_encoding(space)
+    assert enc.kind == "dict" and enc.keys == ("id", "nested", "pos") and enc.dim == 3 + 4 + 4
+    obs = {"pos": np.arange(4.0).reshape(2, 2), "id": 2, "nested": (np.array([1, 0]), 2)}
+    expected = [0, 0, 1, 1, 0, 0, 1, 0, 1, 2, 3]
+    np.testing.assert_array_equal(encode_observations(enc, obs), expected)
+    # gymnasium's own flattening gives the same vector (its documented one-hot order)
+    np.testing.assert_array_equal(gym.spaces.flatten(space, obs), expected)
+    batch = {"pos": np.stack([obs["pos"]] * 2), "id": np.array([2, 0]),
+             "nested": (np.array([[1, 0], [0, 1]]), np.array([2, 1]))}
+    out = encode_observations(enc, batch)
+    assert out.shape == (2, 11)
+    np.testing.assert_array_equal(out[0], expected)
+    with pytest.raises(ConfigError, match="keys"):
+        encode_observations(enc, {"pos": obs["pos"]})
+    with pytest.raises(ConfigError, match="all be one observation or all batches"):
+        encode_observations(enc, {**batch, "id": 2})
 
 
 @pytest.mark.parametrize("bad, match", [(4, "outside the space"), (-1, "outside the space"),
@@ -158,6 +181,51 @@ def test_every_agent_trains_on_discrete_observations_and_predicts_from_raw_ones(
 def test_learns_frozen_lake(cls, config):
     agent = cls(frozen_lake, config, seed=0).learn(8_000)
     assert evaluate(agent, frozen_lake, n_episodes=1)[0] == 1.0
+
+
+class GoalEnv(gym.Env):  # type: ignore[type-arg]
+    """Dict observations; reward 1 for the action equal to the observed goal; 10 steps."""
+
+    observation_space = gym.spaces.Dict({"pos": gym.spaces.Box(-1, 1, (2,), np.float32),
+                                         "goal": gym.spaces.Discrete(2)})
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._obs(), {}
+
+    def _obs(self):
+        self.goal = int(self.np_random.integers(2))
+        return {"pos": self.np_random.uniform(-1, 1, 2).astype(np.float32), "goal": self.goal}
+
+    def step(self, action):
+        reward = float(int(action) == self.goal)
+        self.t += 1
+        return self._obs(), reward, False, self.t >= 10, {}
+
+
+def test_dict_observations_learn_and_predict_from_raw_dicts(tmp_path):
+    agent = PPO(GoalEnv, PPOConfig(n_envs=4, n_steps=32, batch_size=64), seed=0).learn(6_000)
+    assert agent.spec.encoding.kind == "dict"
+    assert evaluate(agent, GoalEnv, n_episodes=3)[0] == 10.0
+    venv = make_vec_env(GoalEnv, 3)
+    batch, _ = venv.reset(seed=0)
+    np.testing.assert_array_equal(agent.predict(batch), batch["goal"])
+    one, _ = GoalEnv().reset(seed=1)
+    assert agent.predict(one) == one["goal"]
+    agent.save(tmp_path / "goal.pt")
+    loaded = PPO.load(tmp_path / "goal.pt")
+    assert loaded.spec == agent.spec
+    np.testing.assert_array_equal(loaded.predict(batch), batch["goal"])
+
+
+def test_tuple_observations_blackjack():
+    agent = DQN("Blackjack-v1", DQNConfig(learning_starts=64, buffer_size=1_000), seed=0)
+    agent.learn(300)
+    assert agent.spec.encoding.kind == "tuple" and agent.spec.obs_shape == (32 + 11 + 2,)
+    assert agent.predict((14, 10, 0)) in (0, 1)
+    evaluate(agent, "Blackjack-v1", n_episodes=3)
 
 
 def test_multi_binary_observations_train_and_predict():

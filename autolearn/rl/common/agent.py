@@ -267,12 +267,18 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
 
 
 def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:
-    """``obs`` as the float32 array the networks take: integer (or bool) observations of an
-    agent whose env has encoded observations (``spec.encoding``) are the env's raw ones and
-    get encoded here; anything else is taken as already in the networks' form."""
+    """``obs`` as the float32 array the networks take. For an agent whose env has encoded
+    observations (``spec.encoding``), the env's raw ones get encoded here: integer (or
+    bool) arrays, and dicts / tuples for a ``Dict`` / ``Tuple`` space; anything else is
+    taken as already in the networks' form."""
+    enc = spec.encoding
+    if enc is not None and enc.kind in ("dict", "tuple"):
+        if isinstance(obs, dict | tuple):
+            return encode_observations(enc, obs)
+        return np.asarray(obs, dtype=np.float32)
     x = np.asarray(obs)
-    if spec.encoding is not None and x.dtype.kind in "iub":
-        return encode_observations(spec.encoding, x)
+    if enc is not None and x.dtype.kind in "iub":
+        return encode_observations(enc, x)
     return np.asarray(x, dtype=np.float32)
 
 

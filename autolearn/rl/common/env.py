@@ -10,7 +10,9 @@
   ``lean=True``: :class:`LeanSyncVectorEnv`, the same env with a cheaper ``step`` (what
   every agent builds from an env id or factory with ``vectorization="sync"``).
 * :class:`EncodeObservation` — ``Discrete`` / ``MultiDiscrete`` observations one-hot encoded,
-  ``MultiBinary`` ones as 0/1 floats (what every agent does to such an env, as SB3 does);
+  ``MultiBinary`` ones as 0/1 floats, ``Dict`` / ``Tuple`` ones as the concatenation of
+  their components' encodings (``Box`` components flattened); every agent does this to
+  such an env;
   :func:`encode_observations` the same for raw observations handed to ``predict``.
 * :class:`NormalizeObservation`, :class:`NormalizeReward` — running mean/std wrappers on
   a vector env, with ``training`` on/off and ``state_dict()`` for saving the statistics.
@@ -253,16 +255,24 @@ class SpaceSpec:
 class ObsEncoding:
     """How raw observations of a non-Box space become the float vectors the networks see.
 
-    ``kind``: ``"one_hot"`` (``Discrete`` / ``MultiDiscrete``: one one-hot block of
-    ``sizes[j]`` entries per component ``j``, for the values ``start[j] ..
-    start[j] + sizes[j] - 1``) or ``"binary"`` (``MultiBinary``: the 0/1 entries as
-    floats, ``sizes == (n,)``). ``raw_shape``: the shape of one raw observation.
+    ``kind``:
+
+    * ``"one_hot"`` (``Discrete`` / ``MultiDiscrete``): one one-hot block of ``sizes[j]``
+      entries per component ``j``, for the values ``start[j] .. start[j] + sizes[j] - 1``;
+    * ``"binary"`` (``MultiBinary``): the 0/1 entries as floats, ``sizes == (n,)``;
+    * ``"box"`` (a ``Box`` inside a ``Dict`` / ``Tuple``): the values flattened, as floats;
+    * ``"dict"`` / ``"tuple"``: the encodings of the components (``parts``; a ``Dict``'s in
+      the order of ``keys``, gymnasium's sorted order) concatenated, ``sizes`` their sizes.
+
+    ``raw_shape``: the shape of one raw observation (``()`` for ``dict`` / ``tuple``).
     """
 
     kind: str
     sizes: tuple[int, ...]
     start: tuple[int, ...]
     raw_shape: tuple[int, ...]
+    parts: tuple[ObsEncoding, ...] = ()
+    keys: tuple[str, ...] = ()
 
     @property
     def dim(self) -> int:
@@ -270,16 +280,25 @@ class ObsEncoding:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ObsEncoding:
-        return cls(d["kind"], tuple(d["sizes"]), tuple(d["start"]), tuple(d["raw_shape"]))
+        return cls(d["kind"], tuple(d["sizes"]), tuple(d["start"]), tuple(d["raw_shape"]),
+                   tuple(cls.from_dict(p) for p in d.get("parts", ())),
+                   tuple(d.get("keys", ())))
 
 
 def obs_encoding(space: gym.Space[Any]) -> ObsEncoding | None:
-    """The :class:`ObsEncoding` of a ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary``
-    observation space; ``None`` for a ``Box`` (used as is); a :class:`ConfigError` for any
-    other space."""
-    spaces = gym.spaces
-    if isinstance(space, spaces.Box):
+    """The :class:`ObsEncoding` of a ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` /
+    ``Dict`` / ``Tuple`` observation space (whose components are any of these or ``Box``);
+    ``None`` for a ``Box`` (used as is); a :class:`ConfigError` for any other space."""
+    if isinstance(space, gym.spaces.Box):
         return None
+    return _encoding(space, space)
+
+
+def _encoding(space: gym.Space[Any], top: gym.Space[Any]) -> ObsEncoding:
+    spaces = gym.spaces
+    if isinstance(space, spaces.Box):  # only as a component
+        shape = tuple(int(s) for s in space.shape)
+        return ObsEncoding("box", (int(np.prod(shape)),), (), shape)
     if isinstance(space, spaces.Discrete):
         return ObsEncoding("one_hot", (int(space.n),), (int(space.start),), ())
     if isinstance(space, spaces.MultiDiscrete):
@@ -290,15 +309,49 @@ def obs_encoding(space: gym.Space[Any]) -> ObsEncoding | None:
     if isinstance(space, spaces.MultiBinary):
         shape = tuple(int(s) for s in np.atleast_1d(space.shape))
         return ObsEncoding("binary", (int(np.prod(shape)),), (0,), shape)
+    if isinstance(space, spaces.Dict | spaces.Tuple):
+        keys = tuple(str(k) for k in space.spaces) if isinstance(space, spaces.Dict) else ()
+        subs = list(space.spaces.values()) if isinstance(space, spaces.Dict) else list(space)
+        parts = tuple(_encoding(s, top) for s in subs)
+        if not parts:
+            raise ConfigError(f"observations must not be an empty {type(space).__name__} "
+                              f"space, but got {top}")
+        return ObsEncoding("dict" if keys else "tuple", tuple(p.dim for p in parts), (), (),
+                           parts, keys)
     raise ConfigError(f"observations must be a Box, Discrete, MultiDiscrete or MultiBinary "
-                      f"space, but got {space}; flatten it first (e.g. "
-                      "gymnasium.wrappers.FlattenObservation for Dict or Tuple spaces)")
+                      f"space, or a Dict / Tuple of those, but got {top} (with {space}); "
+                      "wrap the env to turn them into one of these")
 
 
 def encode_observations(encoding: ObsEncoding, obs: Any) -> np.ndarray:
-    """Raw observations as float32 vectors: one observation (shape ``raw_shape``) gives
-    ``(dim,)``, a batch ``(B, *raw_shape)`` gives ``(B, dim)``. A value outside the space
-    is a :class:`ConfigError`."""
+    """Raw observations as float32 vectors: one observation gives ``(dim,)``, a batch
+    ``(B, dim)``. A batch of a ``Dict`` / ``Tuple`` space is in the vector envs' form: a
+    dict / tuple of batched component arrays. A value outside the space, or a shape that
+    fits neither, is a :class:`ConfigError`."""
+    out, single = _encode(encoding, obs)
+    return out[0] if single else out
+
+
+def _encode(encoding: ObsEncoding, obs: Any) -> tuple[np.ndarray, bool]:
+    """``((B, dim) float32, whether obs was one observation)``."""
+    if encoding.kind in ("dict", "tuple"):
+        if encoding.kind == "dict":
+            if not isinstance(obs, dict) or set(obs) != set(encoding.keys):
+                raise ConfigError(f"Dict observations with the keys {list(encoding.keys)} "
+                                  f"expected, but got {type(obs).__name__} {_keys(obs)}")
+            items = [obs[k] for k in encoding.keys]
+        else:
+            if not isinstance(obs, tuple | list) or len(obs) != len(encoding.parts):
+                raise ConfigError(f"Tuple observations of {len(encoding.parts)} components "
+                                  f"expected, but got {type(obs).__name__}")
+            items = list(obs)
+        encoded = [_encode(p, x) for p, x in zip(encoding.parts, items, strict=True)]
+        singles = {s for _, s in encoded}
+        rows = {a.shape[0] for a, _ in encoded}
+        if len(singles) > 1 or len(rows) > 1:
+            raise ConfigError("the components of a Dict / Tuple observation must all be one "
+                              "observation or all batches of the same size")
+        return np.concatenate([a for a, _ in encoded], axis=1), singles.pop()
     x = np.asarray(obs)
     single = x.ndim == len(encoding.raw_shape)
     if x.ndim - (0 if single else 1) != len(encoding.raw_shape) or (
@@ -306,6 +359,8 @@ def encode_observations(encoding: ObsEncoding, obs: Any) -> np.ndarray:
         raise ConfigError(f"observations of shape {encoding.raw_shape} (one) or (B, "
                           f"*{encoding.raw_shape}) (a batch) expected for this agent's "
                           f"{encoding.kind} observations, but got shape {x.shape}")
+    if encoding.kind == "box":
+        return x.reshape(-1, encoding.dim).astype(np.float32), single
     k = encoding.dim if encoding.kind == "binary" else len(encoding.sizes)  # raw entries
     flat = x.reshape(-1, k)
     if not np.issubdtype(flat.dtype, np.integer) and not np.issubdtype(flat.dtype, np.bool_):
@@ -317,37 +372,44 @@ def encode_observations(encoding: ObsEncoding, obs: Any) -> np.ndarray:
         if np.any((ints != 0) & (ints != 1)):
             raise ConfigError("MultiBinary observations must be 0 or 1, but got "
                               f"{np.unique(ints[(ints != 0) & (ints != 1)])[:3].tolist()}")
-        out = ints.astype(np.float32)
-    else:
-        sizes = np.asarray(encoding.sizes, np.int64)
-        idx = ints - np.asarray(encoding.start, np.int64)
-        bad = (idx < 0) | (idx >= sizes)
-        if np.any(bad):
-            raise ConfigError(f"observation values outside the space (component sizes "
-                              f"{list(encoding.sizes)}, starts {list(encoding.start)}): "
-                              f"{ints[bad][:3].tolist()}")
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        out = np.zeros((flat.shape[0], encoding.dim), np.float32)
-        out[np.arange(flat.shape[0])[:, None], offsets + idx] = 1.0
-    return out[0] if single else out
+        return ints.astype(np.float32), single
+    sizes = np.asarray(encoding.sizes, np.int64)
+    idx = ints - np.asarray(encoding.start, np.int64)
+    bad = (idx < 0) | (idx >= sizes)
+    if np.any(bad):
+        raise ConfigError(f"observation values outside the space (component sizes "
+                          f"{list(encoding.sizes)}, starts {list(encoding.start)}): "
+                          f"{ints[bad][:3].tolist()}")
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    out = np.zeros((flat.shape[0], encoding.dim), np.float32)
+    out[np.arange(flat.shape[0])[:, None], offsets + idx] = 1.0
+    return out, single
+
+
+def _keys(obs: Any) -> list[Any] | str:
+    return sorted(map(str, obs)) if isinstance(obs, dict) else ""
 
 
 class EncodeObservation(VectorWrapper):
-    """A vector env whose ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` observations
-    arrive encoded as float32 vectors (:func:`encode_observations`), final observations in
-    ``info["final_obs"]`` included; the observation space becomes the matching ``Box``.
+    """A vector env whose ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` / ``Dict`` /
+    ``Tuple`` observations arrive encoded as float32 vectors (:func:`encode_observations`),
+    final observations in ``info["final_obs"]`` included; the observation space becomes
+    the matching ``Box``.
 
-    Every agent puts this around an env with such observations (SB3 one-hot encodes them
-    the same way), and its ``predict`` encodes integer observations itself, so it takes the
-    env's raw observations as well as encoded ones.
+    Every agent puts this around an env with such observations (SB3 one-hot encodes
+    discrete ones the same way and concatenates a ``Dict``'s in its ``MultiInputPolicy``),
+    and its ``predict`` encodes raw observations itself (integers; a dict or tuple for a
+    ``Dict`` / ``Tuple`` space), so it takes the env's raw observations as well as encoded
+    ones.
     """
 
     def __init__(self, env: VectorEnv) -> None:
         super().__init__(env)
         encoding = obs_encoding(env.single_observation_space)
         if encoding is None:
-            raise ConfigError("EncodeObservation needs Discrete, MultiDiscrete or MultiBinary "
-                              f"observations, but got {env.single_observation_space}")
+            raise ConfigError("EncodeObservation needs Discrete, MultiDiscrete, MultiBinary, "
+                              "Dict or Tuple observations, but got "
+                              f"{env.single_observation_space}")
         self.encoding = encoding
         self.single_observation_space = gym.spaces.Box(0.0, 1.0, (encoding.dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
