@@ -195,3 +195,22 @@ def test_callbacks_see_the_global_step_count_and_other_workers_pause_meanwhile()
     assert all(n >= t for n, t in seen)
     assert seen[1][0] - seen[0][0] <= 200  # a few updates: the ones in progress
     assert agent.num_timesteps == max(r["timesteps"] for r in agent.history)
+
+
+def test_a_killed_worker_is_a_warning_and_training_goes_on():
+    import multiprocessing
+    import os
+    import signal
+
+    def kill_worker_1(agent, row):
+        for child in multiprocessing.active_children():
+            if child.name == "A3C-worker-1" and child.is_alive():
+                os.kill(child.pid, signal.SIGKILL)
+                child.join()
+        return True
+
+    agent = A3C(Chain, A3CConfig(n_workers=2, n_envs=2, hidden=(8,)), seed=0)
+    with pytest.warns(RuntimeWarning, match="worker 1 died \\(killed by SIGKILL\\)"):
+        agent.learn(3_000, callback=kill_worker_1)
+    assert agent.num_timesteps >= 3_000  # worker 0 finished the budget alone
+    agent.learn(200)  # and the agent still trains

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import traceback
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any, Protocol
@@ -134,13 +136,14 @@ def learn_async(*, learner0: Learner,
         stop, go, rows = ctx.Event(), ctx.Event(), ctx.Queue()
         go.set()
         for rank in range(1, n_workers):
-            p = ctx.Process(target=_worker_main, daemon=True, args=(
+            p = ctx.Process(target=_worker_main, daemon=True, name=f"{name}-worker-{rank}",
+                            args=(
                 make_learner, env_fn, config, spec, name, rank, seeds[rank], counter, stop,
                 go, rows, start, total, rows_per_message))
             p.start()
             procs.append(p)
     lr_at = as_schedule(config.learning_rate, "learning_rate")
-    keep_going, running, errors = True, len(procs), []
+    keep_going, running, errors, finished = True, len(procs), [], set()
     try:
         while keep_going and counter.value - start < total:
             batch = [_step_and_count(learner0, 0, counter, start, total, lr_at)]
@@ -155,6 +158,7 @@ def learn_async(*, learner0: Learner,
                     errors.append(item)
                 else:
                     running -= 1
+                    finished.add(item)
             pause = pause_while_logging and bool(procs)
             if pause:
                 go.clear()
@@ -169,12 +173,16 @@ def learn_async(*, learner0: Learner,
         if procs:
             stop.set()
             go.set()
-            while running > 0 and any(p.is_alive() for p in procs):
+            while running > 0:  # until every worker said done, or none is left to say it
                 try:
                     kind, item = rows.get(timeout=0.1)
-                except queue.Empty:
+                except queue.Empty:  # a finished worker's last messages are in the pipe
+                    if not any(p.is_alive() for p in procs):  # before it exits: all read
+                        break
                     continue
-                running -= kind == "done"
+                if kind == "done":
+                    running -= 1
+                    finished.add(item)
                 if kind == "rows" and not errors:
                     for row in item:
                         if keep_going:
@@ -183,6 +191,27 @@ def learn_async(*, learner0: Learner,
                     errors.append(item)
             for p in procs:
                 p.join()
+            _warn_dead_workers(procs, finished, name)
     if errors:
         raise RuntimeError(errors[0])
     return keep_going, int(counter.value)
+
+
+def _warn_dead_workers(procs: list[Any], finished: set[int], name: str) -> None:
+    """A ``RuntimeWarning`` for each forked worker that ended without saying it was done
+    (killed, e.g. by the OOM killer): training went on without it (its updates so far
+    are in the shared parameters; rows it had not sent yet are lost)."""
+    for rank, p in enumerate(procs, start=1):
+        code = p.exitcode
+        if rank in finished or code == 0:  # a worker that failed exits 0 after reporting
+            continue
+        how = f"exit code {code}"
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                pass
+        warnings.warn(f"{name} worker {rank} died ({how}) before it finished; the other "
+                      "workers went on without it, so this learn() ran with fewer workers "
+                      "from then on (its updates so far are kept, its unsent diagnostics "
+                      "rows are lost)", RuntimeWarning, stacklevel=3)
