@@ -289,8 +289,9 @@ class AsyncQ:
         self._env_fn = env
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         if self.spec.n_actions is None:
-            raise ConfigError("AsyncQ needs a Discrete action space, but the env's actions are "
-                              "continuous; use A3C or PPO for continuous control")
+            kind = "continuous" if self.spec.action_nvec is None else "MultiDiscrete"
+            raise ConfigError(f"AsyncQ needs a Discrete action space, but the env's actions are "
+                              f"{kind}; use A3C or PPO for those")
         self.q_net = QNetwork(self.spec.obs_dim, self.spec.n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
                               generator=self.generator)  # shared theta

@@ -160,8 +160,9 @@ class DQN:
         self.generator, self._env_seed, self.rng = seed_streams(seed)
         self.env, self.spec = setup_env(env, cfg.n_envs, cfg.vectorization, spec, lean=True)
         if self.spec.n_actions is None:
-            raise ConfigError("DQN needs a Discrete action space, but the env's actions are "
-                              "continuous; use PPO or A2C for continuous control")
+            kind = "continuous" if self.spec.action_nvec is None else "MultiDiscrete"
+            raise ConfigError(f"DQN needs a Discrete action space, but the env's actions are "
+                              f"{kind}; use PPO or A2C for those")
         self._n_actions = self.spec.n_actions
         self.device = resolve_device(device)
         self.q_net = QNetwork(self.spec.obs_dim, self._n_actions, hidden=cfg.hidden,

@@ -11,7 +11,7 @@ from autolearn.rl.common.callbacks import (
     StopOnRewardThreshold,
     evaluate,
 )
-from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical
+from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical, MultiCategorical
 from autolearn.rl.common.env import (
     EncodeObservation,
     NormalizeObservation,
@@ -40,6 +40,7 @@ __all__ = [
     "EvalCallback",
     "Linear",
     "MaskedCategorical",
+    "MultiCategorical",
     "MissingDependencyError",
     "NormalizeObservation",
     "NormalizeReward",

@@ -139,6 +139,8 @@ def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bo
     out = actions.cpu().numpy()
     if spec.low is not None:
         out = np.clip(out, np.asarray(spec.low, np.float32), np.asarray(spec.high, np.float32))
+    elif spec.action_start is not None:  # MultiDiscrete indices -> the space's values
+        out = out + np.asarray(spec.action_start, np.int64)
     return out[0] if single else out
 
 
@@ -291,15 +293,17 @@ def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
     every device), then moved to ``device``.
     """
     use_sde = bool(getattr(config, "use_sde", False))
-    if use_sde and spec.n_actions is not None:
+    if use_sde and (spec.n_actions is not None or spec.action_nvec is not None):
+        kind = (f"{spec.n_actions} discrete actions" if spec.n_actions is not None
+                else f"MultiDiscrete actions {list(spec.action_nvec or ())}")
         raise ConfigError("`use_sde` (gSDE) needs a continuous (Box) action space, but got "
-                          f"use_sde=True with {spec.n_actions} discrete actions: set "
-                          "use_sde=False")
+                          f"use_sde=True with {kind}: set use_sde=False")
     policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
                          shared=config.shared, activation=config.activation,
                          log_std_init=config.log_std_init, use_sde=use_sde,
                          full_std=getattr(config, "full_std", True),
-                         use_expln=getattr(config, "use_expln", False), generator=generator)
+                         use_expln=getattr(config, "use_expln", False), generator=generator,
+                         action_nvec=spec.action_nvec)
     return policy if device is None else policy.to(device)
 
 

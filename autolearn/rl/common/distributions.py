@@ -1,5 +1,5 @@
-"""Action distributions: masked categorical, diagonal Gaussian and gSDE's state-dependent
-Gaussian.
+"""Action distributions: masked categorical, independent categoricals (``MultiDiscrete``
+actions), diagonal Gaussian and gSDE's state-dependent Gaussian.
 
 Lighter than ``torch.distributions`` (no argument validation, no broadcasting machinery)
 because they sit on the acting path, and they sample from an explicit ``torch.Generator``
@@ -12,7 +12,8 @@ import math
 
 import torch
 
-__all__ = ["DiagGaussian", "MaskedCategorical", "StateDependentGaussian", "sde_std"]
+__all__ = ["DiagGaussian", "MaskedCategorical", "MultiCategorical", "StateDependentGaussian",
+           "sde_std"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -61,6 +62,35 @@ class MaskedCategorical:
             return -(p * self.log_probs_all).sum(-1)
         # 0 * -inf is nan for masked choices; they contribute 0.
         return -(p * self.log_probs_all.clamp(min=torch.finfo(p.dtype).min)).sum(-1)
+
+
+class MultiCategorical:
+    """Independent categoricals, one per action component (``MultiDiscrete`` actions, and
+    ``MultiBinary`` ones as two-way choices), as SB3's ``MultiCategoricalDistribution``.
+
+    Args:
+        logits: ``(B, sum(nvec))``: component ``j``'s ``nvec[j]`` logits side by side.
+        nvec: choices per component.
+
+    Actions are ``(B, len(nvec))`` int64 indices (``0 .. nvec[j] - 1``); log-probabilities
+    and entropies are sums over the components.
+    """
+
+    def __init__(self, logits: torch.Tensor, nvec: tuple[int, ...]) -> None:
+        self.parts = [MaskedCategorical(x) for x in torch.split(logits, list(nvec), dim=-1)]
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.stack([d.sample(generator) for d in self.parts], dim=-1)
+
+    def mode(self) -> torch.Tensor:
+        return torch.stack([d.mode() for d in self.parts], dim=-1)
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        return torch.stack([d.log_prob(actions[..., j]) for j, d in enumerate(self.parts)],
+                           dim=-1).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        return torch.stack([d.entropy() for d in self.parts], dim=-1).sum(-1)
 
 
 def _diag_gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor,

@@ -222,7 +222,10 @@ class SpaceSpec:
     """What a policy needs to know about an env's spaces; JSON-able, saved with an agent.
 
     ``n_actions`` is the number of discrete actions, or ``None`` for a continuous Box
-    action of ``action_dim`` dimensions bounded by ``low``/``high``. ``obs_shape`` is what
+    action of ``action_dim`` dimensions bounded by ``low``/``high``, or for a
+    ``MultiDiscrete`` / ``MultiBinary`` action: ``action_nvec`` choices per component
+    (``action_dim`` of them; a ``MultiBinary`` one is ``(2,) * n``), each component's
+    values starting at ``action_start``. ``obs_shape`` is what
     the networks see; ``encoding`` is set when the env's own observations are encoded into
     it (:class:`ObsEncoding`: one-hot for ``Discrete`` / ``MultiDiscrete``, 0/1 floats
     for ``MultiBinary``), so ``predict`` can encode raw observations the same way.
@@ -234,6 +237,13 @@ class SpaceSpec:
     low: tuple[float, ...] | None = None
     high: tuple[float, ...] | None = None
     encoding: ObsEncoding | None = None
+    action_nvec: tuple[int, ...] | None = None
+    action_start: tuple[int, ...] | None = None
+
+    @property
+    def multi_discrete(self) -> bool:
+        """Whether the actions are ``MultiDiscrete`` / ``MultiBinary`` (``action_nvec``)."""
+        return self.action_nvec is not None
 
     @property
     def obs_dim(self) -> int:
@@ -245,10 +255,13 @@ class SpaceSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SpaceSpec:
         enc = d.get("encoding")  # absent from checkpoints written before encodings existed
+        nvec, start = d.get("action_nvec"), d.get("action_start")  # likewise
         return cls(tuple(d["obs_shape"]), d["n_actions"], d["action_dim"],
                    None if d["low"] is None else tuple(d["low"]),
                    None if d["high"] is None else tuple(d["high"]),
-                   None if enc is None else ObsEncoding.from_dict(enc))
+                   None if enc is None else ObsEncoding.from_dict(enc),
+                   None if nvec is None else tuple(nvec),
+                   None if start is None else tuple(start))
 
 
 @dataclass(frozen=True)
@@ -446,7 +459,18 @@ def space_info(env: VectorEnv) -> SpaceSpec:
         return SpaceSpec(shape, None, int(act_space.shape[0]),
                          tuple(float(x) for x in act_space.low),
                          tuple(float(x) for x in act_space.high), encoding)
-    raise ConfigError(f"actions must be Discrete or a 1-d Box, but got {act_space}")
+    if isinstance(act_space, gym.spaces.MultiDiscrete) and len(act_space.shape) == 1:
+        nvec = tuple(int(n) for n in act_space.nvec)
+        start = np.broadcast_to(np.asarray(getattr(act_space, "start", 0), np.int64),
+                                act_space.shape)
+        return SpaceSpec(shape, None, len(nvec), encoding=encoding, action_nvec=nvec,
+                         action_start=tuple(int(s) for s in start))
+    if isinstance(act_space, gym.spaces.MultiBinary) and len(act_space.shape) == 1:
+        n = int(act_space.shape[0])
+        return SpaceSpec(shape, None, n, encoding=encoding, action_nvec=(2,) * n,
+                         action_start=(0,) * n)
+    raise ConfigError(f"actions must be Discrete, a 1-d Box, a 1-d MultiDiscrete or a 1-d "
+                      f"MultiBinary space, but got {act_space}")
 
 
 class RunningMeanStd:

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 from autolearn.rl.common.distributions import (
     DiagGaussian,
     MaskedCategorical,
+    MultiCategorical,
     StateDependentGaussian,
     sde_std,
 )
@@ -118,6 +119,11 @@ class ActorCritic(nn.Module):
         use_expln: with ``use_sde``, map log-std to std by ``expln`` (see :func:`sde_std`).
         generator: the ``torch.Generator`` that draws the initial weights (and the first
             gSDE noise matrix).
+        action_nvec: for ``MultiDiscrete`` (or ``MultiBinary``) actions, the choices per
+            component (``n_actions`` None): independent categoricals
+            (:class:`MultiCategorical`) over a head of ``sum(action_nvec)`` logits. Acting
+            and the gradient then go through torch (the numpy paths cover ``Discrete`` and
+            ``Box`` actions).
     """
 
     def __init__(
@@ -125,10 +131,16 @@ class ActorCritic(nn.Module):
         hidden: Sequence[int] = (64, 64), shared: bool = False, activation: str = "tanh",
         log_std_init: float = 0.0, use_sde: bool = False, full_std: bool = True,
         use_expln: bool = False, generator: torch.Generator,
+        action_nvec: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         self.discrete = n_actions is not None
-        out = n_actions if n_actions is not None else action_dim
+        self.nvec = None if action_nvec is None else tuple(int(n) for n in action_nvec)
+        if self.nvec is not None and (self.discrete or use_sde):
+            raise ValueError("action_nvec is for MultiDiscrete actions: n_actions must be "
+                             "None and use_sde False")
+        out = (n_actions if n_actions is not None
+               else sum(self.nvec) if self.nvec is not None else action_dim)
         self.shared = shared or not hidden
         width = hidden[-1] if hidden else obs_dim
         self.trunk: nn.Module
@@ -146,7 +158,7 @@ class ActorCritic(nn.Module):
         self.activation = activation
         shape = ((width, out if full_std else 1) if use_sde else (out,))
         self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)),
-                                    requires_grad=not self.discrete)
+                                    requires_grad=not self.discrete and self.nvec is None)
         orthogonal_init(self.pi_head, 0.01, generator)
         orthogonal_init(self.vf_head, 1.0, generator)
         self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
@@ -267,10 +279,14 @@ class ActorCritic(nn.Module):
         dist = StateDependentGaussian(F.linear(h_pi, pi.weight, pi.bias), h_pi.detach(), std)
         return dist, F.linear(h_vf, vf.weight, vf.bias).squeeze(-1)
 
-    def distribution(self, head: torch.Tensor,
-                     mask: torch.Tensor | None = None) -> MaskedCategorical | DiagGaussian:
+    def distribution(self, head: torch.Tensor, mask: torch.Tensor | None = None
+                     ) -> MaskedCategorical | MultiCategorical | DiagGaussian:
         if self.discrete:
             return MaskedCategorical(head, mask)
+        if self.nvec is not None:
+            if mask is not None:
+                raise ValueError("action masks are supported for Discrete actions only")
+            return MultiCategorical(head, self.nvec)
         return DiagGaussian(head, self.log_std)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:

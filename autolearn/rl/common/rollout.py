@@ -78,6 +78,9 @@ class RolloutBuffer:
         self.obs = torch.zeros((T, N, *spec.obs_shape), device=dev)
         if spec.n_actions is not None:
             self.actions = torch.zeros((T, N), dtype=torch.long, device=dev)
+        elif spec.action_nvec is not None:  # MultiDiscrete: one index per component
+            self.actions = torch.zeros((T, N, len(spec.action_nvec)), dtype=torch.long,
+                                       device=dev)
         else:
             self.actions = torch.zeros((T, N, spec.action_dim), device=dev)
         self.log_probs = torch.zeros((T, N), device=dev)
@@ -104,13 +107,15 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             distributions, a different random stream (gSDE: the same noise matrices, drawn
             from ``generator`` either way).
     """
-    if rng is not None and buf.device.type == "cpu" and policy.log_std.device.type == "cpu":
+    if (rng is not None and buf.device.type == "cpu" and policy.log_std.device.type == "cpu"
+            and policy.nvec is None):
         return _collect_numpy(env, policy, buf, state, gamma=gamma, rng=rng,
                               generator=generator, sde_sample_freq=sde_sample_freq,
                               bootstrap_truncated=bootstrap_truncated)
     spec, dev = buf.spec, buf.device
     low = None if spec.low is None else np.asarray(spec.low, np.float32)
     high = None if spec.high is None else np.asarray(spec.high, np.float32)
+    start = None if spec.action_start is None else np.asarray(spec.action_start, np.int64)
     if state.mask is not None and buf.masks is None:
         buf.masks = torch.ones((buf.n_steps, buf.n_envs, state.mask.shape[-1]), dtype=torch.bool,
                                device=dev)
@@ -129,6 +134,8 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             env_actions = actions.cpu().numpy()
             if low is not None:
                 env_actions = np.clip(env_actions, low, high)
+            elif start is not None:  # MultiDiscrete indices -> the space's values
+                env_actions = env_actions + start
             obs, rewards, dones, cut, info = step_envs(env, env_actions, state)
             if bootstrap_truncated and cut.size:
                 final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]), dev)
