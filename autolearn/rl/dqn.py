@@ -262,10 +262,14 @@ class DQN:
         """Train for ``total_timesteps`` env steps (rounded up to whole ``train_freq`` phases)."""
         cfg = self.config
         env = start_learning(total_timesteps, self.env)
-        if self._state is None or self._buffer is None:
+        if self._state is None:
             self._state = start_rollouts(env, self._env_seed)
-            n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
+        n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
+        if self._buffer is None:
             self._buffer = ReplayBuffer(cfg.buffer_size, self.spec.obs_shape, n_mask=n_mask)
+        elif (self._buffer.masks is None) != (n_mask is None):  # a loaded buffer
+            raise ConfigError("the replay buffer (loaded by load_replay_buffer) and the env "
+                              "disagree about action masks: load one saved from this env")
         state, buffer, n = self._state, self._buffer, env.num_envs
         obs_np = state.obs.numpy()  # the acting loop runs on numpy arrays
         mask_np = None if state.mask is None else state.mask.numpy()
@@ -348,6 +352,29 @@ class DQN:
                                  "optimizer": self.optimizer},
                         extra={"num_timesteps": self.num_timesteps,
                                "exploration_rate": self.exploration_rate})
+
+    def save_replay_buffer(self, path: str | os.PathLike[str]) -> None:
+        """Write the replay buffer's transitions (oldest first) to ``path``, a numpy
+        ``.npz`` file (no pickles), so training can go on from a saved agent with its
+        experience (SB3's ``save_replay_buffer``). Empty before the first ``learn``."""
+        arrays = {} if self._buffer is None else self._buffer.arrays()
+        with open(path, "wb") as fh:  # a file name kept as given (np.savez adds .npz)
+            np.savez(fh, obs_shape=np.asarray(self.spec.obs_shape, np.int64), **arrays)
+
+    def load_replay_buffer(self, path: str | os.PathLike[str]) -> None:
+        """Fill the replay buffer from :meth:`save_replay_buffer`'s file (keeping the
+        newest ``buffer_size`` transitions); the next ``learn`` samples from them and adds
+        to them. Raises ``ConfigError`` if the observations or action masks do not match
+        this agent's."""
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files if k != "obs_shape"}
+        if not arrays:
+            return
+        if self._buffer is None:
+            n_mask = arrays["masks"].shape[1] if "masks" in arrays else None
+            self._buffer = ReplayBuffer(self.config.buffer_size, self.spec.obs_shape,
+                                        n_mask=n_mask)
+        self._buffer.load_arrays(arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], env: EnvLike | None = None, *,

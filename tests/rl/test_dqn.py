@@ -147,3 +147,49 @@ def test_numpy_q_matches_torch_and_follows_updates(dueling: bool, activation: st
         opt.zero_grad()
         net(x).pow(2).mean().backward()
         opt.flat_step()
+
+
+def test_replay_buffer_saves_and_loads_oldest_first(tmp_path):
+    cfg = DQNConfig(learning_starts=50, buffer_size=300, train_freq=4, hidden=(16,))
+    agent = DQN(Chain, cfg, seed=0).learn(500)  # the ring has wrapped
+    buf = agent._buffer
+    assert len(buf) == 300 and buf.pos != 0
+    path = tmp_path / "replay.npz"
+    agent.save_replay_buffer(path)
+    agent.save(tmp_path / "agent.pt")
+    loaded = DQN.load(tmp_path / "agent.pt", env=Chain, seed=1)
+    loaded.load_replay_buffer(path)
+    a, b = buf.arrays(), loaded._buffer.arrays()
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    # the newest transition is the last one written before the save
+    np.testing.assert_array_equal(a["obs"][-1], buf.obs.numpy()[(buf.pos - 1) % 300])
+    loaded.learn(200)  # training goes on, adding to the loaded experience
+    assert len(loaded._buffer) == 300
+    small = ReplayBuffer(100, buf.obs.shape[1:])
+    small.load_arrays(a)  # a smaller buffer keeps the newest transitions
+    np.testing.assert_array_equal(small.arrays()["obs"], a["obs"][-100:])
+    assert small.pos == 0 and len(small) == 100
+
+
+def test_replay_buffer_of_masked_env_and_mismatches(tmp_path):
+    from autolearn.testing.envs import copy_sequence_env
+
+    cfg = DQNConfig(learning_starts=20, buffer_size=200, train_freq=4, hidden=(16,))
+    masked = DQN(lambda: copy_sequence_env((2, 0, 1)), cfg, seed=0).learn(100)
+    path = tmp_path / "masked.npz"
+    masked.save_replay_buffer(path)
+    other = DQN(lambda: copy_sequence_env((2, 0, 1)), cfg, seed=1)
+    other.load_replay_buffer(path)
+    np.testing.assert_array_equal(other._buffer.arrays()["masks"],
+                                  masked._buffer.arrays()["masks"])
+    other.learn(40)
+    plain = DQN(Chain, cfg, seed=0)
+    with pytest.raises(ConfigError, match="shape"):
+        plain.load_replay_buffer(path)
+    empty = tmp_path / "empty.npz"
+    DQN(Chain, cfg, seed=0).save_replay_buffer(empty)  # before any learn: nothing stored
+    fresh = DQN(Chain, cfg, seed=0)
+    fresh.load_replay_buffer(empty)
+    assert fresh._buffer is None

@@ -4,7 +4,9 @@ Storage is allocated once (``capacity`` rows, tensors backed by zeroed numpy mem
 untouched rows cost no RAM); :meth:`ReplayBuffer.add` writes a whole vector step of
 ``N`` transitions at once, wrapping around and overwriting the oldest rows, and
 :meth:`ReplayBuffer.sample` draws uniformly, with replacement, from the filled rows only,
-using the caller's ``numpy.random.Generator`` (no global RNG).
+using the caller's ``numpy.random.Generator`` (no global RNG). :meth:`ReplayBuffer.arrays`
+and :meth:`ReplayBuffer.load_arrays` move its transitions, oldest first, in and out (what
+``DQN.save_replay_buffer`` / ``load_replay_buffer`` write and read).
 
 ``next_obs`` is the observation the transition really ended in: for a finished episode the
 vector env's ``info["final_obs"]``, not the reset observation. ``terminated`` is 1 only for
@@ -114,3 +116,35 @@ class ReplayBuffer:
         idx = rng.integers(0, self.size, size=batch_size)
         return ReplayBatch._make(None if x is None else torch.from_numpy(x[idx])
                                  for x in self._np)
+
+    _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "masks", "next_masks")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The stored transitions as numpy arrays, oldest first (copies; masks only when
+        the buffer keeps them)."""
+        order = (np.arange(self.size) if self.size < self.capacity
+                 else (np.arange(self.capacity) + self.pos) % self.capacity)
+        return {name: getattr(self, name).numpy()[order] for name in self._FIELDS
+                if getattr(self, name) is not None}
+
+    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Replace the contents by transitions from :meth:`arrays` (oldest first); when
+        they outnumber the capacity, the newest ``capacity`` of them are kept."""
+        missing = [f for f in self._FIELDS[:5] if f not in arrays]
+        if missing:
+            raise ConfigError(f"replay data lacks the fields {missing}")
+        n = len(arrays["actions"])
+        if arrays["obs"].shape[1:] != tuple(self.obs.shape[1:]):
+            raise ConfigError(f"replay data holds observations of shape "
+                              f"{arrays['obs'].shape[1:]}, but this buffer's are "
+                              f"{tuple(self.obs.shape[1:])}")
+        if ("masks" in arrays) != (self.masks is not None):
+            raise ConfigError("replay data and this buffer disagree about action masks ("
+                              f"{'present' if 'masks' in arrays else 'absent'} in the data)")
+        if any(len(arrays[f]) != n for f in arrays):
+            raise ConfigError("replay data fields differ in length")
+        keep = min(n, self.capacity)
+        for name in self._FIELDS:
+            if name in arrays and getattr(self, name) is not None:
+                getattr(self, name).numpy()[:keep] = arrays[name][n - keep:]
+        self.size, self.pos = keep, keep % self.capacity
