@@ -357,9 +357,11 @@ class DQN:
         """Write the replay buffer's transitions (oldest first) to ``path``, a numpy
         ``.npz`` file (no pickles), so training can go on from a saved agent with its
         experience (SB3's ``save_replay_buffer``). Empty before the first ``learn``."""
-        arrays = {} if self._buffer is None else self._buffer.arrays()
+        payload: dict[str, Any] = {"obs_shape": np.asarray(self.spec.obs_shape, np.int64)}
+        if self._buffer is not None:
+            payload.update(self._buffer.arrays())
         with open(path, "wb") as fh:  # a file name kept as given (np.savez adds .npz)
-            np.savez(fh, obs_shape=np.asarray(self.spec.obs_shape, np.int64), **arrays)
+            np.savez(fh, **payload)
 
     def load_replay_buffer(self, path: str | os.PathLike[str]) -> None:
         """Fill the replay buffer from :meth:`save_replay_buffer`'s file (keeping the
