@@ -255,7 +255,8 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
               spec: SpaceSpec | None, *, lean: bool = False
               ) -> tuple[VectorEnv | None, SpaceSpec]:
     """The agent's vector env (``None`` for a loaded agent without one) and its spec;
-    ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` observations arrive encoded
+    ``Discrete`` / ``MultiDiscrete`` / ``MultiBinary`` / ``Dict`` / ``Tuple`` observations
+    arrive encoded
     (:class:`~autolearn.rl.common.env.EncodeObservation`, recorded in ``spec.encoding``);
     ``lean``: as :func:`~autolearn.rl.common.env.make_vec_env`'s."""
     if env is None:

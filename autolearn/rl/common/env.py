@@ -225,10 +225,9 @@ class SpaceSpec:
     action of ``action_dim`` dimensions bounded by ``low``/``high``, or for a
     ``MultiDiscrete`` / ``MultiBinary`` action: ``action_nvec`` choices per component
     (``action_dim`` of them; a ``MultiBinary`` one is ``(2,) * n``), each component's
-    values starting at ``action_start``. ``obs_shape`` is what
-    the networks see; ``encoding`` is set when the env's own observations are encoded into
-    it (:class:`ObsEncoding`: one-hot for ``Discrete`` / ``MultiDiscrete``, 0/1 floats
-    for ``MultiBinary``), so ``predict`` can encode raw observations the same way.
+    values starting at ``action_start``. ``obs_shape`` is what the networks see;
+    ``encoding`` is set when the env's own observations are encoded into it
+    (:class:`ObsEncoding`), so ``predict`` can encode raw observations the same way.
     """
 
     obs_shape: tuple[int, ...]
@@ -239,11 +238,6 @@ class SpaceSpec:
     encoding: ObsEncoding | None = None
     action_nvec: tuple[int, ...] | None = None
     action_start: tuple[int, ...] | None = None
-
-    @property
-    def multi_discrete(self) -> bool:
-        """Whether the actions are ``MultiDiscrete`` / ``MultiBinary`` (``action_nvec``)."""
-        return self.action_nvec is not None
 
     @property
     def obs_dim(self) -> int:
@@ -424,7 +418,9 @@ class EncodeObservation(VectorWrapper):
                               "Dict or Tuple observations, but got "
                               f"{env.single_observation_space}")
         self.encoding = encoding
-        self.single_observation_space = gym.spaces.Box(0.0, 1.0, (encoding.dim,), np.float32)
+        flat = gym.spaces.flatten_space(env.single_observation_space)  # gymnasium's bounds
+        self.single_observation_space = gym.spaces.Box(
+            flat.low.astype(np.float32), flat.high.astype(np.float32), dtype=np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
                                                               env.num_envs)
 
@@ -445,7 +441,8 @@ class EncodeObservation(VectorWrapper):
 
 def space_info(env: VectorEnv) -> SpaceSpec:
     """The :class:`SpaceSpec` of a vector env (Box observations, or an
-    :class:`EncodeObservation` env; Discrete or 1-d Box actions)."""
+    :class:`EncodeObservation` env; Discrete, 1-d Box, 1-d MultiDiscrete or 1-d
+    MultiBinary actions)."""
     obs_space, act_space = env.single_observation_space, env.single_action_space
     if not isinstance(obs_space, gym.spaces.Box):
         obs_encoding(obs_space)  # a ConfigError for a space no encoding covers
