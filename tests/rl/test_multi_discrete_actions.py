@@ -121,3 +121,36 @@ def test_two_dimensional_multi_discrete_is_a_typed_error():
 
     with pytest.raises(ConfigError, match="1-d MultiDiscrete"):
         PPO(Grid)
+
+
+class MaskedCombo(ComboBandit):
+    """``target`` (3, -1) is the best combination, but the mask forbids 3 in component 0:
+    the agent must settle for (2, -1) and never send 3."""
+
+    action_space = gym.spaces.MultiDiscrete([3, 2], start=[1, -1])
+    mask = np.array([True, True, False, True, True])
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = super().reset(seed=seed)
+        return obs, {"action_mask": self.mask}
+
+    def step(self, action):
+        action = np.asarray(action)
+        assert action[0] != 3, "a masked choice was sent"
+        reward = float(action[1] == -1) + 0.5 * float(action[0] == 2)
+        return np.ones(1, np.float32), reward, True, False, {"action_mask": self.mask}
+
+
+def test_masks_per_component():
+    logits = torch.zeros(2, 5)
+    mask = torch.tensor([[True, False, False, True, True], [False, True, True, True, False]])
+    dist = MultiCategorical(logits, (3, 2), mask)
+    for _ in range(20):
+        a = dist.sample()
+        assert a[0, 0] == 0 and a[1, 0] in (1, 2) and a[1, 1] == 0
+    torch.testing.assert_close(dist.log_prob(torch.tensor([[0, 1], [2, 0]])),
+                               torch.tensor([np.log(0.5), np.log(0.5)], dtype=torch.float32))
+    agent = PPO(MaskedCombo, PPOConfig(n_envs=4, n_steps=16, batch_size=32), seed=0)
+    agent.learn(3_000)
+    np.testing.assert_array_equal(
+        agent.predict(np.ones(1, np.float32), mask=MaskedCombo.mask), [2, -1])

@@ -71,13 +71,21 @@ class MultiCategorical:
     Args:
         logits: ``(B, sum(nvec))``: component ``j``'s ``nvec[j]`` logits side by side.
         nvec: choices per component.
+        mask: optional ``(B, sum(nvec))`` bool, laid out as ``logits``: the allowed choices
+            of each component (at least one per component and row), as SB3-contrib's
+            MaskablePPO takes them.
 
     Actions are ``(B, len(nvec))`` int64 indices (``0 .. nvec[j] - 1``); log-probabilities
     and entropies are sums over the components.
     """
 
-    def __init__(self, logits: torch.Tensor, nvec: tuple[int, ...]) -> None:
-        self.parts = [MaskedCategorical(x) for x in torch.split(logits, list(nvec), dim=-1)]
+    def __init__(self, logits: torch.Tensor, nvec: tuple[int, ...],
+                 mask: torch.Tensor | None = None) -> None:
+        sizes = list(nvec)
+        masks = ([None] * len(sizes) if mask is None
+                 else list(torch.split(mask, sizes, dim=-1)))
+        self.parts = [MaskedCategorical(x, m)
+                      for x, m in zip(torch.split(logits, sizes, dim=-1), masks, strict=True)]
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.stack([d.sample(generator) for d in self.parts], dim=-1)

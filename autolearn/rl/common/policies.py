@@ -284,9 +284,7 @@ class ActorCritic(nn.Module):
         if self.discrete:
             return MaskedCategorical(head, mask)
         if self.nvec is not None:
-            if mask is not None:
-                raise ValueError("action masks are supported for Discrete actions only")
-            return MultiCategorical(head, self.nvec)
+            return MultiCategorical(head, self.nvec, mask)
         return DiagGaussian(head, self.log_std)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
