@@ -100,6 +100,7 @@ class A2CConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    ortho_init: bool = True
     use_sde: bool = False
     sde_sample_freq: int = -1
     full_std: bool = True

@@ -123,6 +123,7 @@ class A3CConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    ortho_init: bool = True
     vectorization: str = "sync"
     normalize_obs: bool = False
     normalize_reward: bool = False

@@ -117,6 +117,7 @@ class PPOConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    ortho_init: bool = True
     use_sde: bool = False
     sde_sample_freq: int = -1
     full_std: bool = True

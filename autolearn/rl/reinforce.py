@@ -88,6 +88,7 @@ class REINFORCEConfig:
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0
+    ortho_init: bool = True
     vectorization: str = "sync"
 
     def __post_init__(self) -> None:

@@ -192,3 +192,27 @@ def test_import_autolearn_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_ortho_init_false_draws_torch_default_ranges_from_the_seed():
+    from autolearn.rl import A2C, A2CConfig
+
+    a = PPO(Chain, PPOConfig(ortho_init=False, hidden=(16, 8)), seed=0)
+    b = PPO(Chain, PPOConfig(ortho_init=False, hidden=(16, 8)), seed=0)
+    for (name, p), q in zip(a.policy.named_parameters(), b.policy.parameters(), strict=True):
+        assert torch.equal(p, q), name  # seeded
+    tw = a.policy.trunk
+    obs_dim = tw.first.weight.shape[1]
+    for t, fan_in in ((tw.first.weight, obs_dim), (tw.first.bias, obs_dim),
+                      (tw.weights[0], 16), (tw.biases[0], 16),
+                      (a.policy.pi_head.weight, 8), (a.policy.vf_head.bias, 8)):
+        bound = 1 / np.sqrt(fan_in)
+        assert float(t.abs().max()) <= bound and float(t.abs().max()) > 0.5 * bound
+    ortho = PPO(Chain, PPOConfig(hidden=(16, 8)), seed=0)
+    assert not torch.equal(ortho.policy.trunk.first.weight, tw.first.weight)
+    assert float(ortho.policy.trunk.first.bias.abs().max()) == 0.0  # orthogonal: zero biases
+    shared = A2C(Chain, A2CConfig(ortho_init=False, shared=True, hidden=(16,)), seed=0)
+    first = shared.policy.trunk[0]
+    assert 0 < float(first.bias.abs().max()) <= 1 / np.sqrt(first.in_features)
+    with pytest.raises(ConfigError, match="ortho_init"):
+        PPOConfig(ortho_init="no")

@@ -28,7 +28,7 @@ from autolearn.rl.configs import (
 
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLDS = {"CartPole-v1": 475, "Acrobot-v1": -100, "MountainCar-v0": -110,
-              "Pendulum-v1": -250}
+              "Pendulum-v1": -250, "MountainCarContinuous-v0": 90}
 
 
 def run(*args: str) -> Result:
@@ -321,3 +321,13 @@ def test_a3c_normalises_through_its_own_fields(tmp_path):
     result = run("train", "--algo", "a3c", "--env", "CartPole-v1", "--steps", "64",
                  "--set", "normalize=both", "--out", str(tmp_path / "r"))
     assert_error(result, "`normalize` must be 'none' for a3c", "normalize_obs")
+
+
+def test_mountaincar_continuous_file_is_what_its_benchmark_checked():
+    from benchmarks.rl.mountaincar_continuous import ENV, POLICY, STEPS, ZOO
+
+    spec = resolve("ppo", ENV)
+    assert spec.n_timesteps == STEPS and spec.normalize == "both" and spec.config.n_envs == 1
+    for key, value in {**ZOO, **POLICY}.items():
+        got = getattr(spec.config, key)
+        assert (got(0.0) if callable(got) else got) == value, key

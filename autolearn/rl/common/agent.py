@@ -288,7 +288,7 @@ def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:
 def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                        device: torch.device | None = None) -> ActorCritic:
     """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``
-    (and ``use_sde/full_std/use_expln`` where the config has them).
+    (and ``use_sde/full_std/use_expln/ortho_init`` where the config has them).
 
     Weights are drawn on the CPU from ``generator`` (so a seed gives the same network on
     every device), then moved to ``device``.
@@ -304,7 +304,8 @@ def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                          log_std_init=config.log_std_init, use_sde=use_sde,
                          full_std=getattr(config, "full_std", True),
                          use_expln=getattr(config, "use_expln", False), generator=generator,
-                         action_nvec=spec.action_nvec)
+                         action_nvec=spec.action_nvec,
+                         ortho_init=getattr(config, "ortho_init", True))
     return policy if device is None else policy.to(device)
 
 
@@ -371,6 +372,9 @@ def check_network(config: Any) -> None:
     check("vectorization", config.vectorization, config.vectorization in ("sync", "async"),
           "be 'sync' or 'async'")
     check("n_envs", config.n_envs, is_int(config.n_envs), "be an int >= 1")
+    if hasattr(config, "ortho_init"):
+        check("ortho_init", config.ortho_init, isinstance(config.ortho_init, bool),
+              "be True or False")
     if hasattr(config, "log_std_init"):  # configs with a Gaussian head
         check("log_std_init", config.log_std_init,
               isinstance(config.log_std_init, int | float) and not isinstance(

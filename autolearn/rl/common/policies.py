@@ -53,6 +53,25 @@ def orthogonal_init(module: nn.Module, gain: float, generator: torch.Generator) 
             nn.init.zeros_(p.data)
 
 
+def _default_init(modules: Sequence[nn.Module], generator: torch.Generator) -> None:
+    """torch's default ``nn.Linear`` initialisation, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
+    for weights and biases alike, drawn from ``generator``: for every ``nn.Linear`` and for
+    :class:`TwinMLP`'s ``(2, in, out)`` layers (``fan_in = in``)."""
+    with torch.no_grad():
+        for module in modules:
+            for m in module.modules():
+                if isinstance(m, nn.Linear):
+                    pairs = [(m.weight, m.in_features), (m.bias, m.in_features)]
+                elif isinstance(m, TwinMLP):
+                    pairs = [(w, w.shape[1]) for w in m.weights]
+                    pairs += [(b, w.shape[1]) for w, b in zip(m.weights, m.biases, strict=True)]
+                else:
+                    continue
+                for p, fan_in in pairs:
+                    bound = 1.0 / math.sqrt(fan_in)
+                    p.uniform_(-bound, bound, generator=generator)
+
+
 def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
@@ -124,6 +143,9 @@ class ActorCritic(nn.Module):
             (:class:`MultiCategorical`) over a head of ``sum(action_nvec)`` logits. Acting
             and the gradient then go through torch (the numpy paths cover ``Discrete`` and
             ``Box`` actions).
+        ortho_init: ``False``: every weight and bias of the trunk and heads drawn instead
+            from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's default for ``nn.Linear``
+            (SB3's ``ortho_init=False``), still from ``generator``.
     """
 
     def __init__(
@@ -131,7 +153,7 @@ class ActorCritic(nn.Module):
         hidden: Sequence[int] = (64, 64), shared: bool = False, activation: str = "tanh",
         log_std_init: float = 0.0, use_sde: bool = False, full_std: bool = True,
         use_expln: bool = False, generator: torch.Generator,
-        action_nvec: Sequence[int] | None = None,
+        action_nvec: Sequence[int] | None = None, ortho_init: bool = True,
     ) -> None:
         super().__init__()
         self.discrete = n_actions is not None
@@ -161,6 +183,8 @@ class ActorCritic(nn.Module):
                                     requires_grad=not self.discrete and self.nvec is None)
         orthogonal_init(self.pi_head, 0.01, generator)
         orthogonal_init(self.vf_head, 1.0, generator)
+        if not ortho_init:
+            _default_init([self.trunk, self.pi_head, self.vf_head], generator)
         self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
         if use_sde:
             self.reset_noise(1, generator)
