@@ -34,6 +34,7 @@ from autolearn.rl.common import (  # noqa: E402
     StopOnRewardThreshold,
     TensorBoardLogger,
     evaluate,
+    evaluate_episodes,
     make_vec_env,
 )
 from autolearn.rl.dqn import DQN, DQNConfig  # noqa: E402
@@ -63,6 +64,7 @@ __all__ = [
     "StopOnRewardThreshold",
     "TensorBoardLogger",
     "evaluate",
+    "evaluate_episodes",
     "make_vec_env",
     "DQN",
     "DQNConfig",

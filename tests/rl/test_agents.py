@@ -216,3 +216,17 @@ def test_ortho_init_false_draws_torch_default_ranges_from_the_seed():
     assert 0 < float(first.bias.detach().abs().max()) <= 1 / np.sqrt(first.in_features)
     with pytest.raises(ConfigError, match="ortho_init"):
         PPOConfig(ortho_init="no")
+
+
+def test_evaluate_episodes_gives_the_episodes_evaluate_summarises():
+    from autolearn.rl import A2C, A2CConfig, evaluate_episodes
+
+    agent = A2C("CartPole-v1", A2CConfig(n_envs=2), seed=0).learn(500)
+    returns, lengths = evaluate_episodes(agent, "CartPole-v1", 4, seed=3)
+    assert returns.shape == lengths.shape == (4,) and lengths.dtype == np.int64
+    np.testing.assert_array_equal(returns, lengths)  # CartPole: +1 per step
+    assert evaluate(agent, "CartPole-v1", 4, seed=3) == (returns.mean(), returns.std())
+    one_env = evaluate_episodes(agent, gym.make("CartPole-v1"), 2, seed=3)[1]
+    assert one_env[0] == lengths[0]  # the same first episode, run alone
+    with pytest.raises(ConfigError, match="n_episodes"):
+        evaluate_episodes(agent, "CartPole-v1", 0)

@@ -10,6 +10,7 @@ from autolearn.rl.common.callbacks import (
     EvalCallback,
     StopOnRewardThreshold,
     evaluate,
+    evaluate_episodes,
 )
 from autolearn.rl.common.distributions import DiagGaussian, MaskedCategorical, MultiCategorical
 from autolearn.rl.common.env import (
@@ -60,6 +61,7 @@ __all__ = [
     "discounted_returns",
     "encode_observations",
     "evaluate",
+    "evaluate_episodes",
     "flatten",
     "gae",
     "make_vec_env",

@@ -25,6 +25,7 @@ __all__ = [
     "EvalCallback",
     "StopOnRewardThreshold",
     "evaluate",
+    "evaluate_episodes",
     "run_callbacks",
 ]
 
@@ -59,28 +60,42 @@ def evaluate(agent: _Agent, env: EnvLike, n_episodes: int = 10, *, deterministic
     ``env`` may be an id, a factory (one copy per episode, all stepped in one batch, copy
     ``i`` seeded ``seed + i``), a single env (episodes one after another) or a vector env
     (rounds of one episode per sub-env). With ``deterministic=True`` and a fixed ``seed``
-    the result is reproducible.
+    the result is reproducible. :func:`evaluate_episodes` gives the episodes themselves.
     """
+    returns, _ = evaluate_episodes(agent, env, n_episodes, deterministic=deterministic,
+                                   seed=seed)
+    return float(returns.mean()), float(returns.std())
+
+
+def evaluate_episodes(agent: _Agent, env: EnvLike, n_episodes: int = 10, *,
+                      deterministic: bool = True, seed: int | None = 0
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(returns, lengths)`` of ``n_episodes`` episodes, as :func:`evaluate` runs them
+    (SB3's ``evaluate_policy(..., return_episode_rewards=True)``): float64 undiscounted
+    returns and int64 step counts, in the order the episodes were run."""
     if n_episodes < 1:
         raise ConfigError(f"`n_episodes` must be >= 1, but got n_episodes={n_episodes}")
     venv, owned = _vector(env, n_episodes)
     returns: list[float] = []
+    lengths: list[int] = []
     first = True
     while len(returns) < n_episodes:
         obs, info = venv.reset(seed=seed if first else None)
         first = False
         ret = np.zeros(venv.num_envs)
+        steps = np.zeros(venv.num_envs, np.int64)
         active = np.ones(venv.num_envs, bool)
         while active.any():
             actions = agent.predict(obs, deterministic=deterministic, mask=info.get("action_mask"))
             obs, rew, term, trunc, info = venv.step(actions)
             ret += np.asarray(rew, np.float64) * active
+            steps += active
             active &= ~np.logical_or(term, trunc)
         returns.extend(ret.tolist())
+        lengths.extend(steps.tolist())
     if owned:
         venv.close()
-    arr = np.asarray(returns[:n_episodes])
-    return float(arr.mean()), float(arr.std())
+    return np.asarray(returns[:n_episodes]), np.asarray(lengths[:n_episodes], np.int64)
 
 
 def run_callbacks(callback: Callback | Sequence[Callback] | None, agent: Any,

@@ -419,6 +419,7 @@ class EncodeObservation(VectorWrapper):
                               f"{env.single_observation_space}")
         self.encoding = encoding
         flat = gym.spaces.flatten_space(env.single_observation_space)  # gymnasium's bounds
+        assert isinstance(flat, gym.spaces.Box)  # for every space obs_encoding accepts
         self.single_observation_space = gym.spaces.Box(
             flat.low.astype(np.float32), flat.high.astype(np.float32), dtype=np.float32)
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
