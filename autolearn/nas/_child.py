@@ -214,8 +214,10 @@ def train_child(model: nn.Module, data: Dataset, config: TrainConfig | None = No
         >>> from torch import nn
         >>> from autolearn.nas import TrainConfig, load_data, train_child
         >>> data = load_data("iris")
-        >>> _ = torch.manual_seed(0)  # the initial weights (build_child seeds its own)
         >>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+        >>> g = torch.Generator().manual_seed(0)  # initial weights from a seed of their own
+        >>> for p in model.parameters():
+        ...     _ = p.data.uniform_(-0.5, 0.5, generator=g)
         >>> result = train_child(model, data, TrainConfig(epochs=20, lr=1e-2))
         >>> result.val_accuracy > 0.8
         True

@@ -357,11 +357,9 @@ class DQN:
         """Write the replay buffer's transitions (oldest first) to ``path``, a numpy
         ``.npz`` file (no pickles), so training can go on from a saved agent with its
         experience (SB3's ``save_replay_buffer``). Empty before the first ``learn``."""
-        payload: dict[str, Any] = {"obs_shape": np.asarray(self.spec.obs_shape, np.int64)}
-        if self._buffer is not None:
-            payload.update(self._buffer.arrays())
+        arrays: dict[str, Any] = {} if self._buffer is None else self._buffer.arrays()
         with open(path, "wb") as fh:  # a file name kept as given (np.savez adds .npz)
-            np.savez(fh, **payload)
+            np.savez(fh, **arrays)
 
     def load_replay_buffer(self, path: str | os.PathLike[str]) -> None:
         """Fill the replay buffer from :meth:`save_replay_buffer`'s file (keeping the
@@ -369,7 +367,7 @@ class DQN:
         to them. Raises ``ConfigError`` if the observations or action masks do not match
         this agent's."""
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files if k != "obs_shape"}
+            arrays = {k: data[k] for k in data.files}
         if not arrays:
             return
         if self._buffer is None:
