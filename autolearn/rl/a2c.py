@@ -57,6 +57,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
 from autolearn.rl.common.returns import gae, nstep_returns
@@ -72,7 +73,7 @@ __all__ = ["A2C", "A2CConfig", "a2c_loss"]
 
 
 @dataclass(frozen=True)
-class A2CConfig:
+class A2CConfig(FeaturesConfig):
     """A2C hyperparameters (defaults: SB3's, from the paper's Atari settings).
 
     ``gae_lambda = 1`` gives the paper's n-step returns; lower values use GAE(lambda).

@@ -80,6 +80,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import flat_views, flatten_parameters
@@ -91,7 +92,7 @@ __all__ = ["A3C", "A3CConfig", "SharedRMSprop"]
 
 
 @dataclass(frozen=True)
-class A3CConfig:
+class A3CConfig(FeaturesConfig):
     """A3C hyperparameters (the paper's: t_max 5, shared RMSProp alpha 0.99, beta 0.01).
 
     ``normalize_obs`` / ``normalize_reward``: running observation / reward normalisation

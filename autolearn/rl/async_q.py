@@ -73,6 +73,7 @@ from autolearn.rl.common.agent import (
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.returns import nstep_returns
@@ -89,7 +90,7 @@ __all__ = ["AsyncQ", "AsyncQConfig", "one_step_targets"]
 
 
 @dataclass(frozen=True)
-class AsyncQConfig:
+class AsyncQConfig(FeaturesConfig):
     """Asynchronous Q-learning hyperparameters (the paper's t_max 5, shared RMSProp,
     squared loss and per-learner final epsilons; learning rate and target interval picked
     on CartPole-v1, seed 0: 3e-3 and 500 solved it in 54k steps, 1e-3 did not in 100k).
@@ -292,9 +293,11 @@ class AsyncQ:
             kind = "continuous" if self.spec.action_nvec is None else "MultiDiscrete"
             raise ConfigError(f"AsyncQ needs a Discrete action space, but the env's actions are "
                               f"{kind}; use A3C or PPO for those")
+        features = build_extractor(cfg, self.spec.obs_shape, self.spec.image,
+                                   self.generator)  # drawn first
         self.q_net = QNetwork(self.spec.obs_dim, self.spec.n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
-                              generator=self.generator)  # shared theta
+                              generator=self.generator, features=features)  # shared theta
         self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)  # shared theta^-
         self.optimizer = SharedRMSprop(list(self.q_net.parameters()), alpha=cfg.rms_alpha,
                                        eps=cfg.eps)

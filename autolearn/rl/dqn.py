@@ -60,6 +60,7 @@ from autolearn.rl.common.agent import (
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.replay import ReplayBuffer
@@ -70,7 +71,7 @@ __all__ = ["DQN", "DQNConfig", "dqn_targets", "linear_epsilon"]
 
 
 @dataclass(frozen=True)
-class DQNConfig:
+class DQNConfig(FeaturesConfig):
     """DQN hyperparameters (defaults: SB3's, except ``double_q=True``).
 
     ``train_freq`` counts vector steps (``train_freq * n_envs`` transitions per phase);
@@ -165,9 +166,11 @@ class DQN:
                               f"{kind}; use PPO or A2C for those")
         self._n_actions = self.spec.n_actions
         self.device = resolve_device(device)
+        features = build_extractor(cfg, self.spec.obs_shape, self.spec.image,
+                                   self.generator)  # drawn first
         self.q_net = QNetwork(self.spec.obs_dim, self._n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
-                              generator=self.generator).to(self.device)
+                              generator=self.generator, features=features).to(self.device)
         self.q_target = copy.deepcopy(self.q_net).requires_grad_(False)
         self.optimizer = FlatAdam(self.q_net.parameters(),
                                   lr=as_schedule(cfg.learning_rate, "learning_rate")(0.0))
@@ -177,6 +180,11 @@ class DQN:
         self.exploration_rate = cfg.exploration_initial_eps
         self._state: RolloutState | None = None
         self._buffer: ReplayBuffer | None = None
+
+    @property
+    def _obs_dtype(self) -> Any:
+        """The replay buffer's observation dtype: uint8 for image observations."""
+        return np.uint8 if self.spec.image else np.float32
 
     def _act(self, obs: np.ndarray, mask: np.ndarray | None, eps: float) -> np.ndarray:
         """Epsilon-greedy ``(N,)`` actions; the forward is skipped when every env explores.
@@ -266,7 +274,8 @@ class DQN:
             self._state = start_rollouts(env, self._env_seed)
         n_mask = None if self._state.mask is None else int(self._state.mask.shape[-1])
         if self._buffer is None:
-            self._buffer = ReplayBuffer(cfg.buffer_size, self.spec.obs_shape, n_mask=n_mask)
+            self._buffer = ReplayBuffer(cfg.buffer_size, self.spec.obs_shape, n_mask=n_mask,
+                                        obs_dtype=self._obs_dtype)
         elif (self._buffer.masks is None) != (n_mask is None):  # a loaded buffer
             raise ConfigError("the replay buffer (loaded by load_replay_buffer) and the env "
                               "disagree about action masks: load one saved from this env")
@@ -373,7 +382,7 @@ class DQN:
         if self._buffer is None:
             n_mask = arrays["masks"].shape[1] if "masks" in arrays else None
             self._buffer = ReplayBuffer(self.config.buffer_size, self.spec.obs_shape,
-                                        n_mask=n_mask)
+                                        n_mask=n_mask, obs_dtype=self._obs_dtype)
         self._buffer.load_arrays(arrays)
 
     @classmethod

@@ -63,6 +63,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches, normalize_advantages
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.npbackward import ActorCriticGrad, ppo_loss_grad
 from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.returns import gae
@@ -78,7 +79,7 @@ __all__ = ["PPO", "PPOConfig", "ppo_loss", "ratio_diagnostics"]
 
 
 @dataclass(frozen=True)
-class PPOConfig:
+class PPOConfig(FeaturesConfig):
     """PPO hyperparameters (defaults: SB3's, i.e. the paper's MuJoCo settings, except
     ``recompute_advantages``).
 

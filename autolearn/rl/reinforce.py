@@ -58,6 +58,7 @@ from autolearn.rl.common.agent import (
 )
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
+from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.returns import discounted_returns
 from autolearn.rl.common.rollout import (
     RolloutBuffer,
@@ -71,7 +72,7 @@ __all__ = ["REINFORCE", "MovingAverageBaseline", "REINFORCEConfig", "reinforce_l
 
 
 @dataclass(frozen=True)
-class REINFORCEConfig:
+class REINFORCEConfig(FeaturesConfig):
     """REINFORCE hyperparameters."""
 
     n_envs: int = 1

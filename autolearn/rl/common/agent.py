@@ -28,6 +28,7 @@ from autolearn.rl.common.env import (
     obs_encoding,
     space_info,
 )
+from autolearn.rl.common.extractors import FeaturesConfig, build_extractor, check_features
 from autolearn.rl.common.npbackward import mean1d
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.common.schedules import Constant, Linear, schedule_from_dict
@@ -288,7 +289,9 @@ def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:
 def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                        device: torch.device | None = None) -> ActorCritic:
     """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``
-    (and ``use_sde/full_std/use_expln/ortho_init`` where the config has them).
+    (and ``use_sde/full_std/use_expln/ortho_init`` where the config has them), after the
+    features extractor the config's ``features_extractor`` fields select (a CNN for image
+    observations by default; see :mod:`~autolearn.rl.common.extractors`).
 
     Weights are drawn on the CPU from ``generator`` (so a seed gives the same network on
     every device), then moved to ``device``.
@@ -299,13 +302,14 @@ def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                 else f"MultiDiscrete actions {list(spec.action_nvec or ())}")
         raise ConfigError("`use_sde` (gSDE) needs a continuous (Box) action space, but got "
                           f"use_sde=True with {kind}: set use_sde=False")
+    features = build_extractor(config, spec.obs_shape, spec.image, generator)
     policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
                          shared=config.shared, activation=config.activation,
                          log_std_init=config.log_std_init, use_sde=use_sde,
                          full_std=getattr(config, "full_std", True),
                          use_expln=getattr(config, "use_expln", False), generator=generator,
                          action_nvec=spec.action_nvec,
-                         ortho_init=getattr(config, "ortho_init", True))
+                         ortho_init=getattr(config, "ortho_init", True), features=features)
     return policy if device is None else policy.to(device)
 
 
@@ -381,3 +385,5 @@ def check_network(config: Any) -> None:
                   config.log_std_init, bool) and np.isfinite(config.log_std_init),
               "be a finite number")
     object.__setattr__(config, "hidden", tuple(config.hidden))
+    if isinstance(config, FeaturesConfig):
+        check_features(config)

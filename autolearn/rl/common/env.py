@@ -33,6 +33,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from autolearn.exceptions import ConfigError
+from autolearn.rl.common.extractors import is_image_space
 
 __all__ = [
     "EncodeObservation",
@@ -228,6 +229,8 @@ class SpaceSpec:
     values starting at ``action_start``. ``obs_shape`` is what the networks see;
     ``encoding`` is set when the env's own observations are encoded into it
     (:class:`ObsEncoding`), so ``predict`` can encode raw observations the same way.
+    ``image``: the observations are images (``uint8`` pixels, see
+    :func:`~autolearn.rl.common.extractors.is_image_space`).
     """
 
     obs_shape: tuple[int, ...]
@@ -238,6 +241,7 @@ class SpaceSpec:
     encoding: ObsEncoding | None = None
     action_nvec: tuple[int, ...] | None = None
     action_start: tuple[int, ...] | None = None
+    image: bool = False
 
     @property
     def obs_dim(self) -> int:
@@ -255,7 +259,7 @@ class SpaceSpec:
                    None if d["high"] is None else tuple(d["high"]),
                    None if enc is None else ObsEncoding.from_dict(enc),
                    None if nvec is None else tuple(nvec),
-                   None if start is None else tuple(start))
+                   None if start is None else tuple(start), bool(d.get("image", False)))
 
 
 @dataclass(frozen=True)
@@ -451,22 +455,23 @@ def space_info(env: VectorEnv) -> SpaceSpec:
                           "wrap the env in EncodeObservation (the agents do it themselves)")
     shape = tuple(int(s) for s in obs_space.shape)
     encoding = env.encoding if isinstance(env, EncodeObservation) else None
+    image = is_image_space(obs_space)
     if isinstance(act_space, gym.spaces.Discrete):
-        return SpaceSpec(shape, int(act_space.n), encoding=encoding)
+        return SpaceSpec(shape, int(act_space.n), encoding=encoding, image=image)
     if isinstance(act_space, gym.spaces.Box) and len(act_space.shape) == 1:
         return SpaceSpec(shape, None, int(act_space.shape[0]),
                          tuple(float(x) for x in act_space.low),
-                         tuple(float(x) for x in act_space.high), encoding)
+                         tuple(float(x) for x in act_space.high), encoding, image=image)
     if isinstance(act_space, gym.spaces.MultiDiscrete) and len(act_space.shape) == 1:
         nvec = tuple(int(n) for n in act_space.nvec)
         start = np.broadcast_to(np.asarray(getattr(act_space, "start", 0), np.int64),
                                 act_space.shape)
         return SpaceSpec(shape, None, len(nvec), encoding=encoding, action_nvec=nvec,
-                         action_start=tuple(int(s) for s in start))
+                         action_start=tuple(int(s) for s in start), image=image)
     if isinstance(act_space, gym.spaces.MultiBinary) and len(act_space.shape) == 1:
         n = int(act_space.shape[0])
         return SpaceSpec(shape, None, n, encoding=encoding, action_nvec=(2,) * n,
-                         action_start=(0,) * n)
+                         action_start=(0,) * n, image=image)
     raise ConfigError(f"actions must be Discrete, a 1-d Box, a 1-d MultiDiscrete or a 1-d "
                       f"MultiBinary space, but got {act_space}")
 
@@ -677,9 +682,14 @@ class NormalizeObservation(VectorWrapper):
                 f"{env.single_observation_space}; normalise rewards only, or encode the "
                 "observations first: NormalizeObservation(EncodeObservation(venv)) (the "
                 "agents encode such observations themselves when they get the env as is)")
-        self.rms = rms if rms is not None else RunningMeanStd(
-            env.single_observation_space.shape or ())
+        space = env.single_observation_space
+        self.rms = rms if rms is not None else RunningMeanStd(space.shape or ())
         self.clip, self.eps, self.training = clip, eps, True
+        if not np.issubdtype(space.dtype, np.floating):  # e.g. uint8 images: floats now
+            self.single_observation_space = gym.spaces.Box(-clip, clip, space.shape,
+                                                           np.float32)
+            self.observation_space = gym.vector.utils.batch_space(
+                self.single_observation_space, env.num_envs)
 
     def _stats(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The statistics to normalise with, after folding ``obs`` in when training."""

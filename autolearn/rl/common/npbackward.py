@@ -153,9 +153,9 @@ class ActorCriticGrad:
     @staticmethod
     def supports(policy: ActorCritic) -> bool:
         """Whether ``policy`` is one this class differentiates (CPU, float32 or float64,
-        no gSDE, Discrete or Box actions)."""
+        no gSDE, Discrete or Box actions, no features extractor)."""
         p = policy.log_std
-        return (not policy.use_sde and policy.nvec is None and p.device.type == "cpu"
+        return (not policy.use_sde and policy.numpy_ok and p.device.type == "cpu"
                 and str(p.dtype) in ("torch.float32", "torch.float64")
                 and all(t.device.type == "cpu" and t.dtype == p.dtype for t in
                         policy.parameters()))

@@ -55,13 +55,17 @@ def orthogonal_init(module: nn.Module, gain: float, generator: torch.Generator) 
 
 def _default_init(modules: Sequence[nn.Module], generator: torch.Generator) -> None:
     """torch's default ``nn.Linear`` initialisation, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``
-    for weights and biases alike, drawn from ``generator``: for every ``nn.Linear`` and for
+    for weights and biases alike, drawn from ``generator``: for every ``nn.Linear`` and
+    ``nn.Conv2d`` (``fan_in = in_channels * kernel area``) and for
     :class:`TwinMLP`'s ``(2, in, out)`` layers (``fan_in = in``)."""
     with torch.no_grad():
         for module in modules:
             for m in module.modules():
-                if isinstance(m, nn.Linear):
-                    pairs = [(m.weight, m.in_features), (m.bias, m.in_features)]
+                if isinstance(m, nn.Linear | nn.Conv2d):
+                    fan_in = m.weight[0].numel()
+                    pairs = [(m.weight, fan_in)]
+                    if m.bias is not None:
+                        pairs.append((m.bias, fan_in))
                 elif isinstance(m, TwinMLP):
                     pairs = [(w, w.shape[1]) for w in m.weights]
                     pairs += [(b, w.shape[1]) for w, b in zip(m.weights, m.biases, strict=True)]
@@ -143,9 +147,14 @@ class ActorCritic(nn.Module):
             (:class:`MultiCategorical`) over a head of ``sum(action_nvec)`` logits. Acting
             and the gradient then go through torch (the numpy paths cover ``Discrete`` and
             ``Box`` actions).
-        ortho_init: ``False``: every weight and bias of the trunk and heads drawn instead
-            from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's default for ``nn.Linear``
-            (SB3's ``ortho_init=False``), still from ``generator``.
+        ortho_init: ``False``: every weight and bias of the trunk and heads (and of
+            ``features``) drawn instead from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's
+            default for ``nn.Linear`` and ``nn.Conv2d`` (SB3's ``ortho_init=False``), still
+            from ``generator``.
+        features: a features extractor shared by both trunks (e.g. a
+            :class:`~autolearn.rl.common.extractors.CnnExtractor`), mapping a batch of
+            observations to ``(B, features.features_dim)``; ``obs_dim`` is then unused.
+            Acting and the gradient go through torch. ``None``: observations flattened.
     """
 
     def __init__(
@@ -154,8 +163,12 @@ class ActorCritic(nn.Module):
         log_std_init: float = 0.0, use_sde: bool = False, full_std: bool = True,
         use_expln: bool = False, generator: torch.Generator,
         action_nvec: Sequence[int] | None = None, ortho_init: bool = True,
+        features: nn.Module | None = None,
     ) -> None:
         super().__init__()
+        self.features = features
+        if features is not None:
+            obs_dim = int(features.features_dim)  # type: ignore[arg-type]
         self.discrete = n_actions is not None
         self.nvec = None if action_nvec is None else tuple(int(n) for n in action_nvec)
         if self.nvec is not None and (self.discrete or use_sde):
@@ -184,7 +197,8 @@ class ActorCritic(nn.Module):
         orthogonal_init(self.pi_head, 0.01, generator)
         orthogonal_init(self.vf_head, 1.0, generator)
         if not ortho_init:
-            _default_init([self.trunk, self.pi_head, self.vf_head], generator)
+            _default_init([m for m in (features, self.trunk, self.pi_head, self.vf_head)
+                           if m is not None], generator)
         self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
         if use_sde:
             self.reset_noise(1, generator)
@@ -201,6 +215,16 @@ class ActorCritic(nn.Module):
         self._views = ParamViews([*trunk, self.pi_head.weight, self.pi_head.bias,
                                   self.vf_head.weight, self.vf_head.bias, self.log_std])
 
+    @property
+    def numpy_ok(self) -> bool:
+        """Whether the numpy acting path covers this policy (Discrete or Box actions, no
+        features extractor)."""
+        return self.nvec is None and self.features is None
+
+    def _obs_features(self, obs: torch.Tensor) -> torch.Tensor:
+        """What the trunk reads: the extractor's features, or the flattened observations."""
+        return self.features(obs) if self.features is not None else obs.flatten(1)
+
     def numpy_param_tensors(self) -> list[torch.Tensor]:
         """The parameters the numpy paths read, in their order: trunk layers (weight, bias),
         policy head, value head, ``log_std``."""
@@ -208,7 +232,12 @@ class ActorCritic(nn.Module):
 
     def numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(policy head output (B, K), values (B,))`` as :meth:`forward`, in numpy on
-        views of the (CPU) weights: the acting path's forward, no gradients."""
+        views of the (CPU) weights: the acting path's forward, no gradients (with a features
+        extractor, the torch forward)."""
+        if self.features is not None:
+            with torch.inference_mode():
+                head_t, values_t = self(torch.as_tensor(obs))
+            return head_t.numpy(), values_t.numpy()
         head, values, _ = self._numpy_forward(obs)
         return head, values
 
@@ -287,7 +316,7 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(policy head output (B, K), values (B,))``."""
-        h = self.trunk(obs)
+        h = self.trunk(self._obs_features(obs))
         h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
         # F.linear rather than module calls: this runs once per env step
         pi, vf = self.pi_head, self.vf_head
@@ -296,7 +325,7 @@ class ActorCritic(nn.Module):
     def _sde_forward(self, obs: torch.Tensor
                      ) -> tuple[StateDependentGaussian, torch.Tensor]:
         """The gSDE distribution (features detached, as in the paper) and ``(B,)`` values."""
-        h = self.trunk(obs)
+        h = self.trunk(self._obs_features(obs))
         h_pi, h_vf = (h, h) if self.shared else (h[0], h[1])
         pi, vf = self.pi_head, self.vf_head
         std = sde_std(self.log_std, self.action_dim, use_expln=self.use_expln)

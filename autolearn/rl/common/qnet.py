@@ -29,7 +29,7 @@ __all__ = ["QNetwork", "masked_q"]
 
 
 class QNetwork(nn.Module):
-    """``(B, obs_dim) -> (B, n_actions)`` action values.
+    """``(B, *obs_shape) -> (B, n_actions)`` action values.
 
     Args:
         obs_dim: size of the flattened observation.
@@ -38,12 +38,19 @@ class QNetwork(nn.Module):
         dueling: use the dueling value/advantage head.
         activation: ``"relu"`` (the papers') or ``"tanh"``.
         generator: draws the initial weights.
+        features: a features extractor (e.g. a
+            :class:`~autolearn.rl.common.extractors.CnnExtractor`) the MLP reads instead of
+            the flattened observations (``obs_dim`` unused); :meth:`q_numpy` then runs the
+            torch forward.
     """
 
     def __init__(self, obs_dim: int, n_actions: int, *, hidden: Sequence[int] = (64, 64),
                  dueling: bool = False, activation: str = "relu",
-                 generator: torch.Generator) -> None:
+                 generator: torch.Generator, features: nn.Module | None = None) -> None:
         super().__init__()
+        self.features = features
+        if features is not None:
+            obs_dim = int(features.features_dim)  # type: ignore[arg-type]
         self.dueling = dueling
         width = hidden[-1] if hidden else obs_dim
         with torch.random.fork_rng(devices=[]):  # default inits draw from the global RNG
@@ -64,7 +71,9 @@ class QNetwork(nn.Module):
         self._views = ParamViews([t for m in layers for t in (m.weight, m.bias)])
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        h = obs.flatten(1)
+        h = self.features(obs) if self.features is not None else obs.flatten(1)
+        if not h.is_floating_point():  # uint8 images from the replay buffer, flattened
+            h = h.float()
         for layer in self._linears:
             h = self._act(F.linear(h, layer.weight, layer.bias))
         out = F.linear(h, self.head.weight, self.head.bias)
@@ -75,7 +84,11 @@ class QNetwork(nn.Module):
 
     def q_numpy(self, obs: np.ndarray) -> np.ndarray:
         """``(B, n_actions)`` float32 values as :meth:`forward`, evaluated in numpy on
-        views of the (CPU) weights: the acting path's forward, no gradients."""
+        views of the (CPU) weights: the acting path's forward, no gradients (with a features
+        extractor, the torch forward)."""
+        if self.features is not None:
+            with torch.inference_mode():
+                return self(torch.as_tensor(obs)).numpy()
         w = self._views.get()
         h = obs.reshape(obs.shape[0], -1)
         for i in range(len(self._linears)):

@@ -32,10 +32,10 @@ class ReplayBatch(NamedTuple):
     """``B`` sampled transitions.
 
     Attributes:
-        obs: ``(B, *obs_shape)`` float32.
+        obs: ``(B, *obs_shape)`` float32 (uint8 for images).
         actions: ``(B,)`` int64.
         rewards: ``(B,)`` float32.
-        next_obs: ``(B, *obs_shape)`` float32, the true successor (final obs at episode end).
+        next_obs: ``(B, *obs_shape)`` as ``obs``, the true successor (final obs at episode end).
         terminated: ``(B,)`` float32, 1.0 where the episode terminated (no bootstrap).
         next_masks: ``(B, K)`` bool actions allowed in ``next_obs``, or ``None``.
     """
@@ -55,15 +55,17 @@ class ReplayBuffer:
         capacity: rows kept; older transitions are overwritten.
         obs_shape: shape of one observation.
         n_mask: number of actions when the env provides action masks (``None``: no masks).
+        obs_dtype: how observations are stored: ``np.uint8`` for images (a quarter of
+            float32's memory; pixel values are integers 0-255, so nothing is lost).
     """
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], *,
-                 n_mask: int | None = None) -> None:
+                 n_mask: int | None = None, obs_dtype: Any = np.float32) -> None:
         if capacity < 1:
             raise ConfigError(f"`capacity` must be >= 1, but got capacity={capacity}")
         C = self.capacity = int(capacity)
-        self.obs = torch.from_numpy(np.zeros((C, *obs_shape), np.float32))
-        self.next_obs = torch.from_numpy(np.zeros((C, *obs_shape), np.float32))
+        self.obs = torch.from_numpy(np.zeros((C, *obs_shape), obs_dtype))
+        self.next_obs = torch.from_numpy(np.zeros((C, *obs_shape), obs_dtype))
         self.actions = torch.from_numpy(np.zeros(C, np.int64))
         self.rewards = torch.from_numpy(np.zeros(C, np.float32))
         self.terminated = torch.from_numpy(np.zeros(C, np.float32))

@@ -108,7 +108,7 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             from ``generator`` either way).
     """
     if (rng is not None and buf.device.type == "cpu" and policy.log_std.device.type == "cpu"
-            and policy.nvec is None):
+            and policy.numpy_ok):
         return _collect_numpy(env, policy, buf, state, gamma=gamma, rng=rng,
                               generator=generator, sde_sample_freq=sde_sample_freq,
                               bootstrap_truncated=bootstrap_truncated)
