@@ -255,3 +255,23 @@ def test_multi_dimensional_box_observations_on_the_torch_path() -> None:
 
     agent = PPO(Grid, PPOConfig(n_steps=16, batch_size=8), seed=0).learn(64)
     assert agent.predict(np.zeros((4, 2, 3), np.float32)).shape == (4, 2)
+
+
+def test_the_benchmarks_pixel_grid() -> None:
+    from benchmarks.rl.images import PixelGrid
+
+    env = PixelGrid()
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (36, 36, 1) and obs.dtype == np.uint8
+    assert sorted(np.unique(obs)) == [0, 128, 255]
+    (ar, ac), (gr, gc) = env.agent, env.goal
+    moves = [1 if gr > ar else 0] * abs(gr - ar) + [3 if gc > ac else 2] * abs(gc - ac)
+    for i, a in enumerate(moves):
+        obs, reward, term, trunc, _ = env.step(a)
+        assert (reward, term, trunc) == ((1.0, True, False) if i == len(moves) - 1
+                                          else (0.0, False, False))
+    env.reset(seed=1)
+    env.goal = (9, 9)  # unreachable: the episode is cut at 16 steps
+    for _ in range(16):
+        _, reward, term, trunc, _ = env.step(0)
+    assert (reward, term, trunc) == (0.0, False, True)
