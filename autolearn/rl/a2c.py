@@ -98,6 +98,7 @@ class A2CConfig(FeaturesConfig):
     eps: float = 1e-5
     normalize_advantage: bool = False
     hidden: tuple[int, ...] = (64, 64)
+    hidden_vf: tuple[int, ...] | None = None
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0

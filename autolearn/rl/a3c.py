@@ -121,6 +121,7 @@ class A3CConfig(FeaturesConfig):
     rms_alpha: float = 0.99
     eps: float = 1e-5
     hidden: tuple[int, ...] = (64, 64)
+    hidden_vf: tuple[int, ...] | None = None
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0

@@ -115,6 +115,7 @@ class PPOConfig(FeaturesConfig):
     max_grad_norm: float | None = 0.5
     target_kl: float | None = None
     hidden: tuple[int, ...] = (64, 64)
+    hidden_vf: tuple[int, ...] | None = None
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0

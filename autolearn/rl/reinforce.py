@@ -86,6 +86,7 @@ class REINFORCEConfig(FeaturesConfig):
     max_grad_norm: float | None = None
     normalize_advantage: bool = False
     hidden: tuple[int, ...] = (64, 64)
+    hidden_vf: tuple[int, ...] | None = None
     shared: bool = False
     activation: str = "tanh"
     log_std_init: float = 0.0

@@ -289,9 +289,9 @@ def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:
 def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                        device: torch.device | None = None) -> ActorCritic:
     """The MLP actor-critic described by ``config.hidden/shared/activation/log_std_init``
-    (and ``use_sde/full_std/use_expln/ortho_init`` where the config has them), after the
-    features extractor the config's ``features_extractor`` fields select (a CNN for image
-    observations by default; see :mod:`~autolearn.rl.common.extractors`).
+    (``hidden_vf``, ``use_sde/full_std/use_expln/ortho_init`` where the config has them),
+    after the features extractor the config's ``features_extractor`` fields select (a CNN
+    for image observations by default; see :mod:`~autolearn.rl.common.extractors`).
 
     Weights are drawn on the CPU from ``generator`` (so a seed gives the same network on
     every device), then moved to ``device``.
@@ -304,7 +304,8 @@ def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                           f"use_sde=True with {kind}: set use_sde=False")
     features = build_extractor(config, spec.obs_shape, spec.image, generator)
     policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
-                         shared=config.shared, activation=config.activation,
+                         hidden_vf=getattr(config, "hidden_vf", None), shared=config.shared,
+                         activation=config.activation,
                          log_std_init=config.log_std_init, use_sde=use_sde,
                          full_std=getattr(config, "full_std", True),
                          use_expln=getattr(config, "use_expln", False), generator=generator,
@@ -385,5 +386,14 @@ def check_network(config: Any) -> None:
                   config.log_std_init, bool) and np.isfinite(config.log_std_init),
               "be a finite number")
     object.__setattr__(config, "hidden", tuple(config.hidden))
+    vf = getattr(config, "hidden_vf", None)
+    if vf is not None:  # actor-critic configs: the value network's own sizes
+        check("hidden_vf", vf, isinstance(vf, tuple | list) and all(is_int(h) for h in vf),
+              "be None (the policy's sizes, `hidden`) or a tuple of positive ints")
+        object.__setattr__(config, "hidden_vf", tuple(vf))
+        if config.shared and config.hidden_vf != config.hidden:
+            raise ConfigError(f"`hidden_vf` must be None or equal `hidden` with shared=True (one "
+                              f"trunk for both heads), but got hidden={config.hidden}, "
+                              f"hidden_vf={config.hidden_vf}: set shared=False")
     if isinstance(config, FeaturesConfig):
         check_features(config)

@@ -35,6 +35,7 @@ __all__ = [
     "ActorCritic",
     "AutoregressivePolicy",
     "SequenceSample",
+    "SplitMLP",
     "TwinMLP",
     "orthogonal_init",
 ]
@@ -120,6 +121,23 @@ class TwinMLP(nn.Module):
         return h
 
 
+class SplitMLP(nn.Module):
+    """Policy and value trunks of different layer sizes, as two ``nn.Sequential`` MLPs
+    (orthogonal weights, gain sqrt(2), zero biases; the policy's drawn first). Output: the
+    pair ``(h_pi, h_vf)``; an empty size list passes the input through."""
+
+    def __init__(self, in_dim: int, hidden_pi: Sequence[int], hidden_vf: Sequence[int],
+                 activation: str, generator: torch.Generator) -> None:
+        super().__init__()
+        self.pi = _mlp([in_dim, *hidden_pi], activation)
+        self.vf = _mlp([in_dim, *hidden_vf], activation)
+        orthogonal_init(self.pi, math.sqrt(2), generator)
+        orthogonal_init(self.vf, math.sqrt(2), generator)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.pi(x), self.vf(x)
+
+
 class ActorCritic(nn.Module):
     """MLP policy and value function, with a shared trunk or two separate ones.
 
@@ -128,6 +146,10 @@ class ActorCritic(nn.Module):
         n_actions: number of discrete actions, or ``None`` for continuous actions.
         action_dim: dimension of a continuous (Box) action; ignored when discrete.
         hidden: hidden layer sizes, e.g. ``(64, 64)``; ``()`` for linear heads.
+        hidden_vf: the value network's own sizes when they differ from ``hidden`` (the
+            policy's; SB3's ``net_arch=dict(pi=hidden, vf=hidden_vf)``), needing
+            ``shared=False``: the trunks run as a :class:`SplitMLP`, acting and the gradient
+            through torch. ``None``: the same sizes as ``hidden``.
         shared: one trunk feeding both heads (A2C-style) instead of separate networks
             (evaluated together as a :class:`TwinMLP`).
         activation: ``"tanh"`` or ``"relu"``.
@@ -159,7 +181,8 @@ class ActorCritic(nn.Module):
 
     def __init__(
         self, obs_dim: int, n_actions: int | None, action_dim: int = 1, *,
-        hidden: Sequence[int] = (64, 64), shared: bool = False, activation: str = "tanh",
+        hidden: Sequence[int] = (64, 64), hidden_vf: Sequence[int] | None = None,
+        shared: bool = False, activation: str = "tanh",
         log_std_init: float = 0.0, use_sde: bool = False, full_std: bool = True,
         use_expln: bool = False, generator: torch.Generator,
         action_nvec: Sequence[int] | None = None, ortho_init: bool = True,
@@ -176,17 +199,25 @@ class ActorCritic(nn.Module):
                              "None and use_sde False")
         out = (n_actions if n_actions is not None
                else sum(self.nvec) if self.nvec is not None else action_dim)
-        self.shared = shared or not hidden
+        split = hidden_vf is not None and tuple(hidden_vf) != tuple(hidden)
+        if split and shared:
+            raise ValueError("hidden_vf different from hidden needs shared=False")
+        self.shared = (shared or not hidden) and not split
         width = hidden[-1] if hidden else obs_dim
+        width_vf = (hidden_vf[-1] if hidden_vf else obs_dim) if split else width
+        # the numpy paths evaluate a shared MLP or a TwinMLP on flattened observations
+        self._numpy_mlp = features is None and not split
         self.trunk: nn.Module
         with torch.random.fork_rng(devices=[]):  # default inits draw from the global RNG
-            if self.shared:
+            if split:
+                self.trunk = SplitMLP(obs_dim, hidden, hidden_vf or (), activation, generator)
+            elif self.shared:
                 self.trunk = _mlp([obs_dim, *hidden], activation)
                 orthogonal_init(self.trunk, math.sqrt(2), generator)
             else:
                 self.trunk = TwinMLP(obs_dim, hidden, activation, generator)
             self.pi_head = nn.Linear(width, out)
-            self.vf_head = nn.Linear(width, 1)
+            self.vf_head = nn.Linear(width_vf, 1)
         if use_sde and self.discrete:
             raise ValueError("gSDE (use_sde) needs continuous actions")
         self.use_sde, self.use_expln, self.action_dim = use_sde, use_expln, out
@@ -218,8 +249,8 @@ class ActorCritic(nn.Module):
     @property
     def numpy_ok(self) -> bool:
         """Whether the numpy acting path covers this policy (Discrete or Box actions, no
-        features extractor)."""
-        return self.nvec is None and self.features is None
+        features extractor, one size list for both trunks)."""
+        return self.nvec is None and self._numpy_mlp
 
     def _obs_features(self, obs: torch.Tensor) -> torch.Tensor:
         """What the trunk reads: the extractor's features, or the flattened observations."""
@@ -233,8 +264,8 @@ class ActorCritic(nn.Module):
     def numpy_forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(policy head output (B, K), values (B,))`` as :meth:`forward`, in numpy on
         views of the (CPU) weights: the acting path's forward, no gradients (with a features
-        extractor, the torch forward)."""
-        if self.features is not None:
+        extractor or separate trunk sizes, the torch forward)."""
+        if not self._numpy_mlp:
             with torch.inference_mode():
                 head_t, values_t = self(torch.as_tensor(obs))
             return head_t.numpy(), values_t.numpy()
