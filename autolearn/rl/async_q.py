@@ -293,8 +293,7 @@ class AsyncQ:
             kind = "continuous" if self.spec.action_nvec is None else "MultiDiscrete"
             raise ConfigError(f"AsyncQ needs a Discrete action space, but the env's actions are "
                               f"{kind}; use A3C or PPO for those")
-        features = build_extractor(cfg, self.spec.obs_shape, self.spec.image,
-                                   self.generator)  # drawn first
+        features = build_extractor(cfg, self.spec, self.generator)  # drawn first
         self.q_net = QNetwork(self.spec.obs_dim, self.spec.n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
                               generator=self.generator, features=features)  # shared theta

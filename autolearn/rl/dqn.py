@@ -166,8 +166,7 @@ class DQN:
                               f"{kind}; use PPO or A2C for those")
         self._n_actions = self.spec.n_actions
         self.device = resolve_device(device)
-        features = build_extractor(cfg, self.spec.obs_shape, self.spec.image,
-                                   self.generator)  # drawn first
+        features = build_extractor(cfg, self.spec, self.generator)  # drawn first
         self.q_net = QNetwork(self.spec.obs_dim, self._n_actions, hidden=cfg.hidden,
                               dueling=cfg.dueling, activation=cfg.activation,
                               generator=self.generator, features=features).to(self.device)

@@ -26,8 +26,14 @@ from autolearn.rl import (
     evaluate,
     make_vec_env,
 )
+from autolearn.rl.common.agent import policy_input
 from autolearn.rl.common.env import space_info
-from autolearn.rl.common.extractors import CnnExtractor, image_layout, is_image_space
+from autolearn.rl.common.extractors import (
+    CnnExtractor,
+    CombinedExtractor,
+    image_layout,
+    is_image_space,
+)
 from autolearn.rl.common.npbackward import ActorCriticGrad
 from autolearn.rl.configs import resolve
 
@@ -275,3 +281,79 @@ def test_the_benchmarks_pixel_grid() -> None:
     for _ in range(16):
         _, reward, term, trunc, _ = env.step(0)
     assert (reward, term, trunc) == (0.0, False, True)
+
+
+class DictImage(gym.Env):  # type: ignore[type-arg]
+    """``{"flip": Discrete(2), "image": ImageBandit's image}``: reward 1 for the action
+    ``side XOR flip``, so both components must be read. One-step episodes."""
+
+    observation_space = gym.spaces.Dict({
+        "image": gym.spaces.Box(0, 255, (12, 12, 1), np.uint8), "flip": gym.spaces.Discrete(2)})
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.bandit = ImageBandit()
+
+    def _obs(self) -> dict[str, object]:
+        image = self.bandit._obs()
+        self.target = self.bandit.side ^ int(self.np_random.integers(2))
+        return {"image": image, "flip": self.target ^ self.bandit.side}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None  # type: ignore[type-arg]
+              ) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        super().reset(seed=seed)
+        self.bandit.np_random = self.np_random
+        return self._obs(), {}
+
+    def step(self, action: int) -> tuple[dict, float, bool, bool, dict]:  # type: ignore[type-arg]
+        reward = float(int(action) == self.target)
+        return self._obs(), reward, False, True, {}
+
+
+def test_dict_observations_with_an_image_get_a_cnn_for_it() -> None:
+    agent = PPO(DictImage, PPOConfig(n_steps=16, batch_size=16, **SMALL), seed=0)  # type: ignore[arg-type]
+    ext = agent.policy.features
+    assert isinstance(ext, CombinedExtractor) and agent.spec.encoding is not None
+    assert [p.image for p in agent.spec.encoding.parts] == [False, True]  # sorted: flip, image
+    assert ext.features_dim == 32 + 2 and ext.rest.tolist() == [0, 1]
+    cnn = CnnExtractor((12, 12, 1), channels=(8, 16), kernels=(3, 3), strides=(1, 2),
+                       features_dim=32, scale=1 / 255, generator=torch.Generator())
+    cnn.load_state_dict(ext.cnns[0].state_dict())
+    env = DictImage()
+    raw = [env.reset(seed=s)[0] for s in range(4)]
+    encoded = torch.as_tensor(np.stack([policy_input(agent.spec, o) for o in raw]))
+    images = torch.as_tensor(np.stack([o["image"] for o in raw]))
+    flips = torch.nn.functional.one_hot(torch.tensor([o["flip"] for o in raw]), 2).float()
+    with torch.no_grad():
+        torch.testing.assert_close(ext(encoded), torch.cat([cnn(images), flips], dim=1))
+
+
+def test_ppo_reads_both_the_image_and_the_other_entry() -> None:
+    config = PPOConfig(n_envs=4, n_steps=64, batch_size=64, **{**SMALL, "hidden": (64,)})  # type: ignore[arg-type]
+    agent = PPO(DictImage, config, seed=0).learn(8_000)
+    assert evaluate(agent, DictImage, n_episodes=100, seed=1)[0] >= 0.75  # chance 0.5
+
+
+def test_dict_with_images_save_load_and_choices(tmp_path: object) -> None:
+    agent = DQN(DictImage, DQNConfig(learning_starts=20, **SMALL), seed=0).learn(40)  # type: ignore[arg-type]
+    assert isinstance(agent.q_net.features, CombinedExtractor)
+    path = tmp_path / "dqn.pt"  # type: ignore[operator]
+    agent.save(path)
+    loaded = DQN.load(path)
+    assert loaded.spec == agent.spec and loaded.spec.encoding.parts[1].image  # type: ignore[union-attr]
+    obs = DictImage().reset(seed=3)[0]
+    assert loaded.predict(obs) == agent.predict(obs)  # one raw dict observation
+    flat = PPO(DictImage, PPOConfig(features_extractor="flatten"), seed=0)
+    assert flat.policy.features is None
+    vector_dict = gym.spaces.Dict({"a": gym.spaces.Box(-1, 1, (3,)), "b": gym.spaces.Discrete(2)})
+
+    class NoImages(DictImage):
+        observation_space = vector_dict
+
+        def _obs(self) -> dict[str, object]:
+            self.target = 0
+            return vector_dict.sample()
+
+    assert PPO(NoImages, PPOConfig(), seed=0).policy.features is None  # auto: nothing to see
+    with pytest.raises(ConfigError, match="features_extractor='cnn' needs a 2-d or 3-d"):
+        PPO(NoImages, PPOConfig(features_extractor="cnn"), seed=0)

@@ -302,7 +302,7 @@ def build_actor_critic(spec: SpaceSpec, config: Any, generator: torch.Generator,
                 else f"MultiDiscrete actions {list(spec.action_nvec or ())}")
         raise ConfigError("`use_sde` (gSDE) needs a continuous (Box) action space, but got "
                           f"use_sde=True with {kind}: set use_sde=False")
-    features = build_extractor(config, spec.obs_shape, spec.image, generator)
+    features = build_extractor(config, spec, generator)
     policy = ActorCritic(spec.obs_dim, spec.n_actions, spec.action_dim, hidden=config.hidden,
                          hidden_vf=getattr(config, "hidden_vf", None), shared=config.shared,
                          activation=config.activation,

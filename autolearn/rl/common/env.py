@@ -276,6 +276,8 @@ class ObsEncoding:
       the order of ``keys``, gymnasium's sorted order) concatenated, ``sizes`` their sizes.
 
     ``raw_shape``: the shape of one raw observation (``()`` for ``dict`` / ``tuple``).
+    ``image``: a ``box`` whose space holds images
+    (:func:`~autolearn.rl.common.extractors.is_image_space`), which a CNN reads.
     """
 
     kind: str
@@ -284,6 +286,7 @@ class ObsEncoding:
     raw_shape: tuple[int, ...]
     parts: tuple[ObsEncoding, ...] = ()
     keys: tuple[str, ...] = ()
+    image: bool = False
 
     @property
     def dim(self) -> int:
@@ -293,7 +296,7 @@ class ObsEncoding:
     def from_dict(cls, d: dict[str, Any]) -> ObsEncoding:
         return cls(d["kind"], tuple(d["sizes"]), tuple(d["start"]), tuple(d["raw_shape"]),
                    tuple(cls.from_dict(p) for p in d.get("parts", ())),
-                   tuple(d.get("keys", ())))
+                   tuple(d.get("keys", ())), bool(d.get("image", False)))
 
 
 def obs_encoding(space: gym.Space[Any]) -> ObsEncoding | None:
@@ -309,7 +312,8 @@ def _encoding(space: gym.Space[Any], top: gym.Space[Any]) -> ObsEncoding:
     spaces = gym.spaces
     if isinstance(space, spaces.Box):  # only as a component
         shape = tuple(int(s) for s in space.shape)
-        return ObsEncoding("box", (int(np.prod(shape)),), (), shape)
+        return ObsEncoding("box", (int(np.prod(shape)),), (), shape,
+                           image=is_image_space(space))
     if isinstance(space, spaces.Discrete):
         return ObsEncoding("one_hot", (int(space.n),), (int(space.start),), ())
     if isinstance(space, spaces.MultiDiscrete):

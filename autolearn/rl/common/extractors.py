@@ -10,6 +10,10 @@ the policy and value heads (or the Q-head). What an agent's config selects:
 * ``"flatten"``: always flatten (an image becomes ``H * W * C`` inputs);
 * ``"cnn"``: the CNN for any 2-d or 3-d Box observation (float maps as well as images).
 
+A ``Dict`` / ``Tuple`` observation space with such components gets a
+:class:`CombinedExtractor`: a CNN per image (``"cnn"``: per 2-d / 3-d Box) component, the
+other components' encodings passed through, concatenated.
+
 An image space (:func:`is_image_space`) is a ``uint8`` Box with bounds 0 and 255 and 2
 dimensions (``H, W``: one channel) or 3 (``C, H, W`` or ``H, W, C``: the smallest
 dimension is taken as the channels, as Stable-Baselines3 does). The CNN reads either layout
@@ -38,6 +42,7 @@ from autolearn.exceptions import ConfigError
 __all__ = [
     "EXTRACTORS",
     "CnnExtractor",
+    "CombinedExtractor",
     "FeaturesConfig",
     "build_extractor",
     "check_features",
@@ -200,14 +205,95 @@ class CnnExtractor(nn.Module):
         return F.relu(self.linear(x.flatten(1)))
 
 
-def build_extractor(config: Any, obs_shape: Sequence[int], image: bool,
-                    generator: torch.Generator) -> CnnExtractor | None:
-    """The features extractor ``config.features_extractor`` selects for observations of
-    ``obs_shape`` (``image``: the env's space is an image one), or ``None`` (flatten)."""
+class CombinedExtractor(nn.Module):
+    """Features of a ``Dict`` / ``Tuple`` observation with image components: a CNN per image
+    component, the other components' encodings as they are, concatenated (SB3's
+    ``CombinedExtractor`` for ``MultiInputPolicy``).
+
+    It reads the encoded observation vector (:class:`~autolearn.rl.common.env.ObsEncoding`:
+    the components' encodings side by side, a ``Box`` component flattened in C order) and
+    reshapes each image component's slice back into its image.
+
+    Args:
+        encoding: the observation space's ``ObsEncoding`` (kind ``"dict"`` or ``"tuple"``).
+        cnn_for: which ``box`` components get a CNN: ``"image"`` (image spaces) or
+            ``"maps"`` (every 2-d / 3-d ``Box``).
+        config: the agent's config (its :class:`FeaturesConfig` fields build each CNN).
+        generator: draws the CNNs' initial weights, in the components' order.
+    """
+
+    def __init__(self, encoding: Any, cnn_for: str, config: Any,
+                 generator: torch.Generator) -> None:
+        super().__init__()
+        leaves: list[tuple[int, Any]] = []  # (offset, leaf encoding), nested Dicts walked
+
+        def walk(enc: Any, offset: int) -> None:
+            if enc.kind in ("dict", "tuple"):
+                for part, size in zip(enc.parts, enc.sizes, strict=True):
+                    walk(part, offset)
+                    offset += int(size)
+            else:
+                leaves.append((offset, enc))
+
+        walk(encoding, 0)
+        self.cnns = nn.ModuleList()
+        self._cnn_slices: list[tuple[int, int, tuple[int, ...]]] = []
+        rest: list[int] = []
+        for offset, enc in leaves:
+            size = int(sum(enc.sizes))
+            maps = enc.kind == "box" and len(enc.raw_shape) in (2, 3)
+            if enc.kind == "box" and (enc.image if cnn_for == "image" else maps):
+                self.cnns.append(CnnExtractor(
+                    enc.raw_shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
+                    strides=config.cnn_strides, features_dim=config.features_dim,
+                    scale=1 / 255 if enc.image and config.normalize_images else 1.0,
+                    generator=generator))
+                self._cnn_slices.append((offset, offset + size, tuple(enc.raw_shape)))
+            else:
+                rest.extend(range(offset, offset + size))
+        self.rest: torch.Tensor
+        self.register_buffer("rest", torch.tensor(rest, dtype=torch.long))
+        self.features_dim = len(self.cnns) * int(config.features_dim) + len(rest)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.flatten(1)
+        outs = [cnn(x[:, a:b].reshape(x.shape[0], *shape))
+                for cnn, (a, b, shape) in zip(self.cnns, self._cnn_slices, strict=True)]
+        if self.rest.numel():
+            outs.append(x.index_select(1, self.rest))
+        return torch.cat(outs, dim=1)
+
+
+def _image_leaves(encoding: Any, cnn_for: str) -> bool:
+    """Whether a ``dict`` / ``tuple`` encoding has a component :class:`CombinedExtractor`
+    would give a CNN."""
+    if encoding.kind in ("dict", "tuple"):
+        return any(_image_leaves(p, cnn_for) for p in encoding.parts)
+    return encoding.kind == "box" and (encoding.image if cnn_for == "image"
+                                       else len(encoding.raw_shape) in (2, 3))
+
+
+def build_extractor(config: Any, spec: Any, generator: torch.Generator) -> nn.Module | None:
+    """The features extractor ``config.features_extractor`` selects for the observations
+    ``spec`` (a :class:`~autolearn.rl.common.env.SpaceSpec`) describes, or ``None``
+    (flatten): a :class:`CnnExtractor` for a 2-d / 3-d Box, a :class:`CombinedExtractor`
+    for a ``Dict`` / ``Tuple`` with such components."""
     kind = getattr(config, "features_extractor", "flatten")
-    if kind == "flatten" or (kind == "auto" and not image):
+    if kind == "flatten":
         return None
-    return CnnExtractor(obs_shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
+    enc = spec.encoding
+    if enc is not None and enc.kind in ("dict", "tuple"):
+        cnn_for = "image" if kind == "auto" else "maps"
+        if not _image_leaves(enc, cnn_for):
+            if kind == "cnn":
+                raise ConfigError("features_extractor='cnn' needs a 2-d or 3-d Box "
+                                  "observation (or component), but this Dict / Tuple space "
+                                  "has none: use features_extractor='flatten'")
+            return None
+        return CombinedExtractor(enc, cnn_for, config, generator)
+    if kind == "auto" and not spec.image:
+        return None
+    return CnnExtractor(spec.obs_shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
                         strides=config.cnn_strides, features_dim=config.features_dim,
-                        scale=1 / 255 if image and config.normalize_images else 1.0,
+                        scale=1 / 255 if spec.image and config.normalize_images else 1.0,
                         generator=generator)
