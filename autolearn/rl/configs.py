@@ -443,21 +443,13 @@ def make_train_env(spec: RunSpec) -> Any:
     return venv
 
 
-def _find_wrapper(env: Any, cls: type) -> Any:
-    while env is not None:
-        if isinstance(env, cls):
-            return env
-        env = getattr(env, "env", None)
-    return None
-
-
 def normalization_state(train_env: Any) -> dict[str, Any] | None:
     """The running statistics of a :func:`make_train_env` env (JSON-able), or ``None``."""
-    from autolearn.rl.common.env import NormalizeObservation, NormalizeReward
+    from autolearn.rl.common.env import NormalizeObservation, NormalizeReward, find_wrapper
 
     out = {}
     for key, cls in (("obs", NormalizeObservation), ("reward", NormalizeReward)):
-        wrapper = _find_wrapper(train_env, cls)
+        wrapper = find_wrapper(train_env, cls)
         if wrapper is not None:
             out[key] = wrapper.state_dict()
     return out or None
@@ -475,11 +467,11 @@ def make_eval_env(spec: RunSpec, n_episodes: int, *, train_env: Any = None,
     """
     if spec.normalize not in ("obs", "both"):
         return spec.env
-    from autolearn.rl.common.env import NormalizeObservation, make_vec_env
+    from autolearn.rl.common.env import NormalizeObservation, find_wrapper, make_vec_env
 
     venv = NormalizeObservation(make_vec_env(spec.env, n_episodes))
     venv.training = False
-    source = _find_wrapper(train_env, NormalizeObservation) if train_env is not None else None
+    source = find_wrapper(train_env, NormalizeObservation) if train_env is not None else None
     if source is not None:
         venv.rms = source.rms  # the same object: evaluations use the current statistics
     elif state is not None and "obs" in state:

@@ -18,7 +18,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from autolearn.exceptions import ConfigError
-from autolearn.rl.common.env import EnvLike
+from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper, make_vec_env
 
 __all__ = [
     "CheckpointCallback",
@@ -125,28 +125,102 @@ class _Every:
 
 
 class EvalCallback:
-    """Evaluate every ``eval_every`` timesteps; optionally stop once the mean reaches ``stop_at``.
+    """Evaluate every ``eval_every`` timesteps (:func:`evaluate_episodes`); optionally stop
+    once the mean return reaches ``stop_at``, keep the best agent, log every evaluation.
 
-    ``evaluations`` collects ``(timesteps, mean, std)``.
+    Args:
+        env: what to evaluate on (an id, a factory, an env or a vector env).
+        eval_every: timesteps between evaluations (checked after each update).
+        n_episodes, deterministic, seed: as :func:`evaluate`.
+        stop_at: stop ``learn`` once an evaluation's mean return is at least this.
+        best_model_save_path: a folder: the agent is saved to ``best_model.pt`` there
+            whenever an evaluation's mean return beats every earlier one (SB3's name).
+        log_path: a folder: every evaluation so far is written to ``evaluations.npz`` there
+            (arrays ``timesteps (n,)``, ``results (n, n_episodes)`` returns and
+            ``ep_lengths (n, n_episodes)``, SB3's file and keys).
+        on_new_best: a callback (or list) called as ``cb(agent, row)`` right after a new
+            best evaluation; if it returns ``False``, training stops.
+        sync_normalization: when the agent's training env normalises observations (a
+            :class:`~autolearn.rl.NormalizeObservation` in ``agent.env``'s wrapper chain),
+            evaluate behind a frozen ``NormalizeObservation`` sharing its live statistics
+            (SB3's ``sync_envs_normalization``), unless ``env`` already has one. Rewards are
+            never normalised here: returns are the env's own. Agents that normalise inside
+            ``predict`` (A3C's ``normalize_obs``) need nothing.
+
+    Attributes:
+        evaluations: ``(timesteps, mean, std)`` per evaluation.
+        results, ep_lengths: the episodes' returns and lengths, one array per evaluation.
+        best_mean_reward: the best mean return so far (``-inf`` before the first).
+
+    Each evaluation adds ``eval_return_mean``, ``eval_return_std`` and ``eval_length_mean``
+    to the logged row.
     """
 
     def __init__(self, env: EnvLike, *, eval_every: int, n_episodes: int = 10,
                  deterministic: bool = True, seed: int | None = 0,
-                 stop_at: float | None = None) -> None:
+                 stop_at: float | None = None,
+                 best_model_save_path: str | os.PathLike[str] | None = None,
+                 log_path: str | os.PathLike[str] | None = None,
+                 on_new_best: Callback | Sequence[Callback] | None = None,
+                 sync_normalization: bool = True) -> None:
+        if n_episodes < 1:
+            raise ConfigError(f"`n_episodes` must be >= 1, but got n_episodes={n_episodes}")
         self.env, self.n_episodes, self.deterministic, self.seed = env, n_episodes, \
             deterministic, seed
         self.stop_at = stop_at
+        self.best_model_save_path = (None if best_model_save_path is None
+                                     else Path(best_model_save_path))
+        self.log_path = None if log_path is None else Path(log_path)
+        self.on_new_best = on_new_best
+        self.sync_normalization = sync_normalization
         self._every = _Every(eval_every, "eval_every")
         self.evaluations: list[tuple[int, float, float]] = []
+        self.results: list[np.ndarray] = []
+        self.ep_lengths: list[np.ndarray] = []
+        self.best_mean_reward = -math.inf
+        self._eval_env: Any = None
+
+    def _env_for(self, agent: Any) -> EnvLike:
+        """``env``, behind the training observation statistics where they apply."""
+        if self._eval_env is not None:
+            return self._eval_env  # type: ignore[no-any-return]
+        source = None
+        if self.sync_normalization and getattr(agent, "normalizer", None) is None:
+            source = find_wrapper(getattr(agent, "env", None), NormalizeObservation)
+        if source is None or find_wrapper(self.env, NormalizeObservation) is not None:
+            return self.env
+        n = 1 if isinstance(self.env, gym.Env) else self.n_episodes  # one env: in turn
+        venv = NormalizeObservation(make_vec_env(self.env, n))
+        venv.training = False
+        venv.rms = source.rms  # the same object: every evaluation sees the current statistics
+        self._eval_env = venv
+        return venv
 
     def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
         if not self._every.due(agent.num_timesteps):
             return True
-        mean, std = evaluate(agent, self.env, self.n_episodes, deterministic=self.deterministic,
-                             seed=self.seed)
+        returns, lengths = evaluate_episodes(agent, self._env_for(agent), self.n_episodes,
+                                             deterministic=self.deterministic, seed=self.seed)
+        mean, std = float(returns.mean()), float(returns.std())
         self.evaluations.append((agent.num_timesteps, mean, std))
+        self.results.append(returns)
+        self.ep_lengths.append(lengths)
         row["eval_return_mean"] = mean
-        return self.stop_at is None or mean < self.stop_at
+        row["eval_return_std"] = std
+        row["eval_length_mean"] = float(lengths.mean())
+        if self.log_path is not None:
+            self.log_path.mkdir(parents=True, exist_ok=True)
+            np.savez(self.log_path / "evaluations.npz",
+                     timesteps=np.asarray([t for t, _, _ in self.evaluations], np.int64),
+                     results=np.stack(self.results), ep_lengths=np.stack(self.ep_lengths))
+        keep_going = True
+        if mean > self.best_mean_reward:
+            self.best_mean_reward = mean
+            if self.best_model_save_path is not None:
+                self.best_model_save_path.mkdir(parents=True, exist_ok=True)
+                agent.save(self.best_model_save_path / "best_model.pt")
+            keep_going = run_callbacks(self.on_new_best, agent, row)
+        return keep_going and (self.stop_at is None or mean < self.stop_at)
 
 
 class CheckpointCallback:

@@ -37,6 +37,7 @@ from autolearn.rl.common.extractors import is_image_space
 
 __all__ = [
     "EncodeObservation",
+    "find_wrapper",
     "EnvLike",
     "LeanSyncVectorEnv",
     "NormalizeObservation",
@@ -165,6 +166,16 @@ class LeanSyncVectorEnv(gym.vector.SyncVectorEnv):
         out[...] = env_obs  # one conversion (the same float32 values as row by row)
         np.logical_or(terms, truncs, out=self._autoreset_envs)
         return out, rewards.copy(), terms.copy(), truncs.copy(), infos
+
+
+def find_wrapper(env: Any, cls: type) -> Any:
+    """The first wrapper of type ``cls`` in ``env``'s chain of ``.env`` attributes (``env``
+    itself included), or ``None``."""
+    while env is not None:
+        if isinstance(env, cls):
+            return env
+        env = getattr(env, "env", None)
+    return None
 
 
 def make_vec_env(env: EnvLike, n_envs: int = 1, *, vectorization: str = "sync",
