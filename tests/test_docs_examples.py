@@ -4,9 +4,9 @@ A ```` ```python ```` block right after a ``<!-- run -->`` line is a complete ex
 such block of a page runs, in page order, in one fresh interpreter whose working directory
 is a temporary folder (so later blocks may use what earlier ones built). A fenced block
 right after ``<!-- file: NAME -->`` is written to ``NAME`` there first (a config file an
-example reads). Other blocks are sketches (signatures, fragments with ``...``) and are not
-run. Every Python block of the RL pages must be runnable: they are the algorithms'
-examples.
+example reads, or a Python module it imports). Other blocks are sketches (signatures,
+fragments with ``...``) and are not run. Every Python block of the RL pages must be run or
+written: they are the algorithms' examples.
 
 Budgets are capped before the examples run (RL ``learn()`` to :data:`RL_STEPS` env
 steps, meta-learning to a few steps and tasks), so this checks that each example is
@@ -58,7 +58,8 @@ _cap(_ML, "evaluate", "n_tasks", 10)
 
 
 def _blocks(page: Path) -> tuple[list[str], dict[str, str], list[tuple[int, bool]]]:
-    """``(runnable python blocks, files to write, [(line, marked run) per python block])``."""
+    """``(runnable python blocks, files to write, [(line, marked run or file) per python
+    block])``."""
     text = page.read_text()
     run, files, python = [], {}, []
     for m in _FENCE.finditer(text):
@@ -68,10 +69,9 @@ def _blocks(page: Path) -> tuple[list[str], dict[str, str], list[tuple[int, bool
         line = before.count("\n") + 1
         if mark and mark.group(2):
             files[mark.group(2)] = body
-        if lang == "python":
-            marked = bool(mark) and mark.group(1) == "run"
-            python.append((line, marked))
-            if marked:
+        if lang == "python":  # a run block, or a module file the run blocks import
+            python.append((line, bool(mark)))
+            if mark and mark.group(1) == "run":
                 run.append(body)
     return run, files, python
 
@@ -89,7 +89,8 @@ def test_some_pages_have_runnable_examples() -> None:
 def test_every_rl_python_block_is_runnable(page: Path) -> None:
     unmarked = [line for line, marked in _blocks(page)[2] if not marked]
     assert not unmarked, (f"{page.name}: python blocks at lines {unmarked} lack a "
-                          "'<!-- run -->' line before them (RL pages hold complete examples)")
+                          "'<!-- run -->' (or '<!-- file: NAME -->') line before them (RL pages "
+                          "hold complete examples)")
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)

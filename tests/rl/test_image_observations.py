@@ -357,3 +357,77 @@ def test_dict_with_images_save_load_and_choices(tmp_path: object) -> None:
     assert PPO(NoImages, PPOConfig(), seed=0).policy.features is None  # auto: nothing to see
     with pytest.raises(ConfigError, match="features_extractor='cnn' needs a 2-d or 3-d"):
         PPO(NoImages, PPOConfig(features_extractor="cnn"), seed=0)
+
+
+CUSTOM = '''
+import torch
+from torch import nn
+
+
+class TinyConv(nn.Module):
+    def __init__(self, obs_shape, features_dim):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, stride=2)
+        self.out = nn.Linear(4 * 5 * 5, features_dim)
+
+    def forward(self, obs):
+        x = obs.permute(0, 3, 1, 2) / 255.0
+        return torch.relu(self.out(torch.relu(self.conv(x)).flatten(1)))
+
+
+def no_dim(obs_shape, features_dim):
+    return nn.Sequential(nn.Flatten(), nn.Linear(144, 7))
+
+
+def wrong_rank(obs_shape, features_dim):
+    return nn.Identity()
+
+
+not_callable = 3
+'''
+
+
+@pytest.fixture
+def custom_module(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "my_extractors.py").write_text(CUSTOM)  # type: ignore[operator]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "my_extractors"
+
+
+def test_a_custom_extractor_from_an_import_path(custom_module: str, tmp_path: object) -> None:
+    cfg = PPOConfig(n_envs=4, n_steps=64, batch_size=64, hidden=(),
+                    features_extractor=f"{custom_module}:TinyConv", features_dim=16)
+    agent = PPO(ImageBandit, cfg, seed=0)
+    assert type(agent.policy.features).__name__ == "TinyConv"
+    assert agent.policy.pi_head.in_features == 16
+    again = PPO(ImageBandit, cfg, seed=0)  # the agent's seed fixes the module's weights
+    assert torch.equal(again.policy.features.conv.weight, agent.policy.features.conv.weight)
+    state = torch.random.get_rng_state()
+    PPO(ImageBandit, cfg, seed=1)
+    assert torch.equal(torch.random.get_rng_state(), state)  # global RNG left alone
+    agent.learn(4_000)
+    assert evaluate(agent, ImageBandit, n_episodes=50, seed=1)[0] >= 0.9
+    path = tmp_path / "agent.pt"  # type: ignore[operator]
+    agent.save(path)
+    obs = np.stack([ImageBandit().reset(seed=s)[0] for s in range(6)])
+    assert np.array_equal(PPO.load(path).predict(obs), agent.predict(obs))
+    flat = PPO(ImageBandit, PPOConfig(features_extractor=f"{custom_module}:no_dim"), seed=0)
+    assert flat.policy.features.features_dim == 7  # found by a forward pass
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("nowhere_module:Thing", "cannot be imported"),
+    ("my_extractors:Missing", "cannot be imported"),
+    ("my_extractors:not_callable", "must name a class or function"),
+    ("my_extractors:wrong_rank", r"must map a batch \(B, \*\(12, 12, 1\)\) to \(B, features\)"),
+])
+def test_custom_extractor_errors(custom_module: str, name: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        PPO(ImageBandit, PPOConfig(features_extractor=name), seed=0)
+
+
+def test_features_extractor_value_forms() -> None:
+    assert PPOConfig(features_extractor="pkg.sub:Factory.build").features_extractor
+    for bad in ("pkg:", ":Thing", "pkg.sub", "pkg:bad name", 3):
+        with pytest.raises(ConfigError, match="`features_extractor` must be"):
+            PPOConfig(features_extractor=bad)  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ the policy and value heads (or the Q-head). What an agent's config selects:
 * ``features_extractor="auto"`` (the default): the CNN for an image observation space,
   flattening otherwise;
 * ``"flatten"``: always flatten (an image becomes ``H * W * C`` inputs);
-* ``"cnn"``: the CNN for any 2-d or 3-d Box observation (float maps as well as images).
+* ``"cnn"``: the CNN for any 2-d or 3-d Box observation (float maps as well as images);
+* ``"package.module:name"``: your own ``torch.nn.Module``, built by calling ``name(obs_shape,
+  features_dim)`` (:func:`custom_extractor`).
 
 A ``Dict`` / ``Tuple`` observation space with such components gets a
 :class:`CombinedExtractor`: a CNN per image (``"cnn"``: per 2-d / 3-d Box) component, the
@@ -45,6 +47,7 @@ __all__ = [
     "CombinedExtractor",
     "FeaturesConfig",
     "build_extractor",
+    "custom_extractor",
     "check_features",
     "image_layout",
     "is_image_space",
@@ -60,7 +63,8 @@ class FeaturesConfig:
 
     Attributes:
         features_extractor: ``"auto"`` (a CNN for image observations, else flatten),
-            ``"flatten"`` or ``"cnn"`` (a CNN for any 2-d / 3-d Box observation).
+            ``"flatten"``, ``"cnn"`` (a CNN for any 2-d / 3-d Box observation) or
+            ``"package.module:name"`` (your own module; see :func:`custom_extractor`).
         cnn_channels, cnn_kernels, cnn_strides: the CNN's convolutions, one entry each
             (default: the Nature DQN's; at least 36x36 pixels for it).
         features_dim: units of the CNN's last (linear) layer, what the MLP ``hidden``
@@ -86,8 +90,10 @@ def check_features(config: Any) -> None:
     def positive_int(v: Any) -> bool:
         return bool(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1)
 
-    if config.features_extractor not in EXTRACTORS:
-        fail("features_extractor", "be 'auto', 'flatten' or 'cnn'")
+    kind = config.features_extractor
+    if not isinstance(kind, str) or (kind not in EXTRACTORS and not _is_import_path(kind)):
+        fail("features_extractor", "be 'auto', 'flatten', 'cnn' or 'package.module:name' (a "
+             "factory of your own torch module)")
     for name in ("cnn_channels", "cnn_kernels", "cnn_strides"):
         v = getattr(config, name)
         if not (isinstance(v, tuple | list) and len(v) >= 1 and all(map(positive_int, v))):
@@ -102,6 +108,65 @@ def check_features(config: Any) -> None:
         fail("features_dim", "be an int >= 1")
     if not isinstance(config.normalize_images, bool):
         fail("normalize_images", "be True or False")
+
+
+def _is_import_path(text: str) -> bool:
+    module, sep, name = text.partition(":")
+    return bool(sep and module and name and all(
+        part.isidentifier() for part in (*module.split("."), *name.split("."))))
+
+
+def custom_extractor(path: str, obs_shape: Sequence[int], features_dim: int,
+                     generator: torch.Generator) -> nn.Module:
+    """Your own features extractor: ``path`` is ``"package.module:name"``, and
+    ``name(obs_shape, features_dim)`` must return a ``torch.nn.Module`` mapping a float32
+    batch ``(B, *obs_shape)`` to ``(B, F)`` features (``F`` its ``features_dim`` attribute
+    if it has one, else found by a forward pass on zeros; it is set on the module).
+
+    ``obs_shape`` is what the networks see: the env's Box shape (images as floats 0-255:
+    the module scales them itself), or the encoded vector's ``(dim,)`` for other spaces.
+    The module is built with torch's global RNG seeded from ``generator`` inside
+    ``torch.random.fork_rng`` (so the agent's seed fixes its weights and the global RNG
+    is left as it was); ``ortho_init`` does not touch it. Saved agents store ``path``:
+    loading one imports it again.
+
+    Raises:
+        ConfigError: the import fails, ``name`` is not callable, or it returns something
+            other than a module giving ``(B, F)`` features.
+    """
+    import importlib
+
+    module_name, _, attr = path.partition(":")
+    try:
+        factory: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            factory = getattr(factory, part)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"`features_extractor` {path!r} cannot be imported ({exc}); it must "
+                          "name an importable 'package.module:name'") from None
+    if not callable(factory):
+        raise ConfigError(f"`features_extractor` {path!r} must name a class or function, but "
+                          f"it is {type(factory).__name__}")
+    shape = tuple(int(s) for s in obs_shape)
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = factory(shape, int(features_dim))
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"`features_extractor` {path!r} must return a torch.nn.Module, but "
+                          f"returned {type(module).__name__}")
+    with torch.no_grad():
+        out = module(torch.zeros(2, *shape))
+    if not (isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[0] == 2):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ConfigError(f"`features_extractor` {path!r} must map a batch (B, *{shape}) to "
+                          f"(B, features), but a batch of 2 gave {got}")
+    declared = getattr(module, "features_dim", None)
+    if declared is not None and int(declared) != out.shape[1]:
+        raise ConfigError(f"`features_extractor` {path!r}: its features_dim is {declared} but "
+                          f"it outputs {out.shape[1]} features")
+    module.features_dim = int(out.shape[1])  # type: ignore[assignment]
+    return module
 
 
 def is_image_space(space: gym.Space[Any]) -> bool:
@@ -281,6 +346,8 @@ def build_extractor(config: Any, spec: Any, generator: torch.Generator) -> nn.Mo
     kind = getattr(config, "features_extractor", "flatten")
     if kind == "flatten":
         return None
+    if kind not in EXTRACTORS:
+        return custom_extractor(kind, spec.obs_shape, config.features_dim, generator)
     enc = spec.encoding
     if enc is not None and enc.kind in ("dict", "tuple"):
         cnn_for = "image" if kind == "auto" else "maps"
