@@ -223,3 +223,54 @@ def test_a_killed_worker_is_a_warning_and_training_goes_on(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         agent.learn(200)  # and the agent still trains, with both workers
+
+
+@pytest.mark.parametrize("lock_of", ["counter", "normaliser"])
+def test_a_worker_killed_holding_a_shared_lock_stops_training_instead_of_hanging(
+        monkeypatch, lock_of):
+    import os
+    import signal
+    import time
+
+    from autolearn.rl.common import hogwild, locks
+
+    monkeypatch.setattr(locks, "LOCK_TIMEOUT_S", 1.0)
+    original = hogwild._step_and_count
+    calls = {"n": 0}
+    held: dict[str, object] = {}
+
+    def step_then_die_locked(learner, rank, counter, *args):
+        row = original(learner, rank, counter, *args)
+        calls["n"] += 1
+        if rank == 1 and calls["n"] == 3:  # worker 1 takes a shared lock, then is killed
+            lock = counter.get_lock() if lock_of == "counter" else held["lock"]
+            lock.acquire()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return row
+
+    monkeypatch.setattr(hogwild, "_step_and_count", step_then_die_locked)
+    cfg = A3CConfig(n_workers=2, n_envs=2, hidden=(8,), normalize_obs=True)
+    agent = A3C(Chain, cfg, seed=0)
+    held["lock"] = agent.normalizer.obs_rms._lock
+    begin = time.monotonic()
+    what = "step counter" if lock_of == "counter" else "normalisation statistics"
+    with pytest.raises(locks.SharedLockTimeout, match=f"the shared {what} stayed locked"):
+        with pytest.warns(RuntimeWarning, match="worker 1 died \\(killed by SIGKILL\\)"):
+            agent.learn(100_000)
+    assert time.monotonic() - begin < 30  # not a hang: the 1 s limit, then a 5 s grace
+    assert 0 < agent.num_timesteps < 100_000
+
+
+def test_stuck_workers_are_terminated_with_a_warning():
+    import multiprocessing
+    import time
+
+    from autolearn.rl.common import hogwild
+
+    proc = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,),
+                                                       daemon=True)
+    proc.start()
+    with pytest.warns(RuntimeWarning, match=r"A3C workers \[1\] sent nothing for 5 s"):
+        assert hogwild._terminate_stuck([proc], "A3C", 5.0) == {1}
+    proc.join(10)
+    assert proc.exitcode == -15  # SIGTERM

@@ -34,6 +34,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.extractors import is_image_space
+from autolearn.rl.common.locks import acquire
 
 __all__ = [
     "EncodeObservation",
@@ -604,7 +605,9 @@ class SharedRunningMeanStd:
     Mean, variance and count live in one ``multiprocessing.RawArray``; every update and
     every read (``mean``, ``var``, :meth:`mean_var`, :meth:`state_dict`) holds one
     ``multiprocessing.Lock``, so a reader never sees a half-applied update and updates
-    from several processes all count (their order depends on scheduling).
+    from several processes all count (their order depends on scheduling). The lock is
+    taken with a time limit (:func:`~autolearn.rl.common.locks.acquire`): if a process
+    died holding it, the others raise ``SharedLockTimeout`` instead of waiting forever.
     """
 
     def __init__(self, shape: tuple[int, ...] = ()) -> None:
@@ -637,8 +640,11 @@ class SharedRunningMeanStd:
 
     @property
     def count(self) -> float:
-        with self._lock:
+        acquire(self._lock, "the shared normalisation statistics")
+        try:
             return float(self._buf[2 * self._n])
+        finally:
+            self._lock.release()
 
     def update(self, x: np.ndarray) -> None:
         self.update_mean_var(x)
@@ -649,26 +655,38 @@ class SharedRunningMeanStd:
         batch's own mean and variance are computed before taking the lock, so other
         processes wait less."""
         batch = _batch_stats(x)
-        with self._lock:
+        acquire(self._lock, "the shared normalisation statistics")
+        try:
             mean, var, count = _chan_update(self._mean, self._var,
                                             float(self._buf[2 * self._n]), x, batch)
             self._set(mean, var, count)
+        finally:
+            self._lock.release()
         return mean, var
 
     def mean_var(self) -> tuple[np.ndarray, np.ndarray]:
-        with self._lock:
+        acquire(self._lock, "the shared normalisation statistics")
+        try:
             mean, var, _ = self._get()
+        finally:
+            self._lock.release()
         return mean, var
 
     def state_dict(self) -> dict[str, Any]:
-        with self._lock:
+        acquire(self._lock, "the shared normalisation statistics")
+        try:
             mean, var, count = self._get()
+        finally:
+            self._lock.release()
         return {"mean": mean.tolist(), "var": var.tolist(), "count": count}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        with self._lock:
+        acquire(self._lock, "the shared normalisation statistics")
+        try:
             self._set(np.asarray(state["mean"], np.float64), np.asarray(state["var"], np.float64),
                       float(state["count"]))
+        finally:
+            self._lock.release()
 
 
 def _clip_(x: np.ndarray, c: float) -> None:

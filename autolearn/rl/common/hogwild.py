@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -45,8 +46,10 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
+from autolearn.rl.common import locks
 from autolearn.rl.common.agent import blas_threads, setup_env
 from autolearn.rl.common.env import EnvLike
+from autolearn.rl.common.locks import acquire
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
 __all__ = ["Learner", "learn_async"]
@@ -58,18 +61,29 @@ class Learner(Protocol):
     def update(self, lr: float, progress: float) -> dict[str, Any]: ...
 
 
+def _steps(counter: Any) -> int:
+    """The global step count, read without the counter's lock (an aligned 64-bit integer
+    is read whole; the lock orders the updates), so a reader never waits on a lock a
+    killed worker may hold."""
+    return int(counter.get_obj().value)
+
+
 def _step_and_count(learner: Learner, rank: int, counter: Any, start: int, total: int,
                     lr_at: Schedule) -> dict[str, Any]:
-    progress = min(max((counter.value - start) / total, 0.0), 1.0)
+    progress = min(max((_steps(counter) - start) / total, 0.0), 1.0)
     stats = learner.update(lr_at(progress), progress)
-    with counter.get_lock():  # rows leave in timestep order
-        before = int(counter.value)
-        counter.value += learner.steps_per_update
-        after = int(counter.value)
+    lock = counter.get_lock()
+    acquire(lock, "the shared step counter")  # rows leave in timestep order
+    try:
+        raw = counter.get_obj()
+        before = int(raw.value)
+        raw.value = after = before + learner.steps_per_update
         hook = getattr(learner, "on_counted", None)
         if hook is not None:
             hook(before, after)
-        return {"timesteps": after, "worker": rank, **stats}
+    finally:
+        lock.release()
+    return {"timesteps": after, "worker": rank, **stats}
 
 
 def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner],
@@ -93,7 +107,7 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
             lr_at = as_schedule(config.learning_rate, "learning_rate")
             while True:
                 resumed = go.wait(1.0)  # blocks (no CPU) while paused
-                if (stop.is_set() or counter.value - start >= total
+                if (stop.is_set() or _steps(counter) - start >= total
                         or os.getppid() != parent):  # stop too if the coordinator died
                     break
                 if resumed:
@@ -144,8 +158,9 @@ def learn_async(*, learner0: Learner,
             procs.append(p)
     lr_at = as_schedule(config.learning_rate, "learning_rate")
     keep_going, running, errors, finished = True, len(procs), [], set()
+    failed = False
     try:
-        while keep_going and counter.value - start < total:
+        while keep_going and _steps(counter) - start < total:
             batch = [_step_and_count(learner0, 0, counter, start, total, lr_at)]
             while procs:  # what the other workers logged meanwhile
                 try:
@@ -164,37 +179,61 @@ def learn_async(*, learner0: Learner,
                 go.clear()
             for row in sorted(batch, key=lambda r: r["timesteps"]):
                 if keep_going:
-                    keep_going = log(row, int(counter.value))
+                    keep_going = log(row, _steps(counter))
             if pause:
                 go.set()
             if errors:
                 break
+    except BaseException:
+        failed = True
+        raise
     finally:
         if procs:
             stop.set()
             go.set()
+            # a worker stuck on a lock a killed one holds never says done: after an error
+            # here give the others a few seconds, else as long as a lock may be held
+            patience = 5.0 if failed else 4 * locks.LOCK_TIMEOUT_S
+            quiet_since = time.monotonic()
+            terminated: set[int] = set()
             while running > 0:  # until every worker said done, or none is left to say it
                 try:
                     kind, item = rows.get(timeout=0.1)
                 except queue.Empty:  # a finished worker's last messages are in the pipe
                     if not any(p.is_alive() for p in procs):  # before it exits: all read
                         break
+                    if time.monotonic() - quiet_since > patience:
+                        terminated = _terminate_stuck(procs, name, patience)
+                        break
                     continue
+                quiet_since = time.monotonic()
                 if kind == "done":
                     running -= 1
                     finished.add(item)
                 if kind == "rows" and not errors:
                     for row in item:
                         if keep_going:
-                            keep_going = log(row, int(counter.value))
+                            keep_going = log(row, _steps(counter))
                 elif kind == "error":
                     errors.append(item)
             for p in procs:
                 p.join()
-            _warn_dead_workers(procs, finished, name)
+            _warn_dead_workers(procs, finished | terminated, name)
     if errors:
         raise RuntimeError(errors[0])
-    return keep_going, int(counter.value)
+    return keep_going, _steps(counter)
+
+
+def _terminate_stuck(procs: list[Any], name: str, waited: float) -> set[int]:
+    """Terminate the forked workers still alive after the stop (stuck, e.g. on a lock a
+    killed worker holds), with a ``RuntimeWarning``; their ranks."""
+    stuck = {rank for rank, p in enumerate(procs, start=1) if p.is_alive()}
+    for rank in sorted(stuck):
+        procs[rank - 1].terminate()
+    warnings.warn(f"{name} workers {sorted(stuck)} sent nothing for {waited:g} s after being "
+                  "told to stop (stuck, most likely on a shared lock a killed worker holds) "
+                  "and were terminated", RuntimeWarning, stacklevel=3)
+    return stuck
 
 
 def _warn_dead_workers(procs: list[Any], finished: set[int], name: str) -> None:
