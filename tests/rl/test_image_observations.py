@@ -110,7 +110,7 @@ def test_image_too_small_for_the_default_cnn_is_a_typed_error() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "rule"), [
-    ("features_extractor", "resnet", "'auto', 'flatten' or 'cnn'"),
+    ("features_extractor", "resnet", "'auto', 'flatten', 'cnn' or 'package.module:name'"),
     ("cnn_channels", (8, 0), "positive ints"),
     ("cnn_kernels", (), "non-empty"),
     ("features_dim", 0, "int >= 1"),
