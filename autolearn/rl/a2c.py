@@ -37,13 +37,13 @@ from torch.nn import functional as F
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
-    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
     check_sde,
     explained_variance,
     is_int,
+    learn_method,
     mean_episode_stats,
     predict,
     resolve_device,
@@ -175,7 +175,7 @@ class A2C:
         self._state: RolloutState | None = None
         self._buffer: RolloutBuffer | None = None
 
-    @blas_like_torch
+    @learn_method
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> A2C:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""

@@ -61,12 +61,12 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a2c import a2c_loss
 from autolearn.rl.common.agent import (
     CSVLogger,
-    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
     explained_variance,
     is_int,
+    learn_method,
     mean_episode_stats,
     policy_input,
     predict,
@@ -332,7 +332,7 @@ class A3C:
     def _buffer(self) -> RolloutBuffer | None:
         return None if self._worker0 is None else self._worker0.buffer
 
-    @blas_like_torch
+    @learn_method
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> A3C:
         """Train for about ``total_timesteps`` env steps over all workers.

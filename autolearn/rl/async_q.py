@@ -58,10 +58,10 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a3c import SharedRMSprop
 from autolearn.rl.common.agent import (
     CSVLogger,
-    blas_like_torch,
     check,
     check_network,
     is_int,
+    learn_method,
     mean_episode_stats,
     policy_input,
     resolve_device,
@@ -324,7 +324,7 @@ class AsyncQ:
         self.q_target.share_memory()
         self.optimizer.share_memory()
 
-    @blas_like_torch
+    @learn_method
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> AsyncQ:
         """Train for about ``total_timesteps`` env steps over all learners.

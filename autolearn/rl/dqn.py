@@ -44,10 +44,10 @@ from autolearn._rng import SeedLike
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
     CSVLogger,
-    blas_like_torch,
     check,
     check_network,
     is_int,
+    learn_method,
     mean_episode_stats,
     policy_input,
     resolve_device,
@@ -263,7 +263,7 @@ class DQN:
             else:
                 torch._foreach_lerp_(target, online, self.config.tau)
 
-    @blas_like_torch
+    @learn_method
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> DQN:
         """Train for ``total_timesteps`` env steps (rounded up to whole ``train_freq`` phases)."""

@@ -40,12 +40,12 @@ from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
     adam,
-    blas_like_torch,
     build_actor_critic,
     check,
     check_network,
     explained_variance,
     is_int,
+    learn_method,
     mean_episode_stats,
     predict,
     resolve_device,
@@ -168,7 +168,7 @@ class REINFORCE:
         self._state: RolloutState | None = None
         self._buffer: RolloutBuffer | None = None
 
-    @blas_like_torch
+    @learn_method
     def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None
               ) -> REINFORCE:
         """Train for ``total_timesteps`` env steps (rounded up to whole rollouts)."""

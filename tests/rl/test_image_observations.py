@@ -431,3 +431,14 @@ def test_features_extractor_value_forms() -> None:
     for bad in ("pkg:", ":Thing", "pkg.sub", "pkg:bad name", 3):
         with pytest.raises(ConfigError, match="`features_extractor` must be"):
             PPOConfig(features_extractor=bad)  # type: ignore[arg-type]
+
+
+def test_ortho_init_false_leaves_a_custom_extractor_alone(custom_module: str) -> None:
+    def build(ortho: bool) -> PPO:
+        cfg = PPOConfig(features_extractor=f"{custom_module}:TinyConv", features_dim=16,
+                        ortho_init=ortho)
+        return PPO(ImageBandit, cfg, seed=0)
+
+    a, b = build(True), build(False)
+    assert torch.equal(a.policy.features.conv.weight, b.policy.features.conv.weight)
+    assert not torch.equal(a.policy.pi_head.weight, b.policy.pi_head.weight)

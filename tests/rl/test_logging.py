@@ -58,3 +58,32 @@ def test_tensorboard_missing_is_a_clear_import_error(tmp_path, monkeypatch):
     with pytest.raises(MissingDependencyError, match="pip install tensorboard") as info:
         TensorBoardLogger(tmp_path / "tb")
     assert isinstance(info.value, ImportError) and isinstance(info.value, AutolearnError)
+
+
+def test_learn_progress_bar_keyword(monkeypatch):
+    import inspect
+
+    from autolearn.exceptions import ConfigError
+    from autolearn.rl import A2C, DQN, A2CConfig, DQNConfig
+    from autolearn.rl.common import loggers
+
+    bars = []
+
+    class Recording(loggers.ProgressBar):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(loggers, "ProgressBar", Recording)
+    seen = []
+    agent = A2C("CartPole-v1", A2CConfig(n_envs=2), seed=0)
+    agent.learn(100, lambda a, row: seen.append(row["timesteps"]), progress_bar=True)
+    agent.learn(50, progress_bar=True)
+    assert [(b.total, b.start) for b in bars] == [(100, 0), (50, 100)]
+    assert all(b._closed for b in bars) and seen  # the positional callback ran too
+    assert bars[0]._done >= 100
+    DQN("CartPole-v1", DQNConfig(learning_starts=10), seed=0).learn(30, progress_bar=False)
+    assert len(bars) == 2
+    assert "progress_bar" in inspect.signature(A2C.learn).parameters
+    with pytest.raises(ConfigError, match="`progress_bar` must be True or False"):
+        agent.learn(10, progress_bar="yes")

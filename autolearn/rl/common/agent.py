@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import inspect
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,7 @@ __all__ = [
     "check_network",
     "check_sde",
     "is_int",
+    "learn_method",
     "seed_streams",
     "setup_env",
     "config_from_json",
@@ -219,6 +221,38 @@ def blas_like_torch(learn: _F) -> _F:
         with blas_threads(torch.get_num_threads()):
             return learn(*args, **kwargs)
 
+    return cast(_F, wrapper)
+
+
+def learn_method(learn: _F) -> _F:
+    """Decorator for every agent's ``learn(total_timesteps, callback=None)``: numpy's BLAS
+    limited as torch (:func:`blas_like_torch`), and a keyword ``progress_bar=False`` (SB3's):
+    ``True`` adds a :class:`~autolearn.rl.ProgressBar` for this call's steps to the
+    callbacks (last, so it shows what the others logged) and closes it when ``learn``
+    returns or raises."""
+    inner = blas_like_torch(learn)
+
+    @functools.wraps(learn)
+    def wrapper(self: Any, total_timesteps: int, callback: Any = None, *,
+                progress_bar: bool = False) -> Any:
+        check("progress_bar", progress_bar, isinstance(progress_bar, bool), "be True or False")
+        if not progress_bar:
+            return inner(self, total_timesteps, callback)
+        from autolearn.rl.common.loggers import ProgressBar
+
+        bar = ProgressBar(total_timesteps, start=self.num_timesteps)
+        callbacks = [] if callback is None else [callback] if callable(callback) else list(
+            callback)
+        try:
+            return inner(self, total_timesteps, [*callbacks, bar])
+        finally:
+            bar.close()
+
+    sig = inspect.signature(learn)
+    wrapper.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
+        *sig.parameters.values(),
+        inspect.Parameter("progress_bar", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation="bool")])
     return cast(_F, wrapper)
 
 

@@ -23,6 +23,7 @@ from autolearn.rl.common.distributions import (
     StateDependentGaussian,
     sde_std,
 )
+from autolearn.rl.common.extractors import CnnExtractor, CombinedExtractor
 from autolearn.rl.common.npforward import (
     ParamViews,
     activation_,
@@ -169,10 +170,10 @@ class ActorCritic(nn.Module):
             (:class:`MultiCategorical`) over a head of ``sum(action_nvec)`` logits. Acting
             and the gradient then go through torch (the numpy paths cover ``Discrete`` and
             ``Box`` actions).
-        ortho_init: ``False``: every weight and bias of the trunk and heads (and of
-            ``features``) drawn instead from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's
-            default for ``nn.Linear`` and ``nn.Conv2d`` (SB3's ``ortho_init=False``), still
-            from ``generator``.
+        ortho_init: ``False``: every weight and bias of the trunk and heads (and of a
+            ``CnnExtractor`` / ``CombinedExtractor`` as ``features``) drawn instead from
+            ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's default for ``nn.Linear`` and
+            ``nn.Conv2d`` (SB3's ``ortho_init=False``), still from ``generator``.
         features: a features extractor shared by both trunks (e.g. a
             :class:`~autolearn.rl.common.extractors.CnnExtractor`), mapping a batch of
             observations to ``(B, features.features_dim)``; ``obs_dim`` is then unused.
@@ -227,9 +228,10 @@ class ActorCritic(nn.Module):
                                     requires_grad=not self.discrete and self.nvec is None)
         orthogonal_init(self.pi_head, 0.01, generator)
         orthogonal_init(self.vf_head, 1.0, generator)
-        if not ortho_init:
-            _default_init([m for m in (features, self.trunk, self.pi_head, self.vf_head)
-                           if m is not None], generator)
+        if not ortho_init:  # our CNNs too; a user's own extractor keeps its initialisation
+            ours = isinstance(features, CnnExtractor | CombinedExtractor)
+            _default_init([m for m in (features if ours else None, self.trunk, self.pi_head,
+                                       self.vf_head) if m is not None], generator)
         self.register_buffer("sde_matrices", torch.zeros(1, width, out) if use_sde else None)
         if use_sde:
             self.reset_noise(1, generator)
