@@ -18,6 +18,7 @@ fast.
 from __future__ import annotations
 
 import csv
+import enum
 import json
 import sys
 import time
@@ -300,7 +301,124 @@ def defaults(
     stdout_console().print(table)
 
 
+class TuneSampler(enum.StrEnum):
+    """Samplers ``autolearn rl tune`` offers."""
+
+    tpe = "tpe"
+    random = "random"
+    gp = "gp"
+    smac = "smac"
+    auto = "auto"
+
+
+class TunePruner(enum.StrEnum):
+    """Pruners ``autolearn rl tune`` offers (steps are env steps)."""
+
+    median = "median"
+    asha = "asha"
+    hyperband = "hyperband"
+    none = "none"
+
+
+def _tune_sampler(kind: TuneSampler, seed: int) -> Any:
+    from autolearn import samplers
+
+    cls = {TuneSampler.tpe: "TPESampler", TuneSampler.random: "RandomSampler",
+           TuneSampler.gp: "GPSampler", TuneSampler.smac: "SMACSampler",
+           TuneSampler.auto: "AutoSampler"}[kind]
+    return getattr(samplers, cls)(seed=seed)
+
+
+def _tune_pruner(kind: TunePruner, steps: int, evaluations: int) -> Any:
+    from autolearn import pruners
+
+    every = max(1, steps // evaluations)
+    if kind == TunePruner.median:
+        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=steps // 3)
+    if kind == TunePruner.asha:
+        return pruners.SuccessiveHalvingPruner(min_resource=every)
+    if kind == TunePruner.hyperband:
+        return pruners.HyperbandPruner(min_resource=every, max_resource=steps)
+    return pruners.NopPruner()
+
+
+def tune_cmd(
+    algo: Annotated[str, typer.Option("--algo", help="ppo, a2c, a3c, dqn or reinforce.")],
+    env: Annotated[str, typer.Option("--env", help="gymnasium id, e.g. CartPole-v1.")],
+    steps: Annotated[int, typer.Option("--steps", help="Env steps each trial trains.")],
+    trials: Annotated[int | None, typer.Option(
+        "--trials", help="Trials to run now (default 20; with --timeout only: no limit).")
+    ] = None,
+    evaluations: Annotated[int, typer.Option(
+        "--evaluations", help="Evaluations per trial (reported to the pruner).")] = 10,
+    eval_episodes: Annotated[int, typer.Option(
+        "--eval-episodes", help="Deterministic episodes per evaluation.")] = 5,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", help="Study storage URL, e.g. sqlite:///rl.db (default: in memory); "
+                          "an existing study of the same name is resumed.")] = None,
+    study_name: Annotated[str | None, typer.Option(
+        "--study-name", help="Default: rl-<algo>-<env>.")] = None,
+    sampler: Annotated[TuneSampler, typer.Option(help="Searcher.")] = TuneSampler.tpe,
+    pruner: Annotated[TunePruner, typer.Option(help="Early stopping of bad trials.")
+                      ] = TunePruner.median,
+    overrides: Annotated[list[str] | None, typer.Option(
+        "--set", help="Fix one key for every trial, e.g. --set n_envs=8 or --set "
+                      "normalize=both (repeatable).", metavar="KEY=VALUE")] = None,
+    seed: SeedOpt = 0,
+    n_jobs: Annotated[int, typer.Option("--n-jobs", help="Trial worker processes.")] = 1,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", help="Seconds after which no new trial starts.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the best trial's resolved config here (YAML for "
+                      "`autolearn rl train --config`).", dir_okay=False)] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", help="torch CPU threads per trial.")] = 1,
+    json_output: JsonOpt = False,
+) -> None:
+    """Search hyperparameters: `autolearn rl tune --algo ppo --env CartPole-v1 --steps 20000`."""
+    from autolearn.rl.configs import dump_yaml, parse_overrides
+    from autolearn.rl.tune import best_run, tune
+
+    if steps < 1:
+        fail(f"--steps must be >= 1, but got {steps}")
+    if trials is not None and trials < 1:
+        fail(f"--trials must be >= 1, but got {trials}")
+    if evaluations < 1 or evaluations > steps:
+        fail(f"--evaluations must be in [1, --steps], but got {evaluations}")
+    _set_threads(threads)
+    n_trials = trials if trials is not None else (None if timeout is not None else 20)
+    study = tune(algo, env, n_trials=n_trials, n_timesteps=steps, n_evaluations=evaluations,
+                 n_eval_episodes=eval_episodes, fixed=parse_overrides(overrides or []),
+                 storage=storage, study_name=study_name or f"rl-{algo}-{env}",
+                 sampler=_tune_sampler(sampler, seed),
+                 pruner=_tune_pruner(pruner, steps, evaluations), seed=seed, n_jobs=n_jobs,
+                 timeout=timeout, show_progress_bar=not json_output and sys.stderr.isatty())
+    counts: dict[str, int] = {}
+    for t in study.trials:
+        counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    best = best_run(study)
+    best_trial = study.best_trial
+    if out is not None:
+        header = (f"Best trial ({best_trial.number}, mean return {best_trial.value:.6g} after "
+                  f"{steps} steps) of study {study.study_name!r}, by autolearn rl tune.\n"
+                  f"Train it: autolearn rl train --config {out} --steps N")
+        best["n_timesteps"] = steps
+        out.write_text(dump_yaml(best, header), encoding="utf-8")
+    if json_output:
+        emit_json({"study": study.study_name, "trials": counts, "best_trial": best_trial.number,
+                   "best_value": best_trial.value, "best_params": best_trial.params,
+                   "best_config": best, "out": None if out is None else str(out)})
+        return
+    states = ", ".join(f"{n} {k}" for k, n in counts.items())
+    typer.echo(f"{sum(counts.values())} trials ({states}); best: trial {best_trial.number}, "
+               f"mean return {best_trial.value:.4g}")
+    typer.echo("best parameters: " + ", ".join(f"{k}={v}" for k, v in best_trial.params.items()))
+    if out is not None:
+        typer.echo(f"config written to {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``rl`` command group to ``app``."""
-    add_group(app, "rl", "Reinforcement learning: train and evaluate agents on gymnasium "
-              "environments.", {"train": train, "eval": evaluate_cmd, "defaults": defaults})
+    add_group(app, "rl", "Reinforcement learning: train, tune and evaluate agents on "
+              "gymnasium environments.", {"train": train, "tune": tune_cmd,
+                                          "eval": evaluate_cmd, "defaults": defaults})

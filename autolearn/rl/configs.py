@@ -118,7 +118,13 @@ class RunSpec:
         """Plain values (lists, numbers, strings) that :func:`resolve` reads back unchanged."""
         out: dict[str, Any] = {"algo": self.algo, "env": self.env,
                                "n_timesteps": self.n_timesteps, "normalize": self.normalize}
-        for f in dataclasses.fields(self.config):
+        fields = dataclasses.fields(self.config)
+        # the agent's own fields first, the features-extractor ones (inherited, so first in
+        # the dataclass) after them
+        from autolearn.rl.common.extractors import FeaturesConfig
+
+        shared = {f.name for f in dataclasses.fields(FeaturesConfig)}
+        for f in sorted(fields, key=lambda f: f.name in shared):
             out[f.name] = _plain(getattr(self.config, f.name))
         return out
 

@@ -265,6 +265,9 @@ def test_multi_dimensional_box_observations_on_the_torch_path() -> None:
 
 def test_the_benchmarks_pixel_grid() -> None:
     from benchmarks.rl.images import PixelGrid
+    from benchmarks.rl.images_throughput import _pixels
+
+    assert _pixels().observation_space.shape == (84, 84, 1)
 
     env = PixelGrid()
     obs, _ = env.reset(seed=0)

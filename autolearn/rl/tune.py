@@ -1,0 +1,257 @@
+"""Hyperparameter search for RL agents with autolearn's own studies, samplers and pruners.
+
+What the RL Zoo does with Optuna (``train.py --optimize``), in one call or one command
+(``autolearn rl tune``): each trial samples an algorithm's hyperparameters
+(:data:`SEARCH_SPACES`, or your own function), trains an agent for ``n_timesteps``,
+evaluates it ``n_evaluations`` times on the way (deterministic episodes, reported to the
+trial, so a pruner stops bad trials early) and returns the mean return of the last
+evaluation. The study is an ordinary autolearn study: any storage (resume a search, run
+several ``autolearn worker`` processes on one database), sampler or pruner.
+
+Example:
+    >>> from autolearn.rl.tune import tune  # doctest: +SKIP
+    >>> study = tune("ppo", "CartPole-v1", n_trials=20, n_timesteps=20_000)  # doctest: +SKIP
+    >>> study.best_params  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from autolearn.exceptions import ConfigError, NoCompletedTrialsError, TrialPruned
+
+__all__ = ["SEARCH_SPACES", "best_run", "objective", "tune"]
+
+SearchSpace = Callable[[Any], dict[str, Any]]
+
+_NETS = {"small": (64, 64), "medium": (256, 256)}
+
+
+def _actor_critic_common(trial: Any) -> dict[str, Any]:
+    return {
+        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.98, 0.99, 0.995, 0.999]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True),
+        "vf_coef": trial.suggest_float("vf_coef", 0.1, 1.0),
+        "max_grad_norm": trial.suggest_categorical("max_grad_norm",
+                                                   [0.3, 0.5, 0.8, 1.0, 2.0, 5.0]),
+        "gae_lambda": trial.suggest_categorical("gae_lambda",
+                                                [0.8, 0.9, 0.92, 0.95, 0.98, 0.99, 1.0]),
+        "hidden": _NETS[trial.suggest_categorical("net", list(_NETS))],
+        "activation": trial.suggest_categorical("activation", ["tanh", "relu"]),
+    }
+
+
+def ppo_space(trial: Any) -> dict[str, Any]:
+    """PPO: the RL Zoo's search dimensions (rollout length, minibatch size, epochs, clip
+    range, discount, GAE lambda, rates, coefficients, network), ranges of our own."""
+    params = _actor_critic_common(trial)
+    params.update(
+        n_steps=trial.suggest_categorical("n_steps", [16, 32, 64, 128, 256, 512, 1024, 2048]),
+        batch_size=trial.suggest_categorical("batch_size", [16, 32, 64, 128, 256, 512]),
+        n_epochs=trial.suggest_categorical("n_epochs", [1, 5, 10, 20]),
+        clip_range=trial.suggest_categorical("clip_range", [0.1, 0.2, 0.3, 0.4]),
+    )
+    return params
+
+
+def a2c_space(trial: Any) -> dict[str, Any]:
+    """A2C (and A3C): rollout length, optimiser, advantage normalisation, the rest as PPO."""
+    params = _actor_critic_common(trial)
+    params.update(
+        n_steps=trial.suggest_categorical("n_steps", [5, 8, 16, 32, 64, 128]),
+        optimizer=trial.suggest_categorical("optimizer", ["rmsprop", "adam"]),
+        normalize_advantage=trial.suggest_categorical("normalize_advantage", [False, True]),
+    )
+    return params
+
+
+def a3c_space(trial: Any) -> dict[str, Any]:
+    """A3C: :func:`a2c_space` without the fields A3C lacks (its optimiser is the shared
+    RMSProp; no GAE, no advantage normalisation)."""
+    params = a2c_space(trial)
+    for name in ("optimizer", "normalize_advantage", "gae_lambda"):
+        params.pop(name)
+    return params
+
+
+def reinforce_space(trial: Any) -> dict[str, Any]:
+    """REINFORCE: rollout length, discount, rate, baseline, entropy bonus, network."""
+    return {
+        "n_steps": trial.suggest_categorical("n_steps", [64, 128, 256, 512, 1024]),
+        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.98, 0.99, 0.995, 0.999]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True),
+        "baseline": trial.suggest_categorical("baseline", ["moving_average", "value"]),
+        "normalize_advantage": trial.suggest_categorical("normalize_advantage",
+                                                         [False, True]),
+        "ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True),
+        "hidden": _NETS[trial.suggest_categorical("net", list(_NETS))],
+    }
+
+
+def dqn_space(trial: Any) -> dict[str, Any]:
+    """DQN: rate, minibatch, buffer, discount, exploration schedule, target updates,
+    training frequency, warm-up, network, Double DQN."""
+    train_freq = trial.suggest_categorical("train_freq", [1, 4, 8, 16, 128, 256])
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [16, 32, 64, 128, 256]),
+        "buffer_size": trial.suggest_categorical("buffer_size", [10_000, 50_000, 100_000]),
+        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.98, 0.99, 0.995, 0.999]),
+        "exploration_fraction": trial.suggest_float("exploration_fraction", 0.0, 0.5),
+        "exploration_final_eps": trial.suggest_float("exploration_final_eps", 0.0, 0.2),
+        "target_update_interval": trial.suggest_categorical(
+            "target_update_interval", [1, 10, 100, 1_000, 5_000]),
+        "learning_starts": trial.suggest_categorical("learning_starts", [0, 1_000, 5_000]),
+        "train_freq": train_freq,
+        "gradient_steps": max(1, train_freq // trial.suggest_categorical(
+            "subsample_steps", [1, 2, 4, 8])),
+        "hidden": _NETS[trial.suggest_categorical("net", list(_NETS))],
+        "double_q": trial.suggest_categorical("double_q", [False, True]),
+    }
+
+
+#: The default search space of each algorithm: ``space(trial) -> config overrides``.
+SEARCH_SPACES: dict[str, SearchSpace] = {
+    "ppo": ppo_space, "a2c": a2c_space, "a3c": a3c_space, "reinforce": reinforce_space,
+    "dqn": dqn_space,
+}
+
+
+def _overrides(algo: str, space: SearchSpace | None, trial: Any,
+               fixed: Mapping[str, Any]) -> dict[str, Any]:
+    if space is None:
+        if algo not in SEARCH_SPACES:
+            raise ConfigError(f"no default search space for {algo!r} (there is one for "
+                              f"{', '.join(sorted(SEARCH_SPACES))}): pass `space`")
+        space = SEARCH_SPACES[algo]
+    params = {**space(trial), **fixed}
+    n_envs = params.get("n_envs", fixed.get("n_envs"))
+    if "batch_size" in params and "n_steps" in params and algo == "ppo":
+        rollout = int(params["n_steps"]) * int(n_envs or 1)
+        params["batch_size"] = min(int(params["batch_size"]), rollout)  # as the RL Zoo
+    return params
+
+
+def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
+              n_eval_episodes: int = 5, space: SearchSpace | None = None,
+              fixed: Mapping[str, Any] | None = None, seed: int = 0
+              ) -> Callable[[Any], float]:
+    """The objective :func:`tune` optimises, for ``study.optimize`` or an ``autolearn
+    worker``: a trial's hyperparameters (``space(trial)`` then ``fixed``, which also takes
+    the run keys ``normalize`` and ``n_envs``), an agent trained ``n_timesteps`` steps with
+    seed ``seed + trial.number``, evaluated every ``n_timesteps // n_evaluations`` steps on
+    ``n_eval_episodes`` deterministic episodes (reported as the trial's intermediate
+    values at the step counts; pruned when the study's pruner says so), returning the last
+    evaluation's mean return. Each trial records the whole resolved config in its user
+    attribute ``config`` (plain values)."""
+    from autolearn.rl.common.callbacks import EvalCallback, evaluate
+    from autolearn.rl.configs import build_agent, make_eval_env, resolve
+
+    for name, value, low in (("n_timesteps", n_timesteps, 1), ("n_evaluations", n_evaluations, 1),
+                             ("n_eval_episodes", n_eval_episodes, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"`{name}` must be an int >= {low}, but got {name}={value!r}")
+    if n_evaluations > n_timesteps:
+        raise ConfigError(f"`n_evaluations` must be at most n_timesteps ({n_timesteps}), but "
+                          f"got n_evaluations={n_evaluations}")
+    fixed = dict(fixed or {})
+    resolve(algo, env, overrides=fixed, n_timesteps=n_timesteps, use_defaults=False)  # typos
+    every = n_timesteps // n_evaluations
+
+    def run(trial: Any) -> float:
+        params = _overrides(algo, space, trial, fixed)
+        spec = resolve(algo, env, overrides=params, n_timesteps=n_timesteps,
+                       use_defaults=False)
+        trial.set_user_attr("config", spec.to_dict())
+        agent = build_agent(spec, seed=seed + trial.number)
+
+        def report(agent: Any, row: dict[str, Any]) -> bool:
+            value = row.get("eval_return_mean")
+            if value is None:
+                return True
+            trial.report(float(value), step=int(agent.num_timesteps))
+            if trial.should_prune():
+                raise TrialPruned(f"pruned at {agent.num_timesteps} steps "
+                                  f"(mean return {value:.4g})")
+            return True
+
+        eval_env = make_eval_env(spec, n_eval_episodes, train_env=agent.env)
+        evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
+                                 seed=seed)
+        agent.learn(n_timesteps, callback=[evaluator, report])
+        if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
+            value = evaluator.evaluations[-1][1]
+        else:  # the last update fell between evaluation points: evaluate the final agent
+            value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
+            report(agent, {"eval_return_mean": value})
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the final evaluation returned {value}")
+        return float(value)
+
+    return run
+
+
+def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
+         n_evaluations: int = 10, n_eval_episodes: int = 5,
+         space: SearchSpace | None = None, fixed: Mapping[str, Any] | None = None,
+         storage: Any = None, study_name: str | None = None, sampler: Any = None,
+         pruner: Any = None, seed: int = 0, n_jobs: int = 1, timeout: float | None = None,
+         show_progress_bar: bool = False) -> Any:
+    """Search ``algo``'s hyperparameters on ``env``; the (created or resumed) study.
+
+    Args:
+        algo, env: as ``autolearn rl train`` (``ppo``, ``a2c``, ``a3c``, ``reinforce``,
+            ``dqn``; a gymnasium id).
+        n_trials: trials to run in this call (``None``: until ``timeout``).
+        n_timesteps, n_evaluations, n_eval_episodes, space, fixed, seed: see
+            :func:`objective`.
+        storage, study_name: where the study lives (``None``: in memory); an existing
+            study of that name is resumed.
+        sampler: default ``TPESampler(seed=seed)``; pruner: default
+            ``MedianPruner(n_startup_trials=5, n_warmup_steps=n_timesteps // 3)`` (the RL
+            Zoo's choices).
+        n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
+
+    A trial whose training fails (a diverging configuration) is stored as failed and the
+    search goes on; bad arguments raise ``ConfigError`` before any trial runs.
+    """
+    import autolearn
+    from autolearn.pruners import MedianPruner
+    from autolearn.samplers import TPESampler
+
+    run = objective(algo, env, n_timesteps=n_timesteps, n_evaluations=n_evaluations,
+                    n_eval_episodes=n_eval_episodes, space=space, fixed=fixed, seed=seed)
+    if space is None and algo not in SEARCH_SPACES:
+        raise ConfigError(f"no default search space for {algo!r} (there is one for "
+                          f"{', '.join(sorted(SEARCH_SPACES))}): pass `space`")
+    study = autolearn.create_study(
+        storage, study_name=study_name, direction="maximize",
+        sampler=sampler if sampler is not None else TPESampler(seed=seed),
+        pruner=pruner if pruner is not None else MedianPruner(
+            n_startup_trials=5, n_warmup_steps=n_timesteps // 3),
+        load_if_exists=True)
+    study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                   show_progress_bar=show_progress_bar)
+    return study
+
+
+def best_run(study: Any) -> dict[str, Any]:
+    """The best complete trial's resolved config as plain values (the ``config`` user
+    attribute :func:`objective` records): what ``autolearn rl train --config`` reads.
+
+    Raises:
+        ConfigError: the study has no complete trial with a recorded config.
+    """
+    try:
+        best = study.best_trial
+    except NoCompletedTrialsError:
+        raise ConfigError("the study has no complete trial yet: run more trials (pruned "
+                          "and failed ones have no final value)") from None
+    config = best.user_attrs.get("config")
+    if not isinstance(config, dict):
+        raise ConfigError(f"trial {best.number} has no recorded config: it was not run by "
+                          "autolearn.rl.tune")
+    return dict(config)

@@ -1,0 +1,96 @@
+"""Hyperparameter search for RL agents (autolearn.rl.tune and ``autolearn rl tune``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from autolearn.cli import app
+from autolearn.exceptions import ConfigError
+from autolearn.pruners import ThresholdPruner
+from autolearn.rl.configs import read_config_file, resolve
+from autolearn.rl.tune import SEARCH_SPACES, best_run, tune
+
+SMALL = {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2}
+
+
+def test_trials_report_evaluations_and_the_best_config_round_trips(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'rl.db'}"
+    study = tune("ppo", "CartPole-v1", n_trials=3, n_timesteps=512, n_evaluations=2,
+                 n_eval_episodes=2, storage=storage, study_name="s", fixed={"n_envs": 2})
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    for t in study.trials:
+        steps = sorted(t.intermediate_values)
+        assert len(steps) >= 2 and steps[-1] >= 512
+        assert t.value == t.intermediate_values[steps[-1]]  # the last evaluation
+        config = t.user_attrs["config"]
+        assert config["n_envs"] == 2 and config["batch_size"] <= config["n_steps"] * 2
+    best = best_run(study)
+    assert best["learning_rate"] == study.best_params["learning_rate"]
+    again = resolve(overrides={k: v for k, v in best.items()}, use_defaults=False)
+    assert again.to_dict() == best
+    resumed = tune("ppo", "CartPole-v1", n_trials=1, n_timesteps=512, n_evaluations=2,
+                   n_eval_episodes=2, storage=storage, study_name="s", fixed={"n_envs": 2})
+    assert len(resumed.trials) == 4
+
+
+def test_a_pruner_stops_trials_at_their_first_evaluation() -> None:
+    study = tune("a2c", "CartPole-v1", n_trials=2, n_timesteps=400, n_evaluations=4,
+                 n_eval_episodes=2, pruner=ThresholdPruner(lower=1e9), fixed={"n_envs": 2})
+    assert [t.state.name for t in study.trials] == ["PRUNED", "PRUNED"]
+    assert all(len(t.intermediate_values) == 1 for t in study.trials)
+    with pytest.raises(ConfigError, match="no complete trial"):
+        best_run(study)
+
+
+def test_own_space_and_fixed_values() -> None:
+    def space(trial: object) -> dict[str, object]:
+        return {"learning_rate": trial.suggest_float("lr", 1e-4, 1e-3, log=True)}  # type: ignore[attr-defined]
+
+    study = tune("ppo", "CartPole-v1", n_trials=2, n_timesteps=128, n_evaluations=1,
+                 n_eval_episodes=1, space=space, fixed=SMALL)
+    for t in study.trials:
+        assert list(t.params) == ["lr"]
+        config = t.user_attrs["config"]
+        assert config["learning_rate"] == t.params["lr"] and config["n_steps"] == 32
+
+
+@pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
+def test_every_default_space_runs(algo: str) -> None:
+    fixed = {"n_workers": 2, "n_envs": 2} if algo == "a3c" else {}
+    study = tune(algo, "CartPole-v1", n_trials=2, n_timesteps=256, n_evaluations=1,
+                 n_eval_episodes=1, fixed=fixed, seed=1)
+    assert len(study.trials) == 2
+    assert all(t.state.name in ("COMPLETE", "FAIL") for t in study.trials)
+    assert any(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_bad_arguments_fail_before_any_trial() -> None:
+    with pytest.raises(ConfigError, match="no default search space for 'async_q'"):
+        tune("async_q", "CartPole-v1", n_trials=1, n_timesteps=100)
+    with pytest.raises(ConfigError, match="`n_evaluations` must be at most n_timesteps"):
+        tune("ppo", "CartPole-v1", n_trials=1, n_timesteps=5, n_evaluations=10)
+    with pytest.raises(ConfigError, match="`n_timesteps` must be an int >= 1"):
+        tune("ppo", "CartPole-v1", n_trials=1, n_timesteps=0)
+    with pytest.raises(ConfigError, match="unknown key"):
+        tune("ppo", "CartPole-v1", n_trials=1, n_timesteps=100, fixed={"n_env": 2})
+
+
+def test_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "best.yaml"
+    result = CliRunner().invoke(app, [
+        "rl", "tune", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "256",
+        "--trials", "2", "--evaluations", "1", "--eval-episodes", "1", "--set", "n_envs=2",
+        "--sampler", "random", "--pruner", "none", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["trials"] == {"complete": 2} and data["out"] == str(out)
+    values = read_config_file(out)
+    assert values["algo"] == "ppo" and values["n_timesteps"] == 256
+    assert values["learning_rate"] == data["best_params"]["learning_rate"]
+    bad = CliRunner().invoke(app, ["rl", "tune", "--algo", "ppo", "--env", "CartPole-v1",
+                                   "--steps", "10", "--evaluations", "20"])
+    assert bad.exit_code != 0 and "--evaluations must be in [1, --steps]" in bad.output
