@@ -31,18 +31,14 @@ writes ``benchmarks/results/rl_images.{md,json}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shlex
-import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
+from benchmarks.rl._sidebyside import command_line, header, interleaved, metadata, write
 
 CHUNK = 5_120
 BUDGET = 20 * CHUNK
@@ -51,7 +47,6 @@ PPO_ARGS: dict[str, Any] = dict(n_steps=128, batch_size=256, n_epochs=4, learnin
                                 clip_range=0.1, ent_coef=0.01, vf_coef=0.5, gamma=0.99,
                                 gae_lambda=0.95, max_grad_norm=0.5)
 N_ENVS = 8
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 class PixelGrid(gym.Env):  # type: ignore[type-arg]
@@ -144,15 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    command = "python -m benchmarks.rl.images " + shlex.join(
-        sys.argv[1:] if argv is None else argv)
+    command = command_line("benchmarks.rl.images", argv)
     load_before = os.getloadavg()
-    runs: list[dict[str, Any]] = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        order = [("autolearn", run_autolearn), ("sb3", run_sb3)]
-        for lib, fn in order if seed % 2 == 0 else order[::-1]:
-            runs.append({"seed": seed, "lib": lib, **fn(seed)})
-            print(json.dumps(runs[-1]), flush=True)
+    runs = interleaved(range(args.first_seed, args.first_seed + args.seeds),
+                       [("autolearn", run_autolearn), ("sb3", run_sb3)])
     summary = {}
     for lib in ("autolearn", "sb3"):
         rs = [r for r in runs if r["lib"] == lib]
@@ -161,17 +151,11 @@ def main(argv: list[str] | None = None) -> None:
             "median_steps": float(np.median([r["solved_at"] or BUDGET for r in rs])),
             "median_cpu": float(np.median([r["cpu"] for r in rs])),
             "median_steps_per_cpu_s": float(np.median([r["steps"] / r["cpu"] for r in rs]))}
-    meta = {"command": command, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": platform.platform(), "python": platform.python_version(),
-            "load_before": load_before, "load_after": os.getloadavg()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rl_images.json").write_text(
-        json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=1) + "\n")
+    meta = metadata(command, load_before)
     a, s = summary["autolearn"], summary["sb3"]
     lines = [
-        "# PPO from pixels (Nature CNN) on PixelGrid 4x4 (36x36 pixels), autolearn vs SB3", "",
-        f"Command: `{command}` ({meta['date']}, {meta['machine']}; load average before "
-        f"{load_before[0]:.1f}, after {meta['load_after'][0]:.1f}).", "",
+        *header("PPO from pixels (Nature CNN) on PixelGrid 4x4 (36x36 pixels), autolearn vs "
+                "SB3", meta),
         "| measure | autolearn | SB3 | ratio |", "|---|---|---|---|",
         f"| runs solved (20/20 episodes reach the goal) within {BUDGET:,} steps | "
         f"{a['solved']}/{a['runs']} | {s['solved']}/{s['runs']} | |",
@@ -192,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     lines += ["", "Protocol: the module docstring of `benchmarks/rl/images.py`. No issue sets a "
               "goal for this row. Ratios are autolearn / SB3. CPU-s: process CPU time, torch "
               "threads 1, evaluation excluded."]
-    (RESULTS / "rl_images.md").write_text("\n".join(lines) + "\n")
+    write("rl_images", {"meta": meta, "summary": summary, "runs": runs}, lines)
 
 
 if __name__ == "__main__":

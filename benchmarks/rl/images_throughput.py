@@ -19,18 +19,14 @@ writes ``benchmarks/results/rl_images_throughput.{md,json}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import shlex
-import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from benchmarks.rl.images import N_ENVS, PPO_ARGS, RESULTS, PixelGrid
+from benchmarks.rl._sidebyside import command_line, header, interleaved, metadata, write
+from benchmarks.rl.images import N_ENVS, PPO_ARGS, PixelGrid
 
 CELL = 21  # 4 cells x 21 pixels = 84
 WARMUP = N_ENVS * PPO_ARGS["n_steps"]
@@ -71,31 +67,22 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    command = "python -m benchmarks.rl.images_throughput " + shlex.join(
-        sys.argv[1:] if argv is None else argv)
+    command = command_line("benchmarks.rl.images_throughput", argv)
     load_before = os.getloadavg()
-    runs: list[dict[str, Any]] = []
-    for seed in range(args.seeds):
-        order: list[tuple[str, Any]] = [
-            ("autolearn", run_autolearn), ("sb3", run_sb3),
-            ("autolearn_once", lambda seed, steps: run_autolearn(seed, steps, False))]
-        for lib, fn in order if seed % 2 == 0 else order[::-1]:
-            runs.append({"seed": seed, "lib": lib, "steps_per_cpu_s": fn(seed, args.steps)})
-            print(json.dumps(runs[-1]), flush=True)
+
+    def measure(fn: Any) -> Any:
+        return lambda seed: {"steps_per_cpu_s": fn(seed, args.steps)}
+
+    runs = interleaved(range(args.seeds), [
+        ("autolearn", measure(run_autolearn)), ("sb3", measure(run_sb3)),
+        ("autolearn_once", measure(lambda seed, steps: run_autolearn(seed, steps, False)))])
     med = {lib: float(np.median([r["steps_per_cpu_s"] for r in runs if r["lib"] == lib]))
            for lib in ("autolearn", "sb3", "autolearn_once")}
-    meta = {"command": command, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": platform.platform(), "load_before": load_before,
-            "load_after": os.getloadavg()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "rl_images_throughput.json").write_text(
-        json.dumps({"meta": meta, "median": med, "runs": runs}, indent=1) + "\n")
+    meta = metadata(command, load_before)
     per_seed = ", ".join(
         f"seed {r['seed']} {r['lib']} {r['steps_per_cpu_s']:.0f}" for r in runs)
     lines = [
-        "# PPO training throughput, Nature CNN on 84x84 frames, autolearn vs SB3", "",
-        f"Command: `{command}` ({meta['date']}, {meta['machine']}; load average before "
-        f"{load_before[0]:.1f}, after {meta['load_after'][0]:.1f}).", "",
+        *header("PPO training throughput, Nature CNN on 84x84 frames, autolearn vs SB3", meta),
         "| measure | autolearn | SB3 | ratio |", "|---|---|---|---|",
         f"| training env steps per CPU-s, 8 envs (median of {args.seeds}) | "
         f"{med['autolearn']:.0f} | {med['sb3']:.0f} | {med['autolearn'] / med['sb3']:.2f} |",
@@ -108,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         "epoch by default (three more forward passes over each rollout here); SB3's does "
         "not ('autolearn_once' runs: recompute_advantages=False).",
     ]
-    (RESULTS / "rl_images_throughput.md").write_text("\n".join(lines) + "\n")
+    write("rl_images_throughput", {"meta": meta, "median": med, "runs": runs}, lines)
 
 
 if __name__ == "__main__":

@@ -57,3 +57,35 @@ def test_async_q_rows_have_no_goal_while_dqn_rows_keep_theirs(tmp_path):
         assert rows[(measure, "ASYNC_Q")][6:] == ["", ""]
         assert rows[(measure, "DQN")][6] and rows[(measure, "DQN")][7] in ("met", "missed")
     assert any("No goal for the asynchronous Q-learning" in n for n in report.notes)
+
+
+def test_side_by_side_helpers_and_result_pages(tmp_path, monkeypatch, capsys):
+    from benchmarks.rl import _sidebyside, images, images_throughput, tune_vs_optuna
+
+    calls = []
+    runs = _sidebyside.interleaved(range(3), [
+        ("a", lambda s: calls.append(("a", s)) or {"x": s}),
+        ("b", lambda s: calls.append(("b", s)) or {"x": -s})])
+    assert calls == [("a", 0), ("b", 0), ("b", 1), ("a", 1), ("a", 2), ("b", 2)]
+    assert runs[2] == {"seed": 1, "lib": "b", "x": -1}
+    assert _sidebyside.command_line("m", ["--seeds", "2"]) == "python -m m --seeds 2"
+    # each page's main with its training stubbed out: the tables render
+    monkeypatch.setattr(_sidebyside, "RESULTS", tmp_path)
+    fake = {"solved_at": 4096, "steps": 4096, "cpu": 2.0, "curve": []}
+    monkeypatch.setattr(images, "run_autolearn", lambda seed: fake)
+    monkeypatch.setattr(images, "run_sb3", lambda seed: {**fake, "solved_at": None})
+    images.main(["--seeds", "2"])
+    assert "| env steps to solve (median) | 4,096 | 102,400 | 0.04 |" in (
+        tmp_path / "rl_images.md").read_text()
+    monkeypatch.setattr(images_throughput, "run_autolearn",
+                        lambda s, n, r=True: 300.0 if r else 360.0)
+    monkeypatch.setattr(images_throughput, "run_sb3", lambda s, n: 250.0)
+    images_throughput.main(["--seeds", "1"])
+    assert "| 300 | 250 | 1.20 |" in (tmp_path / "rl_images_throughput.md").read_text()
+    stats = {"best_value": 500.0, "steps_trained": 1000, "complete": 1, "pruned": 1, "failed": 0}
+    monkeypatch.setattr(tune_vs_optuna, "search_autolearn", lambda s, n, t: ({}, stats))
+    monkeypatch.setattr(tune_vs_optuna, "search_optuna", lambda s, n, t: ({}, stats))
+    monkeypatch.setattr(tune_vs_optuna, "confirm", lambda config, steps: 400.0)
+    tune_vs_optuna.main(["--seeds", "1", "--trials", "2"])
+    assert "| 400.0 | 400.0 | 1.00 |" in (tmp_path / "rl_tune_vs_optuna.md").read_text()
+    capsys.readouterr()

@@ -94,3 +94,12 @@ def test_command_line(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["rl", "tune", "--algo", "ppo", "--env", "CartPole-v1",
                                    "--steps", "10", "--evaluations", "20"])
     assert bad.exit_code != 0 and "--evaluations must be in [1, --steps]" in bad.output
+
+
+def test_the_benchmarks_autolearn_side() -> None:
+    from benchmarks.rl.tune_vs_optuna import confirm, search_autolearn
+
+    config, stats = search_autolearn(0, 256, 2)
+    assert stats["complete"] + stats["pruned"] + stats["failed"] == 2
+    assert stats["steps_trained"] >= 256 and config["n_envs"] == 8
+    assert confirm(config, 256) >= 8.0  # CartPole's shortest episodes last 8+ steps

@@ -1,0 +1,163 @@
+"""Tuning PPO's hyperparameters: autolearn's studies against Optuna's, the same objective.
+
+The RL Zoo tunes with Optuna (TPE + median pruning); ``autolearn rl tune`` does it with
+autolearn's own TPE and median pruner. Both sides here run the same trial function,
+:func:`autolearn.rl.tune.objective` (PPO on CartPole-v1, ``--steps`` env steps per trial
+with 8 envs, 5 evaluations of 5 deterministic episodes reported to the pruner, agent seed
+``1000 * search seed + trial number``), so the agents, their training and their
+evaluations are identical: what differs is the search (sampler and pruner), each at its
+library's defaults apart from the seed: autolearn ``TPESampler(seed)`` and Optuna's
+``TPESampler(seed=seed)`` (both 10 random start-up trials), ``MedianPruner(
+n_startup_trials=5, n_warmup_steps=steps // 3)`` on both sides (the Zoo's). autolearn's
+``TrialPruned`` raised by the objective is passed to Optuna as ``optuna.TrialPruned``.
+
+Per search seed and library: ``--trials`` trials; then the best trial's configuration is
+retrained from scratch on 3 fresh seeds (``10_000 + k``) for the same steps and
+evaluated on 10 deterministic episodes each: the *confirmed* return (the search's own best
+value is a maximum over noisy single-seed evaluations). Also reported: env steps trained
+over the search (pruning saves steps) and its CPU seconds. Libraries alternate per seed.
+
+Usage (from the repository root)::
+
+    python -m benchmarks.rl.tune_vs_optuna --seeds 5 --trials 15
+
+writes ``benchmarks/results/rl_tune_vs_optuna.{md,json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.rl._sidebyside import command_line, header, interleaved, metadata, write
+
+ALGO, ENV = "ppo", "CartPole-v1"
+FIXED = {"n_envs": 8}
+N_EVALUATIONS, N_EVAL_EPISODES = 5, 5
+
+
+def _objective(steps: int, seed: int) -> Any:
+    from autolearn.rl.tune import objective
+
+    return objective(ALGO, ENV, n_timesteps=steps, n_evaluations=N_EVALUATIONS,
+                     n_eval_episodes=N_EVAL_EPISODES, fixed=FIXED, seed=1000 * seed)
+
+
+def _steps_trained(trials: list[Any]) -> int:
+    return int(sum(max(t.intermediate_values, default=0) for t in trials))
+
+
+def search_autolearn(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any], dict]:
+    import autolearn
+    from autolearn.pruners import MedianPruner
+    from autolearn.samplers import TPESampler
+
+    study = autolearn.create_study(direction="maximize", sampler=TPESampler(seed=seed),
+                                   pruner=MedianPruner(n_startup_trials=5,
+                                                       n_warmup_steps=steps // 3))
+    study.optimize(_objective(steps, seed), n_trials=n_trials, catch=(Exception,))
+    states = [t.state.name for t in study.trials]
+    return study.best_trial.user_attrs["config"], {
+        "best_value": study.best_value, "steps_trained": _steps_trained(study.trials),
+        "complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"),
+        "failed": states.count("FAIL")}
+
+
+def search_optuna(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any], dict]:
+    import optuna
+
+    from autolearn.exceptions import TrialPruned
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run = _objective(steps, seed)
+
+    def wrapped(trial: Any) -> float:
+        try:
+            return float(run(trial))
+        except TrialPruned as exc:
+            raise optuna.TrialPruned(str(exc)) from None
+
+    study = optuna.create_study(direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.MedianPruner(
+                                    n_startup_trials=5, n_warmup_steps=steps // 3))
+    study.optimize(wrapped, n_trials=n_trials, catch=(Exception,))
+    states = [t.state.name for t in study.trials]
+    return study.best_trial.user_attrs["config"], {
+        "best_value": study.best_value, "steps_trained": _steps_trained(study.trials),
+        "complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"),
+        "failed": states.count("FAIL")}
+
+
+def confirm(config: dict[str, Any], steps: int) -> float:
+    """Mean of 3 fresh-seed retrainings' 10-episode deterministic evaluations."""
+    from autolearn.rl import evaluate
+    from autolearn.rl.configs import build_agent, make_eval_env, resolve
+
+    spec = resolve(overrides={**config, "n_timesteps": steps}, use_defaults=False)
+    values = []
+    for k in range(3):
+        agent = build_agent(spec, seed=10_000 + k).learn(steps)
+        values.append(evaluate(agent, make_eval_env(spec, 10, train_env=agent.env), 10,
+                               seed=20_000 + k)[0])
+    return float(np.mean(values))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=8_192)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    command = command_line("benchmarks.rl.tune_vs_optuna", argv)
+    load_before = os.getloadavg()
+
+    def searched(fn: Any) -> Any:
+        def run(seed: int) -> dict[str, Any]:
+            t = time.process_time()
+            config, stats = fn(seed, args.steps, args.trials)
+            cpu = time.process_time() - t
+            return {"cpu": cpu, "confirmed": confirm(config, args.steps), **stats}
+        return run
+
+    runs = interleaved(range(args.seeds), [("autolearn", searched(search_autolearn)),
+                                           ("optuna", searched(search_optuna))])
+    summary = {lib: {k: float(np.median([r[k] for r in runs if r["lib"] == lib]))
+                     for k in ("confirmed", "best_value", "steps_trained", "cpu", "pruned")}
+               for lib in ("autolearn", "optuna")}
+    meta = metadata(command, load_before)
+    a, o = summary["autolearn"], summary["optuna"]
+    lines = [
+        *header(f"Tuning PPO on {ENV}: autolearn studies vs Optuna, the same trial function",
+                meta),
+        f"{args.trials} trials of {args.steps:,} env steps per search; medians over "
+        f"{args.seeds} search seeds.", "",
+        "| measure | autolearn | Optuna | ratio |", "|---|---|---|---|",
+        f"| confirmed return of the best config (3 fresh seeds x 10 episodes) | "
+        f"{a['confirmed']:.1f} | {o['confirmed']:.1f} | {a['confirmed'] / o['confirmed']:.2f} |",
+        f"| the search's own best value | {a['best_value']:.1f} | {o['best_value']:.1f} | |",
+        f"| env steps trained over the search | {a['steps_trained']:,.0f} | "
+        f"{o['steps_trained']:,.0f} | {a['steps_trained'] / o['steps_trained']:.2f} |",
+        f"| pruned trials | {a['pruned']:.0f} | {o['pruned']:.0f} | |",
+        f"| search CPU-s | {a['cpu']:.0f} | {o['cpu']:.0f} | {a['cpu'] / o['cpu']:.2f} |", "",
+        "Per search (seed, library: confirmed, best value, steps trained, complete / pruned / "
+        "failed trials, CPU-s):", "",
+    ]
+    for r in runs:
+        lines.append(f"- {r['seed']} {r['lib']}: {r['confirmed']:.1f}, {r['best_value']:.1f}, "
+                     f"{r['steps_trained']:,}, {r['complete']}/{r['pruned']}/{r['failed']}, "
+                     f"{r['cpu']:.0f}")
+    lines += ["", "Protocol: the module docstring of `benchmarks/rl/tune_vs_optuna.py`. No "
+              "issue sets a goal for this row."]
+    write("rl_tune_vs_optuna", {"meta": meta, "summary": summary, "runs": runs}, lines)
+
+
+if __name__ == "__main__":
+    main()
