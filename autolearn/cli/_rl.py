@@ -312,7 +312,7 @@ class TuneSampler(enum.StrEnum):
 
 
 class TunePruner(enum.StrEnum):
-    """Pruners ``autolearn rl tune`` offers (steps are env steps)."""
+    """Pruners ``autolearn rl tune`` offers (steps are evaluation points)."""
 
     median = "median"
     asha = "asha"
@@ -329,16 +329,16 @@ def _tune_sampler(kind: TuneSampler, seed: int) -> Any:
     return getattr(samplers, cls)(seed=seed)
 
 
-def _tune_pruner(kind: TunePruner, steps: int, evaluations: int) -> Any:
+def _tune_pruner(kind: TunePruner, evaluations: int) -> Any:
     from autolearn import pruners
 
-    every = max(1, steps // evaluations)
+    # the trials report at evaluation points 1, 2, ... (autolearn.rl.tune.objective)
     if kind == TunePruner.median:
-        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=steps // 3)
+        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=evaluations // 3)
     if kind == TunePruner.asha:
-        return pruners.SuccessiveHalvingPruner(min_resource=every)
+        return pruners.SuccessiveHalvingPruner(min_resource=1)
     if kind == TunePruner.hyperband:
-        return pruners.HyperbandPruner(min_resource=every, max_resource=steps)
+        return pruners.HyperbandPruner(min_resource=1, max_resource=evaluations)
     return pruners.NopPruner()
 
 
@@ -391,7 +391,7 @@ def tune_cmd(
                  n_eval_episodes=eval_episodes, fixed=parse_overrides(overrides or []),
                  storage=storage, study_name=study_name or f"rl-{algo}-{env}",
                  sampler=_tune_sampler(sampler, seed),
-                 pruner=_tune_pruner(pruner, steps, evaluations), seed=seed, n_jobs=n_jobs,
+                 pruner=_tune_pruner(pruner, evaluations), seed=seed, n_jobs=n_jobs,
                  timeout=timeout, show_progress_bar=not json_output and sys.stderr.isatty())
     counts: dict[str, int] = {}
     for t in study.trials:

@@ -143,10 +143,16 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     worker``: a trial's hyperparameters (``space(trial)`` then ``fixed``, which also takes
     the run keys ``normalize`` and ``n_envs``), an agent trained ``n_timesteps`` steps with
     seed ``seed + trial.number``, evaluated every ``n_timesteps // n_evaluations`` steps on
-    ``n_eval_episodes`` deterministic episodes (reported as the trial's intermediate
-    values at the step counts; pruned when the study's pruner says so), returning the last
-    evaluation's mean return. Each trial records the whole resolved config in its user
-    attribute ``config`` (plain values)."""
+    ``n_eval_episodes`` deterministic episodes, returning the mean return of the
+    evaluation at the end of training.
+
+    Each evaluation is reported to the trial at step ``k``, the evaluation point it
+    reached (``k = num_timesteps // (n_timesteps // n_evaluations)``, 1 to about
+    ``n_evaluations``), as the RL Zoo reports its evaluation index: trials whose rollouts
+    differ in size then report at the same steps, which pruners compare. The env step
+    count of each is kept in the user attribute ``eval_timesteps`` (``[[k, steps],
+    ...]``), the steps trained in ``timesteps`` (also for a pruned trial), the whole
+    resolved config in ``config`` (plain values)."""
     from autolearn.rl.common.callbacks import EvalCallback, evaluate
     from autolearn.rl.configs import build_agent, make_eval_env, resolve
 
@@ -168,25 +174,32 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
         trial.set_user_attr("config", spec.to_dict())
         agent = build_agent(spec, seed=seed + trial.number)
 
+        reported: list[list[int]] = []
+
         def report(agent: Any, row: dict[str, Any]) -> bool:
             value = row.get("eval_return_mean")
-            if value is None:
+            point = int(agent.num_timesteps) // every
+            if value is None or (reported and point <= reported[-1][0]):
                 return True
-            trial.report(float(value), step=int(agent.num_timesteps))
+            trial.report(float(value), step=point)
+            reported.append([point, int(agent.num_timesteps)])
+            trial.set_user_attr("eval_timesteps", reported)
             if trial.should_prune():
-                raise TrialPruned(f"pruned at {agent.num_timesteps} steps "
-                                  f"(mean return {value:.4g})")
+                trial.set_user_attr("timesteps", int(agent.num_timesteps))
+                raise TrialPruned(f"pruned at evaluation point {point} ({agent.num_timesteps} "
+                                  f"steps, mean return {value:.4g})")
             return True
 
         eval_env = make_eval_env(spec, n_eval_episodes, train_env=agent.env)
         evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
                                  seed=seed)
         agent.learn(n_timesteps, callback=[evaluator, report])
+        trial.set_user_attr("timesteps", int(agent.num_timesteps))
         if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
             value = evaluator.evaluations[-1][1]
         else:  # the last update fell between evaluation points: evaluate the final agent
             value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
-            report(agent, {"eval_return_mean": value})
+            report(agent, {"eval_return_mean": value})  # if it reached a new point
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
         return float(value)
@@ -211,8 +224,8 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
         storage, study_name: where the study lives (``None``: in memory); an existing
             study of that name is resumed.
         sampler: default ``TPESampler(seed=seed)``; pruner: default
-            ``MedianPruner(n_startup_trials=5, n_warmup_steps=n_timesteps // 3)`` (the RL
-            Zoo's choices).
+            ``MedianPruner(n_startup_trials=5, n_warmup_steps=n_evaluations // 3)`` (the RL
+            Zoo's choices; steps are evaluation points, see :func:`objective`).
         n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
 
     A trial whose training fails (a diverging configuration) is stored as failed and the
@@ -231,7 +244,7 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
         storage, study_name=study_name, direction="maximize",
         sampler=sampler if sampler is not None else TPESampler(seed=seed),
         pruner=pruner if pruner is not None else MedianPruner(
-            n_startup_trials=5, n_warmup_steps=n_timesteps // 3),
+            n_startup_trials=5, n_warmup_steps=n_evaluations // 3),
         load_if_exists=True)
     study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                    show_progress_bar=show_progress_bar)

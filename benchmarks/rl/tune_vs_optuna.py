@@ -8,7 +8,8 @@ with 8 envs, 5 evaluations of 5 deterministic episodes reported to the pruner, a
 evaluations are identical: what differs is the search (sampler and pruner), each at its
 library's defaults apart from the seed: autolearn ``TPESampler(seed)`` and Optuna's
 ``TPESampler(seed=seed)`` (both 10 random start-up trials), ``MedianPruner(
-n_startup_trials=5, n_warmup_steps=steps // 3)`` on both sides (the Zoo's). autolearn's
+n_startup_trials=5, n_warmup_steps=1)`` on both sides (the Zoo's: a third of the 5
+evaluation points, which are the trials' steps). autolearn's
 ``TrialPruned`` raised by the objective is passed to Optuna as ``optuna.TrialPruned``.
 
 Per search seed and library: ``--trials`` trials; then the best trial's configuration is
@@ -48,7 +49,8 @@ def _objective(steps: int, seed: int) -> Any:
 
 
 def _steps_trained(trials: list[Any]) -> int:
-    return int(sum(max(t.intermediate_values, default=0) for t in trials))
+    """Env steps trained over the trials (a pruned one's up to its pruning)."""
+    return int(sum(t.user_attrs.get("timesteps", 0) for t in trials))
 
 
 def search_autolearn(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any], dict]:
@@ -58,7 +60,7 @@ def search_autolearn(seed: int, steps: int, n_trials: int) -> tuple[dict[str, An
 
     study = autolearn.create_study(direction="maximize", sampler=TPESampler(seed=seed),
                                    pruner=MedianPruner(n_startup_trials=5,
-                                                       n_warmup_steps=steps // 3))
+                                                       n_warmup_steps=N_EVALUATIONS // 3))
     study.optimize(_objective(steps, seed), n_trials=n_trials, catch=(Exception,))
     states = [t.state.name for t in study.trials]
     return study.best_trial.user_attrs["config"], {
@@ -84,7 +86,7 @@ def search_optuna(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any],
     study = optuna.create_study(direction="maximize",
                                 sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(
-                                    n_startup_trials=5, n_warmup_steps=steps // 3))
+                                    n_startup_trials=5, n_warmup_steps=N_EVALUATIONS // 3))
     study.optimize(wrapped, n_trials=n_trials, catch=(Exception,))
     states = [t.state.name for t in study.trials]
     return study.best_trial.user_attrs["config"], {

@@ -23,9 +23,12 @@ def test_trials_report_evaluations_and_the_best_config_round_trips(tmp_path: Pat
                  n_eval_episodes=2, storage=storage, study_name="s", fixed={"n_envs": 2})
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
     for t in study.trials:
-        steps = sorted(t.intermediate_values)
-        assert len(steps) >= 2 and steps[-1] >= 512
-        assert t.value == t.intermediate_values[steps[-1]]  # the last evaluation
+        points = sorted(t.intermediate_values)  # evaluation points: every 256 env steps
+        assert points[0] >= 1 and t.user_attrs["timesteps"] >= 512
+        assert [p for p, _ in t.user_attrs["eval_timesteps"]] == points
+        assert all(p == steps // 256 for p, steps in t.user_attrs["eval_timesteps"])
+        if t.user_attrs["eval_timesteps"][-1][1] == t.user_attrs["timesteps"]:
+            assert t.value == t.intermediate_values[points[-1]]  # the final evaluation
         config = t.user_attrs["config"]
         assert config["n_envs"] == 2 and config["batch_size"] <= config["n_steps"] * 2
     best = best_run(study)
