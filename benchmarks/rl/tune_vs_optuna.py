@@ -21,8 +21,10 @@ over the search (pruning saves steps) and its CPU seconds. Libraries alternate p
 Usage (from the repository root)::
 
     python -m benchmarks.rl.tune_vs_optuna --seeds 5 --trials 15
+    python -m benchmarks.rl.tune_vs_optuna --seeds 5 --trials 15 --no-pruning
 
-writes ``benchmarks/results/rl_tune_vs_optuna.{md,json}``.
+writes ``benchmarks/results/rl_tune_vs_optuna.{md,json}`` (``_no_pruning`` with the flag:
+no pruner on either side, the samplers alone).
 """
 
 from __future__ import annotations
@@ -53,14 +55,16 @@ def _steps_trained(trials: list[Any]) -> int:
     return int(sum(t.user_attrs.get("timesteps", 0) for t in trials))
 
 
-def search_autolearn(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any], dict]:
+def search_autolearn(seed: int, steps: int, n_trials: int, prune: bool = True
+                     ) -> tuple[dict[str, Any], dict]:
     import autolearn
-    from autolearn.pruners import MedianPruner
+    from autolearn.pruners import MedianPruner, NopPruner
     from autolearn.samplers import TPESampler
 
+    pruner = (MedianPruner(n_startup_trials=5, n_warmup_steps=N_EVALUATIONS // 3) if prune
+              else NopPruner())
     study = autolearn.create_study(direction="maximize", sampler=TPESampler(seed=seed),
-                                   pruner=MedianPruner(n_startup_trials=5,
-                                                       n_warmup_steps=N_EVALUATIONS // 3))
+                                   pruner=pruner)
     study.optimize(_objective(steps, seed), n_trials=n_trials, catch=(Exception,))
     states = [t.state.name for t in study.trials]
     return study.best_trial.user_attrs["config"], {
@@ -69,7 +73,8 @@ def search_autolearn(seed: int, steps: int, n_trials: int) -> tuple[dict[str, An
         "failed": states.count("FAIL")}
 
 
-def search_optuna(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any], dict]:
+def search_optuna(seed: int, steps: int, n_trials: int, prune: bool = True
+                  ) -> tuple[dict[str, Any], dict]:
     import optuna
 
     from autolearn.exceptions import TrialPruned
@@ -83,10 +88,11 @@ def search_optuna(seed: int, steps: int, n_trials: int) -> tuple[dict[str, Any],
         except TrialPruned as exc:
             raise optuna.TrialPruned(str(exc)) from None
 
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=5,
+                                          n_warmup_steps=N_EVALUATIONS // 3) if prune
+              else optuna.pruners.NopPruner())
     study = optuna.create_study(direction="maximize",
-                                sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(
-                                    n_startup_trials=5, n_warmup_steps=N_EVALUATIONS // 3))
+                                sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
     study.optimize(wrapped, n_trials=n_trials, catch=(Exception,))
     states = [t.state.name for t in study.trials]
     return study.best_trial.user_attrs["config"], {
@@ -114,7 +120,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=15)
     parser.add_argument("--steps", type=int, default=8_192)
+    parser.add_argument("--no-pruning", action="store_true",
+                        help="no pruner on either side (compares the samplers alone); "
+                             "writes rl_tune_vs_optuna_no_pruning.*")
     args = parser.parse_args(argv)
+    prune = not args.no_pruning
     import torch
 
     torch.set_num_threads(1)
@@ -124,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     def searched(fn: Any) -> Any:
         def run(seed: int) -> dict[str, Any]:
             t = time.process_time()
-            config, stats = fn(seed, args.steps, args.trials)
+            config, stats = fn(seed, args.steps, args.trials, prune)
             cpu = time.process_time() - t
             return {"cpu": cpu, "confirmed": confirm(config, args.steps), **stats}
         return run
@@ -140,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         *header(f"Tuning PPO on {ENV}: autolearn studies vs Optuna, the same trial function",
                 meta),
         f"{args.trials} trials of {args.steps:,} env steps per search; medians over "
-        f"{args.seeds} search seeds.", "",
+        f"{args.seeds} search seeds; "
+        f"{'median pruning' if prune else 'no pruning (the samplers alone)'}.", "",
         "| measure | autolearn | Optuna | ratio |", "|---|---|---|---|",
         f"| confirmed return of the best config (3 fresh seeds x 10 episodes) | "
         f"{a['confirmed']:.1f} | {o['confirmed']:.1f} | {a['confirmed'] / o['confirmed']:.2f} |",
@@ -158,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                      f"{r['cpu']:.0f}")
     lines += ["", "Protocol: the module docstring of `benchmarks/rl/tune_vs_optuna.py`. No "
               "issue sets a goal for this row."]
-    write("rl_tune_vs_optuna", {"meta": meta, "summary": summary, "runs": runs}, lines)
+    write("rl_tune_vs_optuna" + ("" if prune else "_no_pruning"),
+          {"meta": meta, "summary": summary, "runs": runs}, lines)
 
 
 if __name__ == "__main__":
