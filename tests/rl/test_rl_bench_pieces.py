@@ -83,8 +83,8 @@ def test_side_by_side_helpers_and_result_pages(tmp_path, monkeypatch, capsys):
     images_throughput.main(["--seeds", "1"])
     assert "| 300 | 250 | 1.20 |" in (tmp_path / "rl_images_throughput.md").read_text()
     stats = {"best_value": 500.0, "steps_trained": 1000, "complete": 1, "pruned": 1, "failed": 0}
-    monkeypatch.setattr(tune_vs_optuna, "search_autolearn", lambda s, n, t, p: ({}, stats))
-    monkeypatch.setattr(tune_vs_optuna, "search_optuna", lambda s, n, t, p: ({}, stats))
+    monkeypatch.setattr(tune_vs_optuna, "search_autolearn", lambda *args: ({}, stats))
+    monkeypatch.setattr(tune_vs_optuna, "search_optuna", lambda *args: ({}, stats))
     monkeypatch.setattr(tune_vs_optuna, "confirm", lambda config, steps: 400.0)
     tune_vs_optuna.main(["--seeds", "1", "--trials", "2"])
     assert "| 400.0 | 400.0 | 1.00 |" in (tmp_path / "rl_tune_vs_optuna.md").read_text()
