@@ -34,7 +34,10 @@ def best_so_far(trial: FrozenTrial, step: int, direction: StudyDirection) -> flo
 
 class PercentilePruner(BasePruner):
     """Prune a trial whose best value so far is worse than the ``percentile`` of the
-    COMPLETE trials' values at the same step.
+    COMPLETE trials' best values up to the same step (each of them that reported that
+    step). Optuna's ``PercentilePruner`` compares with their values *at* the step instead;
+    where curves are noisy (RL returns) the best-so-far values are higher, so this prunes
+    more (see docs/benchmarks.md, "Tuning PPO").
 
     Args:
         percentile: In ``[0, 100]``; 50 is the median rule. For minimisation a trial is
@@ -95,7 +98,8 @@ class PercentilePruner(BasePruner):
 
 class MedianPruner(PercentilePruner):
     """Prune a trial whose best value so far is worse than the median of the complete
-    trials at the same step (the median stopping rule of Google Vizier).
+    trials' best values up to the same step (a median stopping rule after Google Vizier's,
+    which uses running averages; Optuna's uses the values at the step).
 
     Example:
         >>> import autolearn
