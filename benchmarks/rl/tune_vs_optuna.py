@@ -108,6 +108,12 @@ def search_optuna(seed: int, steps: int, n_trials: int, prune: bool = True,
         "failed": states.count("FAIL")}
 
 
+def _compare(a: float, b: float) -> str:
+    """``a / b`` for positive returns, else the difference (a ratio of negative returns
+    reads the wrong way round)."""
+    return f"{a / b:.2f}" if a > 0 and b > 0 else f"difference {a - b:+.1f}"
+
+
 def confirm(config: dict[str, Any], steps: int) -> float:
     """Mean of 3 fresh-seed retrainings' 10-episode deterministic evaluations."""
     from autolearn.rl import evaluate
@@ -163,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{'median pruning' if prune else 'no pruning (the samplers alone)'}.", "",
         "| measure | autolearn | Optuna | ratio |", "|---|---|---|---|",
         f"| confirmed return of the best config (3 fresh seeds x 10 episodes) | "
-        f"{a['confirmed']:.1f} | {o['confirmed']:.1f} | {a['confirmed'] / o['confirmed']:.2f} |",
+        f"{a['confirmed']:.1f} | {o['confirmed']:.1f} | "
+        f"{_compare(a['confirmed'], o['confirmed'])} |",
         f"| the search's own best value | {a['best_value']:.1f} | {o['best_value']:.1f} | |",
         f"| env steps trained over the search | {a['steps_trained']:,.0f} | "
         f"{o['steps_trained']:,.0f} | {a['steps_trained'] / o['steps_trained']:.2f} |",
