@@ -35,9 +35,9 @@ def best_so_far(trial: FrozenTrial, step: int, direction: StudyDirection) -> flo
 class PercentilePruner(BasePruner):
     """Prune a trial whose best value so far is worse than the ``percentile`` of the
     COMPLETE trials' best values up to the same step (each of them that reported that
-    step). Optuna's ``PercentilePruner`` compares with their values *at* the step instead;
-    where curves are noisy (RL returns) the best-so-far values are higher, so this prunes
-    more (see docs/benchmarks.md, "Tuning PPO").
+    step; ``compare="value"``: their values *at* the step, as Optuna's
+    ``PercentilePruner``). Where curves are noisy (RL returns) the best-so-far values are
+    higher, so the default prunes more (see docs/benchmarks.md, "Tuning PPO").
 
     Args:
         percentile: In ``[0, 100]``; 50 is the median rule. For minimisation a trial is
@@ -48,6 +48,8 @@ class PercentilePruner(BasePruner):
         interval_steps: Check only every this many steps after the warm-up.
         n_min_trials: Least number of complete trials that reported the same step for a
             comparison to happen.
+        compare: ``"best"`` (default): the complete trials' best values up to the step;
+            ``"value"``: their values reported at the step.
 
     A NaN report is always pruned (after the warm-up). Works the same with many workers on
     one storage and with ask/tell: it only reads the study.
@@ -64,9 +66,13 @@ class PercentilePruner(BasePruner):
         n_warmup_steps: int = 0,
         interval_steps: int = 1,
         n_min_trials: int = 1,
+        compare: str = "best",
     ) -> None:
         if not (0.0 <= float(percentile) <= 100.0):
             raise ConfigError(f"`0 <= percentile <= 100` must hold, but got {percentile}")
+        if compare not in ("best", "value"):
+            raise ConfigError(f"`compare` must be 'best' or 'value', but got compare={compare!r}")
+        self.compare = compare
         self.percentile = float(percentile)
         self.n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 0)
         self.n_warmup_steps = _check_int("n_warmup_steps", n_warmup_steps, 0)
@@ -85,8 +91,9 @@ class PercentilePruner(BasePruner):
         if len(complete) < self.n_startup_trials:
             return False
         direction = study.direction
-        others = [best_so_far(t, step, direction) for t in complete if step in
-                  t.intermediate_values]
+        others = [(best_so_far(t, step, direction) if self.compare == "best"
+                   else t.intermediate_values[step])
+                  for t in complete if step in t.intermediate_values]
         others = [v for v in others if not math.isnan(v)]
         if len(others) < self.n_min_trials:
             return False
@@ -99,7 +106,8 @@ class PercentilePruner(BasePruner):
 class MedianPruner(PercentilePruner):
     """Prune a trial whose best value so far is worse than the median of the complete
     trials' best values up to the same step (a median stopping rule after Google Vizier's,
-    which uses running averages; Optuna's uses the values at the step).
+    which uses running averages; ``compare="value"``: their values at the step, as
+    Optuna's).
 
     Example:
         >>> import autolearn
@@ -113,6 +121,8 @@ class MedianPruner(PercentilePruner):
         n_warmup_steps: int = 0,
         interval_steps: int = 1,
         n_min_trials: int = 1,
+        compare: str = "best",
     ) -> None:
         super().__init__(50.0, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps,
-                         interval_steps=interval_steps, n_min_trials=n_min_trials)
+                         interval_steps=interval_steps, n_min_trials=n_min_trials,
+                         compare=compare)

@@ -223,9 +223,11 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
             :func:`objective`.
         storage, study_name: where the study lives (``None``: in memory); an existing
             study of that name is resumed.
-        sampler: default ``TPESampler(seed=seed)``; pruner: default
-            ``MedianPruner(n_startup_trials=5, n_warmup_steps=n_evaluations // 3)`` (the RL
-            Zoo's choices; steps are evaluation points, see :func:`objective`).
+        sampler: default ``TPESampler(seed=seed)``; pruner: default ``MedianPruner(
+            n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value")`` (the
+            RL Zoo's choices: Optuna's median rule, which compares with the other trials'
+            values at the step; autolearn's default ``compare="best"`` pruned far more on
+            noisy RL returns; steps are evaluation points, see :func:`objective`).
         n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
 
     A trial whose training fails (a diverging configuration) is stored as failed and the
@@ -244,7 +246,7 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
         storage, study_name=study_name, direction="maximize",
         sampler=sampler if sampler is not None else TPESampler(seed=seed),
         pruner=pruner if pruner is not None else MedianPruner(
-            n_startup_trials=5, n_warmup_steps=n_evaluations // 3),
+            n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value"),
         load_if_exists=True)
     study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                    show_progress_bar=show_progress_bar)

@@ -9,7 +9,9 @@ evaluations are identical: what differs is the search (sampler and pruner), each
 library's defaults apart from the seed: autolearn ``TPESampler(seed)`` and Optuna's
 ``TPESampler(seed=seed)`` (both 10 random start-up trials), ``MedianPruner(
 n_startup_trials=5, n_warmup_steps=1)`` on both sides (the Zoo's: a third of the 5
-evaluation points, which are the trials' steps). autolearn's
+evaluation points, which are the trials' steps), autolearn's with ``compare="value"``
+(:data:`PRUNER_COMPARE`; Optuna's rule and ``autolearn rl tune``'s default; the CartPole
+runs and the first Acrobot run, kept, used autolearn's default ``"best"``). autolearn's
 ``TrialPruned`` raised by the objective is passed to Optuna as ``optuna.TrialPruned``.
 
 Per search seed and library: ``--trials`` trials; then the best trial's configuration is
@@ -48,6 +50,9 @@ from benchmarks.rl._sidebyside import command_line, header, interleaved, metadat
 ALGO, ENV = "ppo", "CartPole-v1"
 FIXED = {"n_envs": 8}
 N_EVALUATIONS, N_EVAL_EPISODES = 5, 5
+#: autolearn's MedianPruner rule here: "value" (the other trials' values at the step, as
+#: Optuna's and autolearn.rl.tune's default since 2026-12-08); the runs before used "best"
+PRUNER_COMPARE = "value"
 
 
 def _objective(steps: int, seed: int, env: str) -> Any:
@@ -68,8 +73,8 @@ def search_autolearn(seed: int, steps: int, n_trials: int, prune: bool = True,
     from autolearn.pruners import MedianPruner, NopPruner
     from autolearn.samplers import TPESampler
 
-    pruner = (MedianPruner(n_startup_trials=5, n_warmup_steps=N_EVALUATIONS // 3) if prune
-              else NopPruner())
+    pruner = (MedianPruner(n_startup_trials=5, n_warmup_steps=N_EVALUATIONS // 3,
+                           compare=PRUNER_COMPARE) if prune else NopPruner())
     study = autolearn.create_study(direction="maximize", sampler=TPESampler(seed=seed),
                                    pruner=pruner)
     study.optimize(_objective(steps, seed, env), n_trials=n_trials, catch=(Exception,))

@@ -221,3 +221,17 @@ def test_fit_partial_with_sklearn():
     assert all(len(t.intermediate_values) >= 1 for t in study.trials)
     with pytest.raises(ConfigError, match="partial_fit"):
         fit_partial(study.ask(), object(), X, y, X, y, n_epochs=1)
+
+
+def test_median_compare_best_or_value_at_the_step():
+    def decisions(compare):
+        study = autolearn.create_study(direction="maximize", pruner=MedianPruner(
+            n_startup_trials=3, compare=compare))
+        _history(study, [[10, 1, 1], [10, 2, 2], [10, 3, 3]])  # noisy: early peaks
+        return _live(study, [5, 5, 5])
+
+    # at step 1 the others' best so far is 10 each, their values there 1, 2, 3
+    assert decisions("best") == [True, True, True]
+    assert decisions("value") == [True, False, False]
+    with pytest.raises(ConfigError, match="`compare` must be 'best' or 'value'"):
+        MedianPruner(compare="mean")
