@@ -36,8 +36,8 @@ class PercentilePruner(BasePruner):
     """Prune a trial whose best value so far is worse than the ``percentile`` of the
     COMPLETE trials' best values up to the same step (each of them that reported that
     step; ``compare="value"``: their values *at* the step, as Optuna's
-    ``PercentilePruner``). Where curves are noisy (RL returns) the best-so-far values are
-    higher, so the default prunes more (see docs/benchmarks.md, "Tuning PPO").
+    ``PercentilePruner``). Where curves are noisy the best-so-far values are higher, so the
+    default prunes more; on rising curves the two agree.
 
     Args:
         percentile: In ``[0, 100]``; 50 is the median rule. For minimisation a trial is

@@ -226,8 +226,8 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
         sampler: default ``TPESampler(seed=seed)``; pruner: default ``MedianPruner(
             n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value")`` (the
             RL Zoo's choices: Optuna's median rule, which compares with the other trials'
-            values at the step; autolearn's default ``compare="best"`` pruned far more on
-            noisy RL returns; steps are evaluation points, see :func:`objective`).
+            values at the step, where autolearn's default ``compare="best"`` compares with
+            their best values so far; steps are evaluation points, see :func:`objective`).
         n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
 
     A trial whose training fails (a diverging configuration) is stored as failed and the
