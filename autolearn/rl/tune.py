@@ -191,15 +191,20 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
             return True
 
         eval_env = make_eval_env(spec, n_eval_episodes, train_env=agent.env)
-        evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
-                                 seed=seed)
-        agent.learn(n_timesteps, callback=[evaluator, report])
-        trial.set_user_attr("timesteps", int(agent.num_timesteps))
-        if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
-            value = evaluator.evaluations[-1][1]
-        else:  # the last update fell between evaluation points: evaluate the final agent
-            value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
-            report(agent, {"eval_return_mean": value})  # if it reached a new point
+        try:
+            evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
+                                     seed=seed)
+            agent.learn(n_timesteps, callback=[evaluator, report])
+            trial.set_user_attr("timesteps", int(agent.num_timesteps))
+            if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
+                value = evaluator.evaluations[-1][1]
+            else:  # the last update fell between evaluation points: evaluate the final agent
+                value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
+                report(agent, {"eval_return_mean": value})  # if it reached a new point
+        finally:  # subprocess envs (vectorization "async") must not outlive the trial
+            for e in (agent.env, eval_env):
+                if e is not None and not isinstance(e, str):
+                    e.close()
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
         return float(value)
