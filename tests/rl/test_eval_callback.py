@@ -85,3 +85,19 @@ def test_no_second_normalisation() -> None:
 def test_bad_episode_count() -> None:
     with pytest.raises(ConfigError, match="`n_episodes` must be >= 1"):
         EvalCallback("CartPole-v1", eval_every=100, n_episodes=0)
+
+
+def test_sync_with_encoded_observations() -> None:
+    import gymnasium as gym
+
+    from autolearn.rl import EncodeObservation
+
+    def lake() -> gym.Env:
+        return gym.make("FrozenLake-v1", is_slippery=False, max_episode_steps=20)
+
+    train_env = NormalizeObservation(EncodeObservation(make_vec_env(lake, 2)))
+    ev = EvalCallback(lake, eval_every=64, n_episodes=2)
+    PPO(train_env, PPOConfig(n_envs=2, n_steps=32, batch_size=32), seed=0).learn(128,
+                                                                                 callback=ev)
+    assert isinstance(ev._eval_env, NormalizeObservation) and ev.evaluations
+    assert isinstance(ev._eval_env.env, EncodeObservation)

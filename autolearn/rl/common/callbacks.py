@@ -18,7 +18,14 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from autolearn.exceptions import ConfigError
-from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper, make_vec_env
+from autolearn.rl.common.env import (
+    EncodeObservation,
+    EnvLike,
+    NormalizeObservation,
+    find_wrapper,
+    make_vec_env,
+    obs_encoding,
+)
 
 __all__ = [
     "CheckpointCallback",
@@ -190,7 +197,10 @@ class EvalCallback:
         if source is None or find_wrapper(self.env, NormalizeObservation) is not None:
             return self.env
         n = 1 if isinstance(self.env, gym.Env) else self.n_episodes  # one env: in turn
-        venv = NormalizeObservation(make_vec_env(self.env, n))
+        base = make_vec_env(self.env, n)
+        if obs_encoding(base.single_observation_space) is not None:  # as the training env
+            base = EncodeObservation(base)
+        venv = NormalizeObservation(base)
         venv.training = False
         venv.rms = source.rms  # the same object: every evaluation sees the current statistics
         self._eval_env = venv
