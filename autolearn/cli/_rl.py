@@ -334,8 +334,9 @@ def _tune_pruner(kind: TunePruner, evaluations: int) -> Any:
 
     # the trials report at evaluation points 1, 2, ... (autolearn.rl.tune.objective)
     if kind == TunePruner.median:
-        return pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=evaluations // 3,
-                                    compare="value")  # as autolearn.rl.tune's default
+        from autolearn.rl.tune import default_pruner
+
+        return default_pruner(evaluations)
     if kind == TunePruner.asha:
         return pruners.SuccessiveHalvingPruner(min_resource=1)
     if kind == TunePruner.hyperband:

@@ -473,18 +473,16 @@ def make_eval_env(spec: RunSpec, n_episodes: int, *, train_env: Any = None,
     """
     if spec.normalize not in ("obs", "both"):
         return spec.env
-    from autolearn.rl.common.env import NormalizeObservation, find_wrapper, make_vec_env
+    from autolearn.rl.common.env import NormalizeObservation, find_wrapper, frozen_normalized
 
-    venv = NormalizeObservation(make_vec_env(spec.env, n_episodes))
-    venv.training = False
     source = find_wrapper(train_env, NormalizeObservation) if train_env is not None else None
-    if source is not None:
-        venv.rms = source.rms  # the same object: evaluations use the current statistics
-    elif state is not None and "obs" in state:
-        venv.load_state_dict(state["obs"])
-    else:
+    if source is not None:  # the same object: evaluations use the current statistics
+        return frozen_normalized(spec.env, n_episodes, source.rms)
+    if state is None or "obs" not in state:
         raise ConfigError("this run normalises observations: pass the training env or the "
                           "saved normalisation statistics to evaluate it")
+    venv = frozen_normalized(spec.env, n_episodes)
+    venv.load_state_dict(state["obs"])
     return venv
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from autolearn.exceptions import ConfigError, NoCompletedTrialsError, TrialPruned
 
-__all__ = ["SEARCH_SPACES", "best_run", "objective", "tune"]
+__all__ = ["SEARCH_SPACES", "best_run", "default_pruner", "objective", "tune"]
 
 SearchSpace = Callable[[Any], dict[str, Any]]
 
@@ -120,19 +120,23 @@ SEARCH_SPACES: dict[str, SearchSpace] = {
 }
 
 
-def _overrides(algo: str, space: SearchSpace | None, trial: Any,
+def _overrides(algo: str, space: SearchSpace, trial: Any,
                fixed: Mapping[str, Any]) -> dict[str, Any]:
-    if space is None:
-        if algo not in SEARCH_SPACES:
-            raise ConfigError(f"no default search space for {algo!r} (there is one for "
-                              f"{', '.join(sorted(SEARCH_SPACES))}): pass `space`")
-        space = SEARCH_SPACES[algo]
     params = {**space(trial), **fixed}
-    n_envs = params.get("n_envs", fixed.get("n_envs"))
-    if "batch_size" in params and "n_steps" in params and algo == "ppo":
-        rollout = int(params["n_steps"]) * int(n_envs or 1)
+    if algo == "ppo" and "batch_size" in params and "n_steps" in params:
+        rollout = int(params["n_steps"]) * int(params.get("n_envs", 1))
         params["batch_size"] = min(int(params["batch_size"]), rollout)  # as the RL Zoo
     return params
+
+
+def default_pruner(n_evaluations: int) -> Any:
+    """The RL Zoo's pruner, in evaluation points: ``MedianPruner(n_startup_trials=5,
+    n_warmup_steps=n_evaluations // 3, compare="value")`` (Optuna's median rule, which
+    compares with the other trials' values at the step, where autolearn's default
+    ``compare="best"`` compares with their best values so far)."""
+    from autolearn.pruners import MedianPruner
+
+    return MedianPruner(n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value")
 
 
 def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
@@ -163,12 +167,16 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     if n_evaluations > n_timesteps:
         raise ConfigError(f"`n_evaluations` must be at most n_timesteps ({n_timesteps}), but "
                           f"got n_evaluations={n_evaluations}")
+    if space is None and algo not in SEARCH_SPACES:
+        raise ConfigError(f"no default search space for {algo!r} (there is one for "
+                          f"{', '.join(sorted(SEARCH_SPACES))}): pass `space`")
+    sample: SearchSpace = space if space is not None else SEARCH_SPACES[algo]
     fixed = dict(fixed or {})
     resolve(algo, env, overrides=fixed, n_timesteps=n_timesteps, use_defaults=False)  # typos
     every = n_timesteps // n_evaluations
 
     def run(trial: Any) -> float:
-        params = _overrides(algo, space, trial, fixed)
+        params = _overrides(algo, sample, trial, fixed)
         spec = resolve(algo, env, overrides=params, n_timesteps=n_timesteps,
                        use_defaults=False)
         trial.set_user_attr("config", spec.to_dict())
@@ -228,30 +236,23 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
             :func:`objective`.
         storage, study_name: where the study lives (``None``: in memory); an existing
             study of that name is resumed.
-        sampler: default ``TPESampler(seed=seed)``; pruner: default ``MedianPruner(
-            n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value")`` (the
-            RL Zoo's choices: Optuna's median rule, which compares with the other trials'
-            values at the step, where autolearn's default ``compare="best"`` compares with
-            their best values so far; steps are evaluation points, see :func:`objective`).
+        sampler: default ``TPESampler(seed=seed)``; pruner: default
+            :func:`default_pruner` (the RL Zoo's choices; steps are evaluation points, see
+            :func:`objective`).
         n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
 
     A trial whose training fails (a diverging configuration) is stored as failed and the
     search goes on; bad arguments raise ``ConfigError`` before any trial runs.
     """
     import autolearn
-    from autolearn.pruners import MedianPruner
     from autolearn.samplers import TPESampler
 
     run = objective(algo, env, n_timesteps=n_timesteps, n_evaluations=n_evaluations,
                     n_eval_episodes=n_eval_episodes, space=space, fixed=fixed, seed=seed)
-    if space is None and algo not in SEARCH_SPACES:
-        raise ConfigError(f"no default search space for {algo!r} (there is one for "
-                          f"{', '.join(sorted(SEARCH_SPACES))}): pass `space`")
     study = autolearn.create_study(
         storage, study_name=study_name, direction="maximize",
         sampler=sampler if sampler is not None else TPESampler(seed=seed),
-        pruner=pruner if pruner is not None else MedianPruner(
-            n_startup_trials=5, n_warmup_steps=n_evaluations // 3, compare="value"),
+        pruner=pruner if pruner is not None else default_pruner(n_evaluations),
         load_if_exists=True)
     study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                    show_progress_bar=show_progress_bar)

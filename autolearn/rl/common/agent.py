@@ -29,7 +29,12 @@ from autolearn.rl.common.env import (
     obs_encoding,
     space_info,
 )
-from autolearn.rl.common.extractors import FeaturesConfig, build_extractor, check_features
+from autolearn.rl.common.extractors import (
+    EXTRACTORS,
+    FeaturesConfig,
+    build_extractor,
+    is_import_path,
+)
 from autolearn.rl.common.npbackward import mean1d
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.common.schedules import Constant, Linear, schedule_from_dict
@@ -41,6 +46,7 @@ __all__ = [
     "blas_like_torch",
     "build_actor_critic",
     "check",
+    "check_features",
     "check_network",
     "check_sde",
     "is_int",
@@ -431,3 +437,24 @@ def check_network(config: Any) -> None:
                               f"hidden_vf={config.hidden_vf}: set shared=False")
     if isinstance(config, FeaturesConfig):
         check_features(config)
+
+
+def check_features(config: FeaturesConfig) -> None:
+    """Validate (and normalise lists to tuples in) the features-extractor fields."""
+    kind = config.features_extractor
+    check("features_extractor", kind, isinstance(kind, str) and (
+        kind in EXTRACTORS or is_import_path(kind)), "be 'auto', 'flatten', 'cnn' or "
+          "'package.module:name' (a factory of your own torch module)")
+    for name in ("cnn_channels", "cnn_kernels", "cnn_strides"):
+        v = getattr(config, name)
+        check(name, v, isinstance(v, tuple | list) and len(v) >= 1 and all(map(is_int, v)),
+              "be a non-empty tuple of positive ints (one per convolution)")
+        object.__setattr__(config, name, tuple(int(x) for x in v))
+    if not len(config.cnn_channels) == len(config.cnn_kernels) == len(config.cnn_strides):
+        raise ConfigError(f"`cnn_channels`, `cnn_kernels` and `cnn_strides` must have one entry "
+                          f"per convolution (the same length), but got cnn_channels="
+                          f"{list(config.cnn_channels)}, cnn_kernels={list(config.cnn_kernels)},"
+                          f" cnn_strides={list(config.cnn_strides)}")
+    check("features_dim", config.features_dim, is_int(config.features_dim), "be an int >= 1")
+    check("normalize_images", config.normalize_images, isinstance(config.normalize_images, bool),
+          "be True or False")

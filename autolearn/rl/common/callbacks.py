@@ -18,14 +18,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from autolearn.exceptions import ConfigError
-from autolearn.rl.common.env import (
-    EncodeObservation,
-    EnvLike,
-    NormalizeObservation,
-    find_wrapper,
-    make_vec_env,
-    obs_encoding,
-)
+from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper, frozen_normalized
 
 __all__ = [
     "CheckpointCallback",
@@ -197,14 +190,8 @@ class EvalCallback:
         if source is None or find_wrapper(self.env, NormalizeObservation) is not None:
             return self.env
         n = 1 if isinstance(self.env, gym.Env) else self.n_episodes  # one env: in turn
-        base = make_vec_env(self.env, n)
-        if obs_encoding(base.single_observation_space) is not None:  # as the training env
-            base = EncodeObservation(base)
-        venv = NormalizeObservation(base)
-        venv.training = False
-        venv.rms = source.rms  # the same object: every evaluation sees the current statistics
-        self._eval_env = venv
-        return venv
+        self._eval_env = frozen_normalized(self.env, n, source.rms)  # live statistics
+        return self._eval_env  # type: ignore[no-any-return]
 
     def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
         if not self._every.due(agent.num_timesteps):

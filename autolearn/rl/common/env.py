@@ -39,6 +39,7 @@ from autolearn.rl.common.locks import acquire
 __all__ = [
     "EncodeObservation",
     "find_wrapper",
+    "frozen_normalized",
     "EnvLike",
     "LeanSyncVectorEnv",
     "NormalizeObservation",
@@ -763,6 +764,21 @@ class NormalizeObservation(VectorWrapper):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rms.load_state_dict(state)
+
+
+def frozen_normalized(env: EnvLike, n_envs: int,
+                      rms: RunningMeanStd | SharedRunningMeanStd | None = None
+                      ) -> NormalizeObservation:
+    """``n_envs`` copies of ``env`` (encoded first where the agents encode its observations)
+    behind a :class:`NormalizeObservation` that does not update its statistics: an
+    evaluation env. ``rms``: statistics to share (the same object, so it sees a training
+    env's current ones); else load some with ``load_state_dict``."""
+    venv = make_vec_env(env, n_envs)
+    if obs_encoding(venv.single_observation_space) is not None:
+        venv = EncodeObservation(venv)
+    out = NormalizeObservation(venv, rms=rms)
+    out.training = False
+    return out
 
 
 class NormalizeReward(VectorWrapper):

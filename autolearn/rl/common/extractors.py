@@ -29,7 +29,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +48,9 @@ __all__ = [
     "FeaturesConfig",
     "build_extractor",
     "custom_extractor",
-    "check_features",
     "image_layout",
     "is_image_space",
+    "is_import_path",
 ]
 
 #: The values of a config's ``features_extractor``.
@@ -81,36 +81,8 @@ class FeaturesConfig:
     normalize_images: bool = True
 
 
-def check_features(config: Any) -> None:
-    """Validate (and normalise lists to tuples in) ``config``'s :class:`FeaturesConfig`
-    fields; raises ``ConfigError`` naming the field."""
-    def fail(name: str, rule: str) -> None:
-        raise ConfigError(f"`{name}` must {rule}, but got {name}={getattr(config, name)!r}")
-
-    def positive_int(v: Any) -> bool:
-        return bool(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1)
-
-    kind = config.features_extractor
-    if not isinstance(kind, str) or (kind not in EXTRACTORS and not _is_import_path(kind)):
-        fail("features_extractor", "be 'auto', 'flatten', 'cnn' or 'package.module:name' (a "
-             "factory of your own torch module)")
-    for name in ("cnn_channels", "cnn_kernels", "cnn_strides"):
-        v = getattr(config, name)
-        if not (isinstance(v, tuple | list) and len(v) >= 1 and all(map(positive_int, v))):
-            fail(name, "be a non-empty tuple of positive ints (one per convolution)")
-        object.__setattr__(config, name, tuple(int(x) for x in v))
-    if not len(config.cnn_channels) == len(config.cnn_kernels) == len(config.cnn_strides):
-        raise ConfigError(f"`cnn_channels`, `cnn_kernels` and `cnn_strides` must have one entry "
-                          f"per convolution (the same length), but got cnn_channels="
-                          f"{list(config.cnn_channels)}, cnn_kernels={list(config.cnn_kernels)},"
-                          f" cnn_strides={list(config.cnn_strides)}")
-    if not positive_int(config.features_dim):
-        fail("features_dim", "be an int >= 1")
-    if not isinstance(config.normalize_images, bool):
-        fail("normalize_images", "be True or False")
-
-
-def _is_import_path(text: str) -> bool:
+def is_import_path(text: str) -> bool:
+    """Whether ``text`` reads as ``"package.module:name"`` (a custom extractor's path)."""
     module, sep, name = text.partition(":")
     return bool(sep and module and name and all(
         part.isidentifier() for part in (*module.split("."), *name.split("."))))
@@ -270,6 +242,35 @@ class CnnExtractor(nn.Module):
         return F.relu(self.linear(x.flatten(1)))
 
 
+def _leaves(encoding: Any, offset: int = 0) -> Iterator[tuple[int, Any]]:
+    """``(offset in the encoded vector, leaf encoding)`` of every non-Dict / non-Tuple
+    component of ``encoding``, nested ones walked, in the vector's order."""
+    if encoding.kind not in ("dict", "tuple"):
+        yield offset, encoding
+        return
+    for part, size in zip(encoding.parts, encoding.sizes, strict=True):
+        yield from _leaves(part, offset)
+        offset += int(size)
+
+
+def _wants_cnn(leaf: Any, cnn_for: str) -> bool:
+    """Whether :class:`CombinedExtractor` gives ``leaf`` a CNN: an image ``box``
+    (``cnn_for="image"``) or any 2-d / 3-d ``box`` (``"maps"``)."""
+    if leaf.kind != "box":
+        return False
+    return bool(leaf.image) if cnn_for == "image" else len(leaf.raw_shape) in (2, 3)
+
+
+def _cnn(config: Any, shape: Sequence[int], image: bool,
+         generator: torch.Generator) -> CnnExtractor:
+    """The :class:`CnnExtractor` the config's CNN fields describe for observations of
+    ``shape`` (pixels / 255 for ``image`` ones with ``normalize_images``)."""
+    return CnnExtractor(shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
+                        strides=config.cnn_strides, features_dim=config.features_dim,
+                        scale=1 / 255 if image and config.normalize_images else 1.0,
+                        generator=generator)
+
+
 class CombinedExtractor(nn.Module):
     """Features of a ``Dict`` / ``Tuple`` observation with image components: a CNN per image
     component, the other components' encodings as they are, concatenated (SB3's
@@ -290,30 +291,14 @@ class CombinedExtractor(nn.Module):
     def __init__(self, encoding: Any, cnn_for: str, config: Any,
                  generator: torch.Generator) -> None:
         super().__init__()
-        leaves: list[tuple[int, Any]] = []  # (offset, leaf encoding), nested Dicts walked
-
-        def walk(enc: Any, offset: int) -> None:
-            if enc.kind in ("dict", "tuple"):
-                for part, size in zip(enc.parts, enc.sizes, strict=True):
-                    walk(part, offset)
-                    offset += int(size)
-            else:
-                leaves.append((offset, enc))
-
-        walk(encoding, 0)
         self.cnns = nn.ModuleList()
         self._cnn_slices: list[tuple[int, int, tuple[int, ...]]] = []
         rest: list[int] = []
-        for offset, enc in leaves:
-            size = int(sum(enc.sizes))
-            maps = enc.kind == "box" and len(enc.raw_shape) in (2, 3)
-            if enc.kind == "box" and (enc.image if cnn_for == "image" else maps):
-                self.cnns.append(CnnExtractor(
-                    enc.raw_shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
-                    strides=config.cnn_strides, features_dim=config.features_dim,
-                    scale=1 / 255 if enc.image and config.normalize_images else 1.0,
-                    generator=generator))
-                self._cnn_slices.append((offset, offset + size, tuple(enc.raw_shape)))
+        for offset, leaf in _leaves(encoding):
+            size = int(sum(leaf.sizes))
+            if _wants_cnn(leaf, cnn_for):
+                self.cnns.append(_cnn(config, leaf.raw_shape, leaf.image, generator))
+                self._cnn_slices.append((offset, offset + size, tuple(leaf.raw_shape)))
             else:
                 rest.extend(range(offset, offset + size))
         self.rest: torch.Tensor
@@ -329,15 +314,6 @@ class CombinedExtractor(nn.Module):
         return torch.cat(outs, dim=1)
 
 
-def _image_leaves(encoding: Any, cnn_for: str) -> bool:
-    """Whether a ``dict`` / ``tuple`` encoding has a component :class:`CombinedExtractor`
-    would give a CNN."""
-    if encoding.kind in ("dict", "tuple"):
-        return any(_image_leaves(p, cnn_for) for p in encoding.parts)
-    return encoding.kind == "box" and (encoding.image if cnn_for == "image"
-                                       else len(encoding.raw_shape) in (2, 3))
-
-
 def build_extractor(config: Any, spec: Any, generator: torch.Generator) -> nn.Module | None:
     """The features extractor ``config.features_extractor`` selects for the observations
     ``spec`` (a :class:`~autolearn.rl.common.env.SpaceSpec`) describes, or ``None``
@@ -351,7 +327,7 @@ def build_extractor(config: Any, spec: Any, generator: torch.Generator) -> nn.Mo
     enc = spec.encoding
     if enc is not None and enc.kind in ("dict", "tuple"):
         cnn_for = "image" if kind == "auto" else "maps"
-        if not _image_leaves(enc, cnn_for):
+        if not any(_wants_cnn(leaf, cnn_for) for _, leaf in _leaves(enc)):
             if kind == "cnn":
                 raise ConfigError("features_extractor='cnn' needs a 2-d or 3-d Box "
                                   "observation (or component), but this Dict / Tuple space "
@@ -360,7 +336,4 @@ def build_extractor(config: Any, spec: Any, generator: torch.Generator) -> nn.Mo
         return CombinedExtractor(enc, cnn_for, config, generator)
     if kind == "auto" and not spec.image:
         return None
-    return CnnExtractor(spec.obs_shape, channels=config.cnn_channels, kernels=config.cnn_kernels,
-                        strides=config.cnn_strides, features_dim=config.features_dim,
-                        scale=1 / 255 if spec.image and config.normalize_images else 1.0,
-                        generator=generator)
+    return _cnn(config, spec.obs_shape, spec.image, generator)
