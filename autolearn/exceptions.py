@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "DuplicatedStudyError",
     "NoCompletedTrialsError",
+    "NonFiniteError",
     "SchemaVersionError",
     "SearchExhausted",
     "SearchSpaceError",
@@ -77,6 +78,12 @@ class SchemaVersionError(StorageError):
 
 class NotAStoreError(StorageError):
     """The file or database is not an autolearn store; it was left untouched."""
+
+
+class NonFiniteError(AutolearnError, FloatingPointError):
+    """A NaN or infinite value was about to enter training (an environment's observations
+    or rewards, or a diverging update's gradient); it was refused, so what training had
+    built so far (networks, optimiser state, statistics, replay buffer) is unchanged."""
 
 
 class TrialPruned(AutolearnError):

@@ -58,6 +58,7 @@ from autolearn.rl.common.buffers import PolicyBatch, flatten, normalize_advantag
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
+from autolearn.rl.common.finite import check_gradient
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import FlatAdam, FlatRMSprop
 from autolearn.rl.common.returns import gae, nstep_returns
@@ -193,8 +194,8 @@ class A2C:
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
-                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
-            self.num_timesteps += cfg.n_steps * env.num_envs
+                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng,
+                                      owner="A2C")
             r, v, d, last = rollout.return_inputs()
             if cfg.gae_lambda == 1.0:
                 returns = nstep_returns(r, d, last, cfg.gamma)
@@ -220,10 +221,13 @@ class A2C:
                                        normalize_advantage=cfg.normalize_advantage)
                 self.optimizer.zero_grad()
                 loss.backward()
-            grad_norm = float("nan")
             if cfg.max_grad_norm is not None:
                 grad_norm = float(self.optimizer.clip_grad_norm_(cfg.max_grad_norm))
+            else:
+                grad_norm = self.optimizer.grad_norm()
+            check_gradient(grad_norm, "A2C", self.num_timesteps)
             self.optimizer.flat_step()
+            self.num_timesteps += cfg.n_steps * env.num_envs
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,

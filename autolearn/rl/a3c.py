@@ -81,6 +81,7 @@ from autolearn.rl.common.buffers import flatten
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
+from autolearn.rl.common.finite import check_gradient, clipped_norm
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import flat_views, flatten_parameters
@@ -234,17 +235,18 @@ class _ActorLearner:
         self._episodes_key: tuple[int, int | None] = (0, None)
         self._episodes_mean = (float("nan"), float("nan"))
         self.steps_per_update = self.cfg.n_steps * env.num_envs
+        self.steps_done = 0  # this worker's env steps trained on (for error messages)
 
     def update(self, lr: float, progress: float = 0.0) -> dict[str, Any]:
         """One t_max segment and one asynchronous shared update; its diagnostics."""
         cfg = self.cfg
         np.copyto(self._local_np, self.optimizer.flat.numpy())  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
-                                  gamma=cfg.gamma, generator=self.generator, rng=self.rng)
+                                  gamma=cfg.gamma, generator=self.generator, rng=self.rng,
+                                  owner="A3C")
         r, v, d, last = rollout.return_inputs()
         returns = nstep_returns(r, d, last, cfg.gamma).reshape(-1)
         values = v.reshape(-1)
-        grad_norm = float("nan")
         if self._np_grad is not None:  # numpy views of the rollout, (T * N, ...)
             masks = rollout.masks
             stats: dict[str, Any] = self._np_grad(
@@ -253,8 +255,9 @@ class _ActorLearner:
                 None if masks is None else masks.numpy().reshape(returns.shape[0], -1),
                 partial(a2c_loss_grad, advantages=returns - values, returns=returns,
                         ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef), self._grad_arrays)
+            grad_norm = math.sqrt(float(np.dot(self._flat_grad, self._flat_grad)))
+            check_gradient(grad_norm, "A3C", self.steps_done)
             if cfg.max_grad_norm is not None:  # as clip_grad_norm_, on the flat gradient
-                grad_norm = math.sqrt(float(np.dot(self._flat_grad, self._flat_grad)))
                 coef = cfg.max_grad_norm / (grad_norm + 1e-6)
                 if coef < 1.0:
                     self._flat_grad *= coef
@@ -269,10 +272,10 @@ class _ActorLearner:
             for p in self.local_params:
                 p.grad = None
             loss.backward()
-            if cfg.max_grad_norm is not None:
-                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
-                                                                 cfg.max_grad_norm))
+            grad_norm = clipped_norm(self.local_params, cfg.max_grad_norm)
+            check_gradient(grad_norm, "A3C", self.steps_done)
             self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
+        self.steps_done += self.steps_per_update
         ep_return, ep_length = self._episode_stats()
         return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
                 **{k: float(v) for k, v in stats.items()},

@@ -74,12 +74,15 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
+from autolearn.rl.common.finite import check_gradient, clipped_norm
 from autolearn.rl.common.hogwild import learn_async
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import (
     RolloutBuffer,
     RolloutState,
+    check_rollout,
+    final_observations,
     start_rollouts,
     step_envs,
 )
@@ -178,6 +181,7 @@ class _QLearner:
         self.buffer = RolloutBuffer(cfg.n_steps, env.num_envs, agent.spec)
         self.state: RolloutState = start_rollouts(env, env_seed)
         self.steps_per_update = cfg.n_steps * env.num_envs
+        self.steps_done = 0  # this learner's env steps trained on (for error messages)
 
     def on_counted(self, before: int, after: int) -> None:
         every = self.cfg.target_update_interval
@@ -215,8 +219,7 @@ class _QLearner:
                 buf.actions[t] = actions
                 obs, rewards, dones, cut, info = step_envs(self.env, actions.numpy(), state)
                 if cut.size:
-                    final = torch.as_tensor(np.stack(
-                        [np.asarray(info["final_obs"][i], np.float32) for i in cut]))
+                    final = torch.as_tensor(final_observations(info, cut, "AsyncQ"))
                     rewards = rewards.copy()
                     rewards[cut] += gamma * self.q_target(final).max(-1).values.numpy()
                 buf.rewards[t] = rewards
@@ -225,6 +228,7 @@ class _QLearner:
                 if state.mask is not None:
                     state.mask = torch.as_tensor(np.asarray(info["action_mask"], bool))
             last = masked_q(self.q_target(state.obs), state.mask).max(-1).values
+        check_rollout("AsyncQ", buf.obs, buf.rewards, state.obs)
         return torch.from_numpy(buf.rewards), torch.from_numpy(buf.dones), last.clone()
 
     def update(self, lr: float, progress: float) -> dict[str, Any]:
@@ -252,11 +256,10 @@ class _QLearner:
         for p in self.local_params:
             p.grad = None
         loss.backward()
-        grad_norm = float("nan")
-        if cfg.max_grad_norm is not None:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.local_params,
-                                                             cfg.max_grad_norm))
+        grad_norm = clipped_norm(self.local_params, cfg.max_grad_norm)
+        check_gradient(grad_norm, "AsyncQ", self.steps_done)
         self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
+        self.steps_done += self.steps_per_update
         ep_return, ep_length = mean_episode_stats(self.state.episodes)
         return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
                 "epsilon": self.epsilon, "loss": float(loss.detach()),

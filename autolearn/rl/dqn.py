@@ -61,6 +61,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
+from autolearn.rl.common.finite import check_env_values, check_gradient
 from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.replay import ReplayBuffer
@@ -68,6 +69,10 @@ from autolearn.rl.common.rollout import RolloutState, start_rollouts
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
 __all__ = ["DQN", "DQNConfig", "dqn_targets", "linear_epsilon"]
+
+#: What a refused transition leaves (see :mod:`~autolearn.rl.common.finite`).
+_NOT_STORED = ("they were not added to the replay buffer, and the networks and the optimiser "
+               "state are unchanged")
 
 
 @dataclass(frozen=True)
@@ -248,7 +253,10 @@ class DQN:
             self.optimizer.zero_grad()
             loss.backward()
             if cfg.max_grad_norm is not None:
-                self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+                grad_norm = float(self.optimizer.clip_grad_norm_(cfg.max_grad_norm))
+            else:
+                grad_norm = self.optimizer.grad_norm()
+            check_gradient(grad_norm, "DQN", self.num_timesteps)
             self.optimizer.flat_step()
             loss_sum += loss.detach()
             q_sum += q_a.detach().mean()
@@ -280,6 +288,7 @@ class DQN:
                               "disagree about action masks: load one saved from this env")
         state, buffer, n = self._state, self._buffer, env.num_envs
         obs_np = state.obs.numpy()  # the acting loop runs on numpy arrays
+        check_env_values("DQN", _NOT_STORED, ("sub-env",), observations=obs_np)
         mask_np = None if state.mask is None else state.mask.numpy()
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
@@ -292,6 +301,10 @@ class DQN:
                 actions = self._act(obs_np, mask_np, eps)
                 obs, rewards, terminated, truncated, info = env.step(actions)
                 next_obs = np.array(obs, np.float32)  # a copy: the env reuses its array
+                # the replay buffer takes only finite transitions (the observations acted
+                # on next, reset ones included, are checked here too)
+                check_env_values("DQN", _NOT_STORED, ("sub-env",), rewards=rewards,
+                                 observations=next_obs)
                 next_mask = (None if mask_np is None
                              else np.array(info["action_mask"], bool))
                 real_next, real_mask = next_obs, next_mask
@@ -310,6 +323,8 @@ class DQN:
                         state.episodes.append((float(state.ep_return[i]),
                                                int(state.ep_length[i])))
                         state.ep_return[i], state.ep_length[i] = 0.0, 0
+                    check_env_values("DQN", _NOT_STORED, ("sub-env",),
+                                     final_observations=real_next)
                 buffer.add(obs_np, actions, rewards, real_next, terminated,
                            masks=mask_np, next_masks=real_mask)
                 obs_np, mask_np = next_obs, next_mask

@@ -64,6 +64,7 @@ from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches, norma
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
+from autolearn.rl.common.finite import check_gradient
 from autolearn.rl.common.npbackward import ActorCriticGrad, ppo_loss_grad
 from autolearn.rl.common.optim import FlatAdam
 from autolearn.rl.common.returns import gae
@@ -270,7 +271,8 @@ class PPO:
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
-                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng)
+                                      sde_sample_freq=cfg.sde_sample_freq, rng=self.rng,
+                                      owner="PPO")
             self.num_timesteps += cfg.n_steps * env.num_envs
             r, v, d, last = rollout.return_inputs()
             advantages, returns = gae(r, v, d, last, cfg.gamma, cfg.gae_lambda)
@@ -362,7 +364,10 @@ class PPO:
                     self.optimizer.zero_grad()
                     loss.backward()
                 if cfg.max_grad_norm is not None:
-                    self.optimizer.clip_grad_norm_(cfg.max_grad_norm)
+                    grad_norm = float(self.optimizer.clip_grad_norm_(cfg.max_grad_norm))
+                else:
+                    grad_norm = self.optimizer.grad_norm()
+                check_gradient(grad_norm, "PPO", self.num_timesteps)
                 self.optimizer.flat_step()
                 if not early_stop:
                     log_ratios.append(mb_stats.pop("log_ratio"))

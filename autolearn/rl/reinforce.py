@@ -59,6 +59,7 @@ from autolearn.rl.common.agent import (
 from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
+from autolearn.rl.common.finite import check_gradient, clipped_norm
 from autolearn.rl.common.returns import discounted_returns
 from autolearn.rl.common.rollout import (
     RolloutBuffer,
@@ -186,7 +187,8 @@ class REINFORCE:
             set_learning_rate(self.optimizer, lr)
             rollout = collect_rollout(env, self.policy, buffer, state,
                                       gamma=cfg.gamma, generator=self.generator,
-                                      bootstrap_truncated=cfg.baseline == "value")
+                                      bootstrap_truncated=cfg.baseline == "value",
+                                      owner="REINFORCE")
             self.num_timesteps += cfg.n_steps * env.num_envs
             G, complete = discounted_returns(rollout.rewards, rollout.dones, cfg.gamma)
             G, w = G.reshape(-1), complete.reshape(-1)
@@ -209,8 +211,8 @@ class REINFORCE:
                 loss = loss + cfg.vf_coef * value_loss
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if cfg.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.max_grad_norm)
+            check_gradient(clipped_norm(self.policy.parameters(), cfg.max_grad_norm),
+                           "REINFORCE", self.num_timesteps)
             self.optimizer.step()
             used = w > 0
             ep_return, ep_length = mean_episode_stats(state.episodes)

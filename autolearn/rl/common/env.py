@@ -32,8 +32,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from autolearn.exceptions import ConfigError
+from autolearn.exceptions import ConfigError, NonFiniteError
 from autolearn.rl.common.extractors import is_image_space
+from autolearn.rl.common.finite import all_finite, env_values_error
 from autolearn.rl.common.locks import acquire
 
 __all__ = [
@@ -557,17 +558,33 @@ def _chan_update(mean: np.ndarray, var: np.ndarray, count: float, x: np.ndarray,
     b_mean, b_var = _batch_stats(x) if batch is None else batch
     if _float_batch(x):
         if x.ndim == 1 and x.dtype == np.float64 and np.ndim(mean) == 0:  # scalar stats: floats
-            m, v, total = _scalar_chan_update(float(mean), float(var), count, float(b_mean),
-                                              float(b_var), x.shape[0])
+            try:
+                m, v, total = _scalar_chan_update(float(mean), float(var), count,
+                                                  float(b_mean), float(b_var), x.shape[0])
+            except OverflowError:  # a Python float's ``**`` raises where numpy's gives inf
+                raise _stats_error(x) from None
+            if not (math.isfinite(m) and math.isfinite(v)):
+                raise _stats_error(x)
             return np.float64(m), np.float64(v), total  # type: ignore[return-value]
         if (x.ndim == 2 and x.shape[1] <= 32 and mean.dtype == np.float64
                 and var.dtype == np.float64 and mean.shape == (x.shape[1],)):
-            return _small_chan_update(mean, var, count, b_mean, b_var, x.shape[0])
+            return _small_chan_update(mean, var, count, b_mean, b_var, x.shape[0], x)
     b_count = x.shape[0]
     delta = b_mean - mean
     total = count + b_count
     m2 = var * count + b_var * b_count + delta**2 * count * b_count / total
-    return mean + delta * b_count / total, m2 / total, total
+    new_mean, new_var = mean + delta * b_count / total, m2 / total
+    if not (all_finite(new_mean) and all_finite(new_var)):
+        raise _stats_error(x)
+    return new_mean, new_var, total
+
+
+def _stats_error(x: np.ndarray) -> NonFiniteError:
+    """The running statistics would stop being finite by folding in ``x``: refused."""
+    what = ("a batch holding non-finite values (NaN or inf)" if not all_finite(x)
+            else "a batch so large that they overflow")
+    return NonFiniteError(f"running mean/variance statistics: refused to fold in {what}; "
+                          "the statistics were left unchanged")
 
 
 def _scalar_chan_update(mean: float, var: float, count: float, b_mean: float, b_var: float,
@@ -583,7 +600,8 @@ def _scalar_chan_update(mean: float, var: float, count: float, b_mean: float, b_
 
 
 def _small_chan_update(mean: np.ndarray, var: np.ndarray, count: float, b_mean: np.ndarray,
-                       b_var: np.ndarray, b_count: int) -> tuple[np.ndarray, np.ndarray, float]:
+                       b_var: np.ndarray, b_count: int, x: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, float]:
     """:func:`_chan_update`'s formulas for a few float64 statistics (an observation vector)
     element by element in Python floats: each element goes through the same IEEE double
     operations in the same order as numpy's float64 array arithmetic (``delta**2`` is
@@ -596,6 +614,9 @@ def _small_chan_update(mean: np.ndarray, var: np.ndarray, count: float, b_mean: 
         delta = bm - m
         new_mean.append(m + delta * b_count / total)
         new_var.append((v * count + bvc + delta * delta * count * b_count / total) / total)
+    if not math.isfinite(sum(new_mean) + sum(new_var)) and not (
+            all(map(math.isfinite, new_mean)) and all(map(math.isfinite, new_var))):
+        raise _stats_error(x)  # (a sum of finite values may overflow: then checked one by one)
     return np.array(new_mean), np.array(new_var), total
 
 
@@ -726,10 +747,20 @@ class NormalizeObservation(VectorWrapper):
                 self.single_observation_space, env.num_envs)
 
     def _stats(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The statistics to normalise with, after folding ``obs`` in when training."""
+        """The statistics to normalise with, after folding ``obs`` in when training
+        (:class:`~autolearn.exceptions.NonFiniteError` if ``obs`` holds NaN or inf: the
+        statistics are left unchanged)."""
         if not self.training:
             return self.rms.mean_var()
-        return self.rms.update_mean_var(obs)
+        try:
+            return self.rms.update_mean_var(obs)
+        except NonFiniteError as e:
+            if all_finite(obs):  # finite but so large that the statistics overflow
+                raise NonFiniteError(f"NormalizeObservation: {e}") from None
+            raise env_values_error("NormalizeObservation", "observations", obs,
+                                   axes=("sub-env",),
+                                   unchanged="its running statistics were left unchanged"
+                                   ) from None
 
     def _apply(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         out = np.subtract(obs, mean)
@@ -794,15 +825,25 @@ class NormalizeReward(VectorWrapper):
         super().__init__(env)
         self.rms = rms if rms is not None else RunningMeanStd(())
         self.returns = np.zeros(env.num_envs)
+        self._next_returns = np.zeros(env.num_envs)  # computed here, kept once accepted
         self.gamma, self.clip, self.eps, self.training = gamma, clip, eps, True
 
     def step(self, actions: Any) -> tuple[Any, ...]:
         obs, rew, term, trunc, info = self.env.step(actions)
         if self.training:
-            np.multiply(self.returns, self.gamma, out=self.returns)
-            np.add(self.returns, rew, out=self.returns)
-            var = self.rms.update_mean_var(self.returns)[1]
-            self.returns[np.logical_or(term, trunc)] = 0.0
+            returns = self._next_returns
+            np.multiply(self.returns, self.gamma, out=returns)
+            np.add(returns, rew, out=returns)
+            try:  # NaN or inf rewards: refused before the statistics or returns change
+                var = self.rms.update_mean_var(returns)[1]
+            except NonFiniteError as e:
+                if all_finite(np.asarray(rew, np.float64)):
+                    raise NonFiniteError(f"NormalizeReward (discounted returns): {e}") from None
+                raise env_values_error("NormalizeReward", "rewards", rew, axes=("sub-env",),
+                                       unchanged="its running statistics were left unchanged"
+                                       ) from None
+            self._next_returns, self.returns = self.returns, returns
+            returns[np.logical_or(term, trunc)] = 0.0
         else:
             var = self.rms.mean_var()[1]
         if isinstance(var, float):  # numpy float64 scalar statistics: math.sqrt, same bits

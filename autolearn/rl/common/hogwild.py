@@ -46,6 +46,7 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
+from autolearn.exceptions import NonFiniteError
 from autolearn.rl.common import locks
 from autolearn.rl.common.agent import blas_threads, setup_env
 from autolearn.rl.common.env import EnvLike
@@ -115,8 +116,9 @@ def _worker_main(make_learner: Callable[[Any, int, np.random.Generator], Learner
                     if len(pending) >= rows_per_message:
                         rows.put(("rows", pending))
                         pending = []
-    except BaseException:  # noqa: BLE001 - reported to the coordinator, which raises
-        rows.put(("error", f"{name} worker {rank} failed:\n{traceback.format_exc()}"))
+    except BaseException as e:  # noqa: BLE001 - reported to the coordinator, which raises
+        rows.put(("error", (f"{name} worker {rank} failed:\n{traceback.format_exc()}",
+                            isinstance(e, NonFiniteError))))
     if pending:
         rows.put(("rows", pending))
     rows.put(("done", rank))
@@ -139,7 +141,8 @@ def learn_async(*, learner0: Learner,
     are logged up to that many of its updates late; learner 0's rows are logged at once).
     Workers stop at the first update that reaches the budget, so it is overshot by at most
     one update per worker. Returns ``(keep_going, final step count)``; raises
-    ``RuntimeError`` with a worker's traceback if one failed.
+    ``RuntimeError`` with a worker's traceback if one failed (``NonFiniteError`` if it
+    refused a NaN or inf, see :mod:`~autolearn.rl.common.finite`).
     """
     n_workers = config.n_workers
     ctx = mp.get_context("fork") if n_workers > 1 else None
@@ -219,8 +222,9 @@ def learn_async(*, learner0: Learner,
             for p in procs:
                 p.join()
             _warn_dead_workers(procs, finished | terminated, name)
-    if errors:
-        raise RuntimeError(errors[0])
+    if errors:  # a refused non-finite value keeps its type (nothing was corrupted)
+        text, non_finite = errors[0]
+        raise (NonFiniteError if non_finite else RuntimeError)(text)
     return keep_going, _steps(counter)
 
 

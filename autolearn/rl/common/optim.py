@@ -172,6 +172,11 @@ class _FlatMixin:
                 p.grad.zero_()
 
     @torch.no_grad()
+    def grad_norm(self) -> float:
+        """The gradients' global 2-norm (as :meth:`clip_grad_norm_` computes it)."""
+        return float(torch.linalg.vector_norm(self._gather_grads()))
+
+    @torch.no_grad()
     def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
         """Scale the gradients by ``max_norm / (norm + 1e-6)`` where that is below 1, as
         ``torch.nn.utils.clip_grad_norm_``; returns the norm before clipping."""

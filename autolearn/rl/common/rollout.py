@@ -23,9 +23,14 @@ from gymnasium.vector import VectorEnv
 
 from autolearn.rl.common.buffers import RolloutBatch
 from autolearn.rl.common.env import SpaceSpec
+from autolearn.rl.common.finite import check_env_values
 from autolearn.rl.common.policies import ActorCritic
 
-__all__ = ["RolloutBuffer", "RolloutState", "collect_rollout", "start_rollouts", "step_envs"]
+__all__ = ["RolloutBuffer", "RolloutState", "check_rollout", "collect_rollout",
+           "final_observations", "start_rollouts", "step_envs"]
+
+#: What a refused rollout leaves (see :func:`check_rollout`).
+UNTRAINED = "nothing was trained on them: the networks and the optimiser state are unchanged"
 
 
 def _obs_tensor(obs: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
@@ -91,11 +96,32 @@ class RolloutBuffer:
                                                             device=dev)
 
 
+def check_rollout(owner: str, obs: Any, rewards: Any, last_obs: Any) -> None:
+    """:class:`~autolearn.exceptions.NonFiniteError` (naming ``owner``, the rollout steps and
+    sub-envs) if a rollout's ``(T, N, ...)`` observations, ``(T, N)`` rewards or ``(N, ...)``
+    observations after its last step hold NaN or inf: an update must not read them."""
+    axes = ("rollout step", "sub-env")
+    check_env_values(owner, UNTRAINED, axes, rewards=rewards, observations=obs)
+    check_env_values(owner, UNTRAINED, ("sub-env",), observations_after_the_last_step=last_obs)
+
+
+def final_observations(info: dict[str, Any], cut: np.ndarray, owner: str) -> np.ndarray:
+    """The final observations of the truncated sub-envs ``cut`` (checked: finite)."""
+    final = np.stack([np.asarray(info["final_obs"][i], np.float32) for i in cut])
+    check_env_values(owner, UNTRAINED, ("truncated sub-env",), final_observations=final)
+    return final
+
+
 def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                     state: RolloutState, *, gamma: float, generator: torch.Generator,
                     bootstrap_truncated: bool = True, sde_sample_freq: int = -1,
-                    rng: np.random.Generator | None = None) -> RolloutBatch:
+                    rng: np.random.Generator | None = None,
+                    owner: str = "collect_rollout") -> RolloutBatch:
     """Fill ``buf`` with ``n_steps`` vector steps from ``state`` (updated in place).
+
+    Observations and rewards are checked (:func:`check_rollout`, ``owner`` naming the agent
+    in the error): NaN or inf raise :class:`~autolearn.exceptions.NonFiniteError` before
+    anything is trained on them.
 
     Args:
         sde_sample_freq: for a gSDE policy (``policy.use_sde``), draw new noise matrices
@@ -111,7 +137,7 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             and policy.numpy_ok):
         return _collect_numpy(env, policy, buf, state, gamma=gamma, rng=rng,
                               generator=generator, sde_sample_freq=sde_sample_freq,
-                              bootstrap_truncated=bootstrap_truncated)
+                              bootstrap_truncated=bootstrap_truncated, owner=owner)
     spec, dev = buf.spec, buf.device
     low = None if spec.low is None else np.asarray(spec.low, np.float32)
     high = None if spec.high is None else np.asarray(spec.high, np.float32)
@@ -127,6 +153,8 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             buf.obs[t] = state.obs
             if state.mask is not None:
                 buf.masks[t] = state.mask  # type: ignore[index]
+            # checked before acting: torch's samplers raise their own errors on NaN
+            check_env_values(owner, UNTRAINED, ("sub-env",), observations=state.obs)
             actions, log_probs, values = policy.act(state.obs, state.mask, generator)
             buf.actions[t] = actions
             buf.log_probs[t] = log_probs
@@ -138,13 +166,14 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                 env_actions = env_actions + start
             obs, rewards, dones, cut, info = step_envs(env, env_actions, state)
             if bootstrap_truncated and cut.size:
-                final = _obs_tensor(np.stack([info["final_obs"][i] for i in cut]), dev)
+                final = _obs_tensor(final_observations(info, cut, owner), dev)
                 rewards = rewards.copy()
                 rewards[cut] += gamma * policy.value(final).cpu().numpy()
             buf.rewards[t] = rewards
             buf.dones[t] = dones
             state.obs = _obs_tensor(obs, dev)
             state.mask = _mask_tensor(info, buf.n_envs, dev) if state.mask is not None else None
+    check_rollout(owner, None, buf.rewards, state.obs)  # observations: checked per step
     with torch.no_grad():  # not inference_mode: the update reads it next to autograd tensors
         last_value = policy.value(state.obs)
     return RolloutBatch(buf.obs, buf.actions, buf.log_probs, buf.values,
@@ -183,7 +212,7 @@ def step_envs(env: VectorEnv, actions: Any, state: RolloutState
 def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
                    state: RolloutState, *, gamma: float, rng: np.random.Generator,
                    generator: torch.Generator, sde_sample_freq: int,
-                   bootstrap_truncated: bool) -> RolloutBatch:
+                   bootstrap_truncated: bool, owner: str) -> RolloutBatch:
     """:func:`collect_rollout`'s loop with the policy evaluated in numpy (CPU buffers): the
     buffers are written through numpy views, no torch call per step."""
     spec = buf.spec
@@ -211,7 +240,7 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
         env_actions = actions if low is None else np.clip(actions, low, high)
         obs, rewards, dones, cut, info = step_envs(env, env_actions, state)
         if bootstrap_truncated and cut.size:
-            final = np.stack([info["final_obs"][i] for i in cut]).astype(np.float32)
+            final = final_observations(info, cut, owner)
             rewards = rewards.copy()
             rewards[cut] += gamma * policy.numpy_forward(final)[1]
         buf.rewards[t] = rewards
@@ -223,6 +252,9 @@ def _collect_numpy(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             obs_np = np.array(obs, np.float32)  # a copy, kept for the next rollout
         if mask_np is not None:
             mask_np = np.array(info["action_mask"], bool)
+    # (NaN observations are acted on until here without error: numpy's sampling draws a
+    # valid index from NaN probabilities)
+    check_rollout(owner, b_obs, buf.rewards, obs_np)
     state.obs = torch.from_numpy(obs_np)
     state.mask = None if mask_np is None else torch.from_numpy(mask_np)
     last_value = torch.from_numpy(policy.numpy_forward(obs_np)[1])
