@@ -61,6 +61,7 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a2c import a2c_loss
 from autolearn.rl.common.agent import (
     CSVLogger,
+    attach_env,
     build_actor_critic,
     check,
     check_network,
@@ -82,7 +83,7 @@ from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient, clipped_norm
-from autolearn.rl.common.hogwild import learn_async
+from autolearn.rl.common.hogwild import check_worker_env, learn_async
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import flat_views, flatten_parameters
 from autolearn.rl.common.returns import nstep_returns
@@ -306,9 +307,7 @@ class A3C:
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else A3CConfig()
-        if isinstance(env, VectorEnv) and cfg.n_workers > 1:
-            raise ConfigError("A3C workers build their own env copies: pass an env id or a "
-                              "factory, not a VectorEnv, when n_workers > 1")
+        check_worker_env(env, cfg.n_workers, "A3C")
         self.device = torch.device("cpu") if device == "auto" else resolve_device(device)
         if self.device.type != "cpu":
             raise ConfigError(f"`device` must be 'cpu' or 'auto' for A3C (workers share "
@@ -383,6 +382,21 @@ class A3C:
         if self.logger is not None:
             self.logger.write(row)
         return keep_going
+
+    def set_env(self, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id or a factory, with this
+        agent's spaces, else ``ConfigError``; a vector env only with one worker): the next
+        ``learn`` starts fresh episodes, the other workers build their copies from it.
+        Networks, optimiser state and ``num_timesteps`` are kept."""
+        check_worker_env(env, self.config.n_workers, "A3C")
+        attach_env(self, env)
+        if self.normalizer is not None and self.env is not None:
+            self.env = self.normalizer.wrap(self.env)
+        self._env_fn = env
+
+    def _restart(self) -> None:
+        """Drop worker 0's rollout state: the next ``learn`` resets the envs."""
+        self._worker0 = None
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Actions of the shared network for a batch of observations (or one observation);

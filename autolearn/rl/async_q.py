@@ -58,6 +58,7 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a3c import SharedRMSprop
 from autolearn.rl.common.agent import (
     CSVLogger,
+    attach_env,
     check,
     check_network,
     is_int,
@@ -75,7 +76,7 @@ from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.finite import check_gradient, clipped_norm
-from autolearn.rl.common.hogwild import learn_async
+from autolearn.rl.common.hogwild import check_worker_env, learn_async
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import (
@@ -282,9 +283,7 @@ class AsyncQ:
                  seed: SeedLike = None, log_path: str | os.PathLike[str] | None = None,
                  spec: SpaceSpec | None = None, device: str | torch.device = "cpu") -> None:
         self.config = cfg = config if config is not None else AsyncQConfig()
-        if isinstance(env, VectorEnv) and cfg.n_workers > 1:
-            raise ConfigError("AsyncQ learners build their own env copies: pass an env id or "
-                              "a factory, not a VectorEnv, when n_workers > 1")
+        check_worker_env(env, cfg.n_workers, "AsyncQ")
         self.device = torch.device("cpu") if device == "auto" else resolve_device(device)
         if self.device.type != "cpu":
             raise ConfigError(f"`device` must be 'cpu' or 'auto' for AsyncQ (learners share "
@@ -360,6 +359,19 @@ class AsyncQ:
         if keep_going:  # every learner's steps, including rows that arrived out of order
             self.num_timesteps = steps
         return self
+
+    def set_env(self, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id or a factory, with this
+        agent's spaces, else ``ConfigError``; a vector env only with one worker): the next
+        ``learn`` starts fresh episodes, the other workers build their copies from it.
+        Networks, optimiser state and ``num_timesteps`` are kept."""
+        check_worker_env(env, self.config.n_workers, "AsyncQ")
+        attach_env(self, env)
+        self._env_fn = env
+
+    def _restart(self) -> None:
+        """Drop worker 0's rollout state: the next ``learn`` resets the envs."""
+        self._learner0 = None
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions of the shared network for a batch of observations (or one);

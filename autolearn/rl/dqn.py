@@ -44,6 +44,7 @@ from autolearn._rng import SeedLike
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
     CSVLogger,
+    attach_env,
     check,
     check_network,
     is_int,
@@ -356,6 +357,17 @@ class DQN:
             if not keep_going:
                 break
         return self
+
+    def set_env(self, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id, a factory, an env or a
+        vector env with this agent's spaces, else ``ConfigError``): the next ``learn``
+        starts fresh episodes there. Networks, optimiser state and ``num_timesteps`` are
+        kept."""
+        attach_env(self, env)
+
+    def _restart(self) -> None:
+        """Drop the rollout state: the next ``learn`` resets the env."""
+        self._state = None  # the replay buffer stays
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions for a batch of observations (or one); epsilon-greedy with

@@ -43,6 +43,7 @@ from torch.nn import functional as F
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
+    attach_env,
     build_actor_critic,
     check,
     check_network,
@@ -384,6 +385,18 @@ class PPO:
         row["n_updates"] = len(stats)
         row["stopped_early"] = stopped_early
         return row
+
+    def set_env(self, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id, a factory, an env or a
+        vector env with this agent's spaces, else ``ConfigError``): the next ``learn``
+        starts fresh episodes there. Networks, optimiser state and ``num_timesteps`` are
+        kept."""
+        attach_env(self, env)
+
+    def _restart(self) -> None:
+        """Drop the rollout state: the next ``learn`` resets the env."""
+        self._state = None
+        self._buffer = None
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Actions for a batch of observations (or one observation)."""

@@ -232,16 +232,28 @@ def blas_like_torch(learn: _F) -> _F:
 
 def learn_method(learn: _F) -> _F:
     """Decorator for every agent's ``learn(total_timesteps, callback=None)``: numpy's BLAS
-    limited as torch (:func:`blas_like_torch`), and a keyword ``progress_bar=False`` (SB3's):
-    ``True`` adds a :class:`~autolearn.rl.ProgressBar` for this call's steps to the
-    callbacks (last, so it shows what the others logged) and closes it when ``learn``
-    returns or raises."""
+    limited as torch (:func:`blas_like_torch`), and two keywords of SB3's:
+
+    * ``progress_bar=False``: ``True`` adds a :class:`~autolearn.rl.ProgressBar` for this
+      call's steps to the callbacks (last, so it shows what the others logged) and closes
+      it when ``learn`` returns or raises;
+    * ``reset_num_timesteps=False``: ``True`` sets ``num_timesteps`` back to 0 and starts
+      fresh episodes (the agent's ``_restart()``: envs reset with the agent's env seed)
+      before training; networks, optimiser state, normalisation statistics and DQN's
+      replay buffer are kept. ``False`` (the default here; SB3's is ``True``) continues the
+      count and the episodes in progress.
+    """
     inner = blas_like_torch(learn)
 
     @functools.wraps(learn)
     def wrapper(self: Any, total_timesteps: int, callback: Any = None, *,
-                progress_bar: bool = False) -> Any:
-        check("progress_bar", progress_bar, isinstance(progress_bar, bool), "be True or False")
+                progress_bar: bool = False, reset_num_timesteps: bool = False) -> Any:
+        for name, value in (("progress_bar", progress_bar),
+                            ("reset_num_timesteps", reset_num_timesteps)):
+            check(name, value, isinstance(value, bool), "be True or False")
+        if reset_num_timesteps:
+            self.num_timesteps = 0
+            self._restart()
         if not progress_bar:
             return inner(self, total_timesteps, callback)
         from autolearn.rl.common.loggers import ProgressBar
@@ -258,6 +270,8 @@ def learn_method(learn: _F) -> _F:
     wrapper.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
         *sig.parameters.values(),
         inspect.Parameter("progress_bar", inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation="bool"),
+        inspect.Parameter("reset_num_timesteps", inspect.Parameter.KEYWORD_ONLY, default=False,
                           annotation="bool")])
     return cast(_F, wrapper)
 
@@ -307,7 +321,31 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
     venv = make_vec_env(env, n_envs, vectorization=vectorization, lean=lean)
     if obs_encoding(venv.single_observation_space) is not None:
         venv = EncodeObservation(venv)  # Discrete & co: one-hot / 0-1 float vectors
-    return venv, space_info(venv)
+    found = space_info(venv)
+    if spec is not None and found != spec:
+        if not isinstance(env, VectorEnv):  # built here: not the caller's to keep
+            venv.close()
+        raise ConfigError(f"the env's spaces differ from the agent's "
+                          f"({_differences(spec, found)}): pass an env with the spaces the "
+                          "agent was built for")
+    return venv, found
+
+
+def _differences(agent: SpaceSpec, env: SpaceSpec) -> str:
+    """What differs between two specs, e.g. ``"obs_shape: the agent's (4,), the env's (6,)"``."""
+    return "; ".join(f"{f.name}: the agent's {getattr(agent, f.name)!r}, the env's "
+                     f"{getattr(env, f.name)!r}" for f in dataclasses.fields(SpaceSpec)
+                     if getattr(agent, f.name) != getattr(env, f.name))
+
+
+def attach_env(agent: Any, env: EnvLike, *, lean: bool = True) -> None:
+    """The body of an agent's ``set_env``: ``agent.env`` becomes ``env`` as a vector env of
+    ``agent.config.n_envs`` copies (``ConfigError`` if its spaces are not the agent's), and
+    the agent drops its rollout state (``agent._restart()``), so the next ``learn`` starts
+    fresh episodes in it (reset with the agent's env seed)."""
+    cfg = agent.config
+    agent.env, _ = setup_env(env, cfg.n_envs, cfg.vectorization, agent.spec, lean=lean)
+    agent._restart()
 
 
 def policy_input(spec: SpaceSpec, obs: Any) -> np.ndarray:

@@ -23,6 +23,8 @@ from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper,
 __all__ = [
     "CheckpointCallback",
     "EvalCallback",
+    "EveryNTimesteps",
+    "StopOnNoImprovement",
     "StopOnRewardThreshold",
     "evaluate",
     "evaluate_episodes",
@@ -140,6 +142,9 @@ class EvalCallback:
             ``ep_lengths (n, n_episodes)``, SB3's file and keys).
         on_new_best: a callback (or list) called as ``cb(agent, row)`` right after a new
             best evaluation; if it returns ``False``, training stops.
+        after_eval: a callback (or list) called as ``cb(agent, row)`` after every
+            evaluation, after ``on_new_best`` (SB3's ``callback_after_eval``), e.g.
+            :class:`StopOnNoImprovement`; ``False`` stops training.
         sync_normalization: when the agent's training env normalises observations (a
             :class:`~autolearn.rl.NormalizeObservation` in ``agent.env``'s wrapper chain),
             evaluate behind a frozen ``NormalizeObservation`` sharing its live statistics
@@ -162,6 +167,7 @@ class EvalCallback:
                  best_model_save_path: str | os.PathLike[str] | None = None,
                  log_path: str | os.PathLike[str] | None = None,
                  on_new_best: Callback | Sequence[Callback] | None = None,
+                 after_eval: Callback | Sequence[Callback] | None = None,
                  sync_normalization: bool = True) -> None:
         if n_episodes < 1:
             raise ConfigError(f"`n_episodes` must be >= 1, but got n_episodes={n_episodes}")
@@ -171,7 +177,7 @@ class EvalCallback:
         self.best_model_save_path = (None if best_model_save_path is None
                                      else Path(best_model_save_path))
         self.log_path = None if log_path is None else Path(log_path)
-        self.on_new_best = on_new_best
+        self.on_new_best, self.after_eval = on_new_best, after_eval
         self.sync_normalization = sync_normalization
         self._every = _Every(eval_every, "eval_every")
         self.evaluations: list[tuple[int, float, float]] = []
@@ -217,6 +223,7 @@ class EvalCallback:
                 self.best_model_save_path.mkdir(parents=True, exist_ok=True)
                 agent.save(self.best_model_save_path / "best_model.pt")
             keep_going = run_callbacks(self.on_new_best, agent, row)
+        keep_going = run_callbacks(self.after_eval, agent, row) and keep_going
         return keep_going and (self.stop_at is None or mean < self.stop_at)
 
 
@@ -248,3 +255,53 @@ class StopOnRewardThreshold:
     def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
         value = row.get("ep_return_mean", math.nan)
         return not (isinstance(value, float) and value >= self.threshold)
+
+
+class StopOnNoImprovement:
+    """Stop once ``max_no_improvement_evals`` evaluations in a row have not beaten the best
+    mean evaluation return so far, counting only after the first ``min_evals`` evaluations
+    (SB3's ``StopTrainingOnNoModelImprovement``).
+
+    It reads ``eval_return_mean`` from the rows an :class:`EvalCallback` evaluated: pass it
+    as that callback's ``after_eval``, or list it after the ``EvalCallback`` in ``learn``'s
+    callbacks (rows without an evaluation are ignored). ``stopped_at``: the step count at
+    which it stopped training (``None`` until then).
+    """
+
+    def __init__(self, max_no_improvement_evals: int, min_evals: int = 0) -> None:
+        for name, value, low in (("max_no_improvement_evals", max_no_improvement_evals, 1),
+                                 ("min_evals", min_evals, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"`{name}` must be an int >= {low}, but got {name}={value!r}")
+        self.max_no_improvement_evals, self.min_evals = max_no_improvement_evals, min_evals
+        self.best = -math.inf
+        self.n_evals = self.no_improvement = 0
+        self.stopped_at: int | None = None
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        value = row.get("eval_return_mean")
+        if value is None:
+            return True
+        self.n_evals += 1
+        if value > self.best:
+            self.best, self.no_improvement = float(value), 0
+        elif self.n_evals > self.min_evals:
+            self.no_improvement += 1
+        if self.no_improvement >= self.max_no_improvement_evals:
+            self.stopped_at = agent.num_timesteps
+            return False
+        return True
+
+
+class EveryNTimesteps:
+    """Run ``callback`` (or a list) only at the first update at or after every ``every``
+    env steps (SB3's ``EveryNTimesteps``); its ``False`` stops training."""
+
+    def __init__(self, every: int, callback: Callback | Sequence[Callback]) -> None:
+        self._every = _Every(every, "every")
+        self.callback = callback
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        if not self._every.due(agent.num_timesteps):
+            return True
+        return run_callbacks(self.callback, agent, row)

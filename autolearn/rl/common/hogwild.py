@@ -45,21 +45,30 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import torch.multiprocessing as mp
+from gymnasium.vector import VectorEnv
 
-from autolearn.exceptions import NonFiniteError
+from autolearn.exceptions import ConfigError, NonFiniteError
 from autolearn.rl.common import locks
 from autolearn.rl.common.agent import blas_threads, setup_env
 from autolearn.rl.common.env import EnvLike
 from autolearn.rl.common.locks import acquire
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
-__all__ = ["Learner", "learn_async"]
+__all__ = ["Learner", "check_worker_env", "learn_async"]
 
 
 class Learner(Protocol):
     steps_per_update: int
 
     def update(self, lr: float, progress: float) -> dict[str, Any]: ...
+
+
+def check_worker_env(env: Any, n_workers: int, name: str) -> None:
+    """``ConfigError`` for a ``VectorEnv`` with several workers: each builds its own copy
+    from an id or a factory."""
+    if isinstance(env, VectorEnv) and n_workers > 1:
+        raise ConfigError(f"{name} workers build their own env copies: pass an env id or a "
+                          "factory, not a VectorEnv, when n_workers > 1")
 
 
 def _steps(counter: Any) -> int:
