@@ -280,8 +280,11 @@ def retrain(
     if save is not None:
         import torch
 
-        torch.save({"arch": spec, "size": {**spec.get("size", {}), **size},
-                    "state_dict": model.state_dict()}, save)
+        from autolearn._files import atomic_write
+
+        payload = {"arch": spec, "size": {**spec.get("size", {}), **size},
+                   "state_dict": model.state_dict()}
+        atomic_write(save, lambda fh: torch.save(payload, fh))
     out = {"val_accuracy": result.val_accuracy, "history": result.history,
            "n_params": result.n_params, "train_seconds": result.train_seconds,
            "diverged": result.diverged, "size": {**spec.get("size", {}), **size}}

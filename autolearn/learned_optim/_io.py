@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from autolearn._files import atomic_write
 from autolearn.exceptions import ConfigError
 from autolearn.learned_optim._lstm import LSTMOptimizerConfig, LSTMOptimizerNet
 
@@ -45,8 +46,7 @@ def save_weights(net: LSTMOptimizerNet, path: str | os.PathLike[str], *,
         "metadata": dict(metadata or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(payload, path)
-    return path
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def _resolve(source: str | os.PathLike[str]) -> Path | Any:

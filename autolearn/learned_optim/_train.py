@@ -21,12 +21,14 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from autolearn._files import atomic_write
 from autolearn._rng import derive_seed
 from autolearn.exceptions import ConfigError
 from autolearn.learned_optim._lstm import (
@@ -193,12 +195,6 @@ def _validation_loss(net: LSTMOptimizerNet, tasks: Sequence[Task], horizon: int)
     return value if math.isfinite(value) else math.inf
 
 
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
 def meta_train(problem: Problem, *, config: MetaTrainConfig | None = None,
                optimizer_config: LSTMOptimizerConfig | None = None, seed: int = 0,
                checkpoint: str | os.PathLike[str] | None = None,
@@ -292,14 +288,15 @@ def meta_train(problem: Problem, *, config: MetaTrainConfig | None = None,
                 _log.info("task %d: validation final loss %.4g (best %.4g), %.0f CPU s",
                           done, val, best_val, cpu_now)
                 if ckpt is not None:
-                    _save_checkpoint(ckpt, {
+                    payload: dict[str, Any] = {
                         "net": net.state_dict(), "meta_optimizer": meta_opt.state_dict(),
                         "best_net": best_state, "best_validation_loss": best_val,
                         "history": history, "tasks_done": done, "seed": seed,
                         "optimizer_config": net.config.to_dict(),
                         "config": asdict(config),
                         "cpu_seconds": cpu_now,
-                        "wall_seconds": wall_used + time.perf_counter() - wall0})
+                        "wall_seconds": wall_used + time.perf_counter() - wall0}
+                    atomic_write(ckpt, partial(torch.save, payload))
             if bar is not None:
                 bar.update(bar.task_ids[0], completed=done,
                            description=f"meta-train (best val {best_val:.4g})")

@@ -44,6 +44,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
+from autolearn._files import atomic_write
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
 from autolearn.meta._tasks import Task, TaskSampler, stack_tasks
@@ -478,7 +480,7 @@ class MetaLearner:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the meta-learned init, Meta-SGD's step sizes, config and history."""
-        torch.save({
+        payload = {
             "format": 1,
             "config": json.dumps(asdict(self.config)),
             "params": {k: v.detach().cpu() for k, v in self.params.items()},
@@ -490,7 +492,8 @@ class MetaLearner:
             "loss": self.loss if isinstance(self.loss, str) else None,
             "history": json.dumps(self.history),
             "meta_steps": self.meta_steps,
-        }, path)
+        }
+        atomic_write(path, partial(torch.save, payload))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], model: nn.Module | None = None, *,

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from autolearn._files import atomic_write
 from autolearn._rng import SeedLike
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
@@ -393,8 +394,8 @@ class DQN:
         ``.npz`` file (no pickles), so training can go on from a saved agent with its
         experience (SB3's ``save_replay_buffer``). Empty before the first ``learn``."""
         arrays: dict[str, Any] = {} if self._buffer is None else self._buffer.arrays()
-        with open(path, "wb") as fh:  # a file name kept as given (np.savez adds .npz)
-            np.savez(fh, **arrays)
+        # through a file object: the name is kept as given (np.savez would add .npz)
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
     def load_replay_buffer(self, path: str | os.PathLike[str]) -> None:
         """Fill the replay buffer from :meth:`save_replay_buffer`'s file (keeping the

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from gymnasium.vector import VectorEnv
 
+from autolearn._files import atomic_write
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.env import (
@@ -92,7 +93,9 @@ def config_from_json(cls: type[C], text: str) -> C:
 def save_checkpoint(path: str | os.PathLike[str], *, algo: str, config: Any, spec: SpaceSpec,
                     modules: dict[str, Any], extra: dict[str, Any] | None = None
                     ) -> None:
-    """One ``torch.save`` file: the algorithm name, config JSON, space spec, state dicts."""
+    """One ``torch.save`` file: the algorithm name, config JSON, space spec, state dicts;
+    written atomically (:func:`~autolearn._files.atomic_write`: a crash during the write
+    leaves the previous file at ``path``)."""
     payload = {
         "algo": algo,
         "config": config_to_json(config),
@@ -100,7 +103,7 @@ def save_checkpoint(path: str | os.PathLike[str], *, algo: str, config: Any, spe
         "extra": json.dumps(extra or {}),
         "state": {name: m.state_dict() for name, m in modules.items()},
     }
-    torch.save(payload, path)
+    atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def load_checkpoint(path: str | os.PathLike[str], algo: str, config_cls: type[C]

@@ -17,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from autolearn._files import atomic_write
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper, frozen_normalized
 
@@ -213,9 +214,10 @@ class EvalCallback:
         row["eval_length_mean"] = float(lengths.mean())
         if self.log_path is not None:
             self.log_path.mkdir(parents=True, exist_ok=True)
-            np.savez(self.log_path / "evaluations.npz",
-                     timesteps=np.asarray([t for t, _, _ in self.evaluations], np.int64),
-                     results=np.stack(self.results), ep_lengths=np.stack(self.ep_lengths))
+            arrays: dict[str, Any] = {
+                "timesteps": np.asarray([t for t, _, _ in self.evaluations], np.int64),
+                "results": np.stack(self.results), "ep_lengths": np.stack(self.ep_lengths)}
+            atomic_write(self.log_path / "evaluations.npz", lambda fh: np.savez(fh, **arrays))
         keep_going = True
         if mean > self.best_mean_reward:
             self.best_mean_reward = mean
