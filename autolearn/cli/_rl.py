@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import typer
 
 from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
+from autolearn.exceptions import NonFiniteError
 
 __all__ = ["register"]
 
@@ -148,8 +149,11 @@ def train(
         callbacks.append(bar)
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
+    stopped: BaseException | None = None
     try:
         agent.learn(spec.n_timesteps, callback=callbacks)
+    except (KeyboardInterrupt, NonFiniteError) as exc:  # the agent is intact: keep it
+        stopped = exc
     finally:
         if bar is not None:
             bar.close()
@@ -176,6 +180,14 @@ def train(
         if stop_at is not None:
             hit = [t for t, m, _ in evaluator.evaluations if m >= stop_at]
             summary["solved_at"] = hit[0] if hit else None
+    if stopped is not None:  # saved as trained so far; no final evaluation
+        summary["stopped"] = f"{type(stopped).__name__}: {stopped}"
+        if writer is not None:
+            writer.close()
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        typer.echo(f"training stopped after {agent.num_timesteps} steps; the agent as "
+                   f"trained so far is saved to {out_dir}", err=True)
+        raise stopped
     if eval_episodes > 0:
         from autolearn.rl import evaluate
 

@@ -8,6 +8,7 @@ statistics or the replay buffer; the parameters are those after the last finite 
 from __future__ import annotations
 
 import copy
+import json
 import os
 from typing import Any
 
@@ -267,3 +268,30 @@ def test_check_gradient_and_clipped_norm() -> None:
     assert clipped_norm([w], 1.0) == pytest.approx(5.0)
     assert float(w.grad.norm()) == pytest.approx(1.0, rel=1e-5)
     assert clipped_norm([torch.nn.Parameter(torch.zeros(2))], None) == 0.0
+
+
+class NanAt400(Inject):
+    def __init__(self) -> None:
+        super().__init__("reward", at=400)
+
+
+def test_cli_train_saves_the_agent_when_training_stops_on_a_nan(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from autolearn.cli import app
+
+    gym.register(id="AutolearnTestNanCartPole-v0", entry_point=NanAt400)
+    try:
+        out = tmp_path / "run"
+        result = CliRunner().invoke(app, [
+            "rl", "train", "--algo", "a2c", "--env", "AutolearnTestNanCartPole-v0",
+            "--steps", "2000", "--set", "n_envs=1", "--out", str(out), "--no-progress"])
+    finally:
+        gym.registry.pop("AutolearnTestNanCartPole-v0")
+    assert result.exit_code == 1, result.output
+    assert "A2C: the environment returned rewards that are not finite" in result.stderr
+    assert "saved to" in result.stderr and "Traceback" not in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"].startswith("NonFiniteError") and summary["timesteps"] < 400
+    agent = A2C.load(out / "model.pt")
+    assert all(np.isfinite(p).all() for p in _params(agent))
