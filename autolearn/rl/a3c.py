@@ -69,8 +69,8 @@ from autolearn.rl.common.agent import (
     is_int,
     learn_method,
     mean_episode_stats,
-    policy_input,
     predict,
+    predict_inputs,
     resolve_device,
     restore_agent,
     save_checkpoint,
@@ -402,10 +402,12 @@ class A3C:
         """Actions of the shared network for a batch of observations (or one observation);
         with ``normalize_obs``, raw observations, normalised here with the training
         statistics (not updated)."""
+        x, m, single = predict_inputs(self.spec, obs, mask)
         if self.normalizer is not None:
-            obs = self.normalizer.normalize(policy_input(self.spec, obs))
-        return predict(self.policy, self.spec, obs, deterministic=deterministic,
-                       generator=self.generator, mask=mask)
+            x = self.normalizer.normalize(x)
+        out = predict(self.policy, self.spec, x, deterministic=deterministic,
+                      generator=self.generator, mask=m)
+        return out[0] if single else out
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write config JSON, spaces, the shared network, RMSProp statistics and the

@@ -64,7 +64,7 @@ from autolearn.rl.common.agent import (
     is_int,
     learn_method,
     mean_episode_stats,
-    policy_input,
+    predict_inputs,
     resolve_device,
     restore_agent,
     save_checkpoint,
@@ -376,12 +376,8 @@ class AsyncQ:
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions of the shared network for a batch of observations (or one);
         epsilon-greedy with learner 0's current epsilon when ``deterministic=False``."""
-        x = torch.as_tensor(policy_input(self.spec, obs))
-        single = x.dim() == len(self.spec.obs_shape)
-        if single:
-            x = x.unsqueeze(0)
-        m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool)).reshape(
-            x.shape[0], -1)
+        xs, ms, single = predict_inputs(self.spec, obs, mask)
+        x, m = torch.as_tensor(xs), None if ms is None else torch.as_tensor(ms)
         with torch.inference_mode():
             actions = masked_q(self.q_net(x), m).argmax(dim=-1)
         if not deterministic:

@@ -51,7 +51,7 @@ from autolearn.rl.common.agent import (
     is_int,
     learn_method,
     mean_episode_stats,
-    policy_input,
+    predict_inputs,
     resolve_device,
     restore_agent,
     save_checkpoint,
@@ -373,11 +373,7 @@ class DQN:
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Greedy actions for a batch of observations (or one); epsilon-greedy with
         the current exploration rate when ``deterministic=False``."""
-        x = policy_input(self.spec, obs)
-        single = x.ndim == len(self.spec.obs_shape)
-        if single:
-            x = x[None]
-        m = None if mask is None else np.asarray(mask, dtype=bool).reshape(x.shape[0], -1)
+        x, m, single = predict_inputs(self.spec, obs, mask)
         out = self._act(x, m, 0.0 if deterministic else self.exploration_rate)
         return out[0] if single else out
 

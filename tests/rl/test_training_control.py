@@ -179,3 +179,36 @@ def test_every_n_timesteps() -> None:
     assert fresh.num_timesteps == 200  # stopped at its first call
     with pytest.raises(ConfigError, match="every"):
         EveryNTimesteps(0, lambda a, row: None)
+
+
+@pytest.mark.parametrize("algo", sorted(AGENTS))
+def test_predict_checks_shapes(algo: str) -> None:
+    agent = AGENTS[algo]("CartPole-v1")
+    assert agent.predict(np.zeros(4, np.float32)).shape == ()
+    assert agent.predict(np.zeros((3, 4), np.float32)).shape == (3,)
+    assert agent.predict(np.zeros((3, 4), np.float32), mask=np.ones((3, 2), bool)).shape == (3,)
+    for bad in ((5,), (3, 5), (2, 2, 4)):
+        with pytest.raises(ConfigError, match=r"`obs` must be one observation of shape \(4,\) "
+                                              r"or a batch of shape \(B, 4\)"):
+            agent.predict(np.zeros(bad, np.float32))
+    with pytest.raises(ConfigError, match="`mask` must hold 2 booleans per observation"):
+        agent.predict(np.zeros((3, 4), np.float32), mask=np.ones((3, 3), bool))
+
+
+def test_predict_mask_needs_discrete_actions() -> None:
+    agent = PPO("Pendulum-v1", PPOConfig(n_steps=32, batch_size=32), seed=0)
+    with pytest.raises(ConfigError, match="`mask` needs discrete actions"):
+        agent.predict(np.zeros(3, np.float32), mask=np.ones(1, bool))
+
+
+def test_loading_a_file_that_is_no_agent_is_a_config_error(tmp_path: Any) -> None:
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="is not an autolearn agent file"):
+        PPO.load(tmp_path / "junk.pt")
+    import torch
+
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(ConfigError, match="lacks the algo / config / spec / state"):
+        PPO.load(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError):
+        PPO.load(tmp_path / "missing.pt")

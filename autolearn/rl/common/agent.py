@@ -109,7 +109,17 @@ def save_checkpoint(path: str | os.PathLike[str], *, algo: str, config: Any, spe
 def load_checkpoint(path: str | os.PathLike[str], algo: str, config_cls: type[C]
                     ) -> tuple[C, SpaceSpec, dict[str, Any], dict[str, Any]]:
     """``(config, spec, state dicts, extra)`` from a file written by :func:`save_checkpoint`."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - torch's unpickling errors are of many types
+        raise ConfigError(f"{path} is not an autolearn agent file (written by an agent's "
+                          f"save): torch.load failed with {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    if not isinstance(payload, dict) or not {"algo", "config", "spec", "state"} <= set(payload):
+        raise ConfigError(f"{path} is not an autolearn agent file (written by an agent's "
+                          "save): it lacks the algo / config / spec / state entries")
     if payload.get("algo") != algo:
         raise ConfigError(f"{path} holds a {payload.get('algo')!r} agent, not {algo!r}")
     config = config_from_json(config_cls, payload["config"])
@@ -130,20 +140,47 @@ def restore_agent(cls: Any, path: str | os.PathLike[str], env: Any, *, config_cl
     return agent, extra
 
 
+def predict_inputs(spec: SpaceSpec, obs: Any, mask: Any = None
+                   ) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """``(x, mask, single)`` for a ``predict`` call: ``x`` the ``(B, *obs_shape)`` float32
+    batch (:func:`policy_input`; one observation becomes a batch of one, ``single``),
+    ``mask`` as ``(B, K)`` booleans (``K`` choices per action). A shape that fits neither
+    raises ``ConfigError`` (instead of a matrix-size error deep in the network)."""
+    x = policy_input(spec, obs)
+    shape = spec.obs_shape
+    single = x.shape == shape
+    if single:
+        x = x[None]
+    elif x.shape[1:] != shape or x.ndim != len(shape) + 1:
+        raise ConfigError(f"`obs` must be one observation of shape {shape} or a batch of "
+                          f"shape (B, {', '.join(map(str, shape))}) for this agent, but got "
+                          f"shape {x.shape}")
+    if mask is None:
+        return x, None, single
+    k = spec.n_actions if spec.n_actions is not None else (
+        None if spec.action_nvec is None else sum(spec.action_nvec))
+    if k is None:
+        raise ConfigError("`mask` needs discrete actions (Discrete, MultiDiscrete or "
+                          "MultiBinary), but this agent's actions are continuous")
+    m = np.asarray(mask, dtype=bool)
+    if m.size != x.shape[0] * k:
+        raise ConfigError(f"`mask` must hold {k} booleans per observation ({x.shape[0]} "
+                          f"observation(s)), but got shape {m.shape}")
+    return x, m.reshape(x.shape[0], k), single
+
+
 def predict(policy: ActorCritic, spec: SpaceSpec, obs: Any, *, deterministic: bool,
             generator: torch.Generator, mask: Any = None,
             transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> np.ndarray:
-    """Actions for a batch ``(B, *obs_shape)`` (or one observation ``obs_shape``) as numpy.
+    """Actions for a batch ``(B, *obs_shape)`` (or one observation ``obs_shape``) as numpy
+    (:func:`predict_inputs` checks the shapes).
 
     Continuous actions are clipped to the action bounds, as sent to the env.
     """
     device = policy.log_std.device
-    x = torch.as_tensor(policy_input(spec, obs), device=device)
-    single = x.dim() == len(spec.obs_shape)
-    if single:
-        x = x.unsqueeze(0)
-    m = None if mask is None else torch.as_tensor(np.asarray(mask, dtype=bool),
-                                                  device=device).reshape(x.shape[0], -1)
+    xs, ms, single = predict_inputs(spec, obs, mask)
+    x = torch.as_tensor(xs, device=device)
+    m = None if ms is None else torch.as_tensor(ms, device=device)
     with torch.inference_mode():
         if transform is not None:
             x = transform(x)
