@@ -113,10 +113,28 @@ def dqn_space(trial: Any) -> dict[str, Any]:
     }
 
 
+def async_q_space(trial: Any) -> dict[str, Any]:
+    """Asynchronous Q-learning: one-step or n-step targets, segment length, discount, rate,
+    target-network interval, exploration schedule, loss, gradient clip, network."""
+    return {
+        "method": trial.suggest_categorical("method", ["one_step", "n_step"]),
+        "n_steps": trial.suggest_categorical("n_steps", [5, 8, 16, 32]),
+        "gamma": trial.suggest_categorical("gamma", [0.9, 0.95, 0.98, 0.99, 0.995, 0.999]),
+        "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True),
+        "target_update_interval": trial.suggest_categorical(
+            "target_update_interval", [100, 500, 1_000, 5_000, 10_000]),
+        "exploration_fraction": trial.suggest_float("exploration_fraction", 0.05, 0.5),
+        "loss": trial.suggest_categorical("loss", ["mse", "huber"]),
+        "max_grad_norm": trial.suggest_categorical("max_grad_norm", [1.0, 10.0, 40.0]),
+        "hidden": _NETS[trial.suggest_categorical("net", list(_NETS))],
+        "dueling": trial.suggest_categorical("dueling", [False, True]),
+    }
+
+
 #: The default search space of each algorithm: ``space(trial) -> config overrides``.
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "ppo": ppo_space, "a2c": a2c_space, "a3c": a3c_space, "reinforce": reinforce_space,
-    "dqn": dqn_space,
+    "dqn": dqn_space, "async_q": async_q_space,
 }
 
 

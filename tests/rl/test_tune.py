@@ -63,7 +63,7 @@ def test_own_space_and_fixed_values() -> None:
 
 @pytest.mark.parametrize("algo", sorted(SEARCH_SPACES))
 def test_every_default_space_runs(algo: str) -> None:
-    fixed = {"n_workers": 2, "n_envs": 2} if algo == "a3c" else {}
+    fixed = {"n_workers": 2, "n_envs": 2} if algo in ("a3c", "async_q") else {}
     study = tune(algo, "CartPole-v1", n_trials=2, n_timesteps=256, n_evaluations=1,
                  n_eval_episodes=1, fixed=fixed, seed=1)
     assert len(study.trials) == 2
@@ -72,8 +72,8 @@ def test_every_default_space_runs(algo: str) -> None:
 
 
 def test_bad_arguments_fail_before_any_trial() -> None:
-    with pytest.raises(ConfigError, match="no default search space for 'async_q'"):
-        tune("async_q", "CartPole-v1", n_trials=1, n_timesteps=100)
+    with pytest.raises(ConfigError, match="no default search space for 'sac'"):
+        tune("sac", "CartPole-v1", n_trials=1, n_timesteps=100)
     with pytest.raises(ConfigError, match="`n_evaluations` must be at most n_timesteps"):
         tune("ppo", "CartPole-v1", n_trials=1, n_timesteps=5, n_evaluations=10)
     with pytest.raises(ConfigError, match="`n_timesteps` must be an int >= 1"):
