@@ -65,6 +65,7 @@ from autolearn.rl.common.agent import (
     build_actor_critic,
     check,
     check_network,
+    check_sde,
     explained_variance,
     is_int,
     learn_method,
@@ -104,6 +105,10 @@ class A3CConfig(FeaturesConfig):
     (:class:`~autolearn.rl.common.SharedNormalizer`); saved with the agent, and
     :meth:`A3C.predict` normalises the observations it is given with them.
 
+    ``use_sde`` / ``sde_sample_freq`` / ``full_std`` / ``use_expln``: gSDE exploration for
+    Box actions, as :class:`~autolearn.rl.A2CConfig`'s (each worker draws its own noise
+    matrices; the learned log-std is shared with the other parameters).
+
     ``rows_per_message``: the forked workers send their diagnostics rows to the calling
     process (which logs them and runs the callbacks) in lists of this many updates, so
     their rows reach the log and the callbacks up to that many of their updates late (all
@@ -128,6 +133,10 @@ class A3CConfig(FeaturesConfig):
     activation: str = "tanh"
     log_std_init: float = 0.0
     ortho_init: bool = True
+    use_sde: bool = False
+    sde_sample_freq: int = -1
+    full_std: bool = True
+    use_expln: bool = False
     vectorization: str = "sync"
     normalize_obs: bool = False
     normalize_reward: bool = False
@@ -135,6 +144,7 @@ class A3CConfig(FeaturesConfig):
 
     def __post_init__(self) -> None:
         check_network(self)
+        check_sde(self)
         for name in ("n_workers", "rows_per_message"):
             check(name, getattr(self, name), is_int(getattr(self, name)), "be an int >= 1")
         for name in ("normalize_obs", "normalize_reward"):
@@ -244,7 +254,7 @@ class _ActorLearner:
         np.copyto(self._local_np, self.optimizer.flat.numpy())  # theta' <- theta
         rollout = collect_rollout(self.env, self.local, self.buffer, self.state,
                                   gamma=cfg.gamma, generator=self.generator, rng=self.rng,
-                                  owner="A3C")
+                                  sde_sample_freq=cfg.sde_sample_freq, owner="A3C")
         r, v, d, last = rollout.return_inputs()
         returns = nstep_returns(r, d, last, cfg.gamma).reshape(-1)
         values = v.reshape(-1)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from autolearn.exceptions import ConfigError
-from autolearn.rl import A2C, PPO, A2CConfig, PPOConfig
+from autolearn.rl import A2C, A3C, PPO, A2CConfig, A3CConfig, PPOConfig
 from autolearn.rl.common.distributions import StateDependentGaussian, sde_std
 from autolearn.rl.common.policies import ActorCritic
 from autolearn.rl.common.rollout import RolloutBuffer, collect_rollout, start_rollouts
@@ -197,6 +197,26 @@ def test_a2c_with_gsde_learns_a_continuous_tracking_task():
     assert before > 0.4 and after < 0.15, (before, after)
 
 
+def test_a3c_with_gsde_learns_a_continuous_tracking_task():
+    # one worker (reproducible); the A2C numbers above, gSDE per worker
+    agent = A3C(Tracking, A3CConfig(n_workers=1, n_envs=4, n_steps=8, gamma=0.9, use_sde=True,
+                                    sde_sample_freq=4, log_std_init=-2.0), seed=0)
+    before = _tracking_error(agent)
+    agent.learn(6_000)
+    after = _tracking_error(agent)
+    assert before > 0.4 and after < 0.15, (before, after)
+
+
+def test_a3c_gsde_with_two_workers_trains_and_saves(tmp_path):
+    agent = A3C("Pendulum-v1", A3CConfig(n_workers=2, n_envs=2, use_sde=True,
+                                         sde_sample_freq=4), seed=0).learn(1_000)
+    assert agent.num_timesteps >= 1_000
+    agent.save(tmp_path / "a.pt")
+    back = A3C.load(tmp_path / "a.pt")
+    assert back.config.use_sde
+    torch.testing.assert_close(back.policy.log_std, agent.policy.log_std, rtol=0, atol=0)
+
+
 def test_same_seed_gives_identical_actions_and_losses():
     def run():
         a = PPO("Pendulum-v1", PPOConfig(n_envs=2, n_steps=32, batch_size=32, n_epochs=2,
@@ -231,7 +251,7 @@ def test_save_load_round_trips_the_noise_parameters(tmp_path, cls, cfg_cls):
 
 
 # ---- configuration -----------------------------------------------------------------------
-@pytest.mark.parametrize("cfg_cls", [PPOConfig, A2CConfig])
+@pytest.mark.parametrize("cfg_cls", [PPOConfig, A2CConfig, A3CConfig])
 @pytest.mark.parametrize(("field", "value"), [
     ("use_sde", "yes"), ("sde_sample_freq", 0), ("sde_sample_freq", -2),
     ("sde_sample_freq", 2.5), ("full_std", 1), ("use_expln", None),
@@ -242,7 +262,8 @@ def test_bad_sde_fields_raise_config_error_naming_the_field(cfg_cls, field, valu
 
 
 @pytest.mark.parametrize(("cls", "cfg"), [(PPO, PPOConfig(use_sde=True)),
-                                          (A2C, A2CConfig(use_sde=True))])
+                                          (A2C, A2CConfig(use_sde=True)),
+                                          (A3C, A3CConfig(use_sde=True))])
 def test_gsde_with_discrete_actions_is_a_config_error(cls, cfg):
     with pytest.raises(ConfigError, match="use_sde.*continuous"):
         cls("CartPole-v1", cfg, seed=0)
