@@ -387,12 +387,22 @@ def tune_cmd(
                       "`autolearn rl train --config`).", dir_okay=False)] = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", help="torch CPU threads per trial.")] = 1,
+    confirm_top: Annotated[int, typer.Option(
+        "--confirm", help="Retrain the K best trials on fresh seeds after the search and pick "
+                          "the best confirmed mean return (0: the search's best).")] = 0,
+    confirm_seeds: Annotated[int, typer.Option(
+        "--confirm-seeds", help="Fresh seeds per confirmed trial (10000, 10001, ...).")] = 3,
+    confirm_episodes: Annotated[int, typer.Option(
+        "--confirm-episodes", help="Deterministic episodes evaluating each confirmation "
+                                   "run.")] = 10,
     json_output: JsonOpt = False,
 ) -> None:
     """Search hyperparameters: `autolearn rl tune --algo ppo --env CartPole-v1 --steps 20000`."""
     from autolearn.rl.configs import dump_yaml, parse_overrides
-    from autolearn.rl.tune import best_run, tune
+    from autolearn.rl.tune import best_run, confirm, tune
 
+    if confirm_top < 0:
+        fail(f"--confirm must be >= 0, but got {confirm_top}")
     if steps < 1:
         fail(f"--steps must be >= 1, but got {steps}")
     if trials is not None and trials < 1:
@@ -410,22 +420,32 @@ def tune_cmd(
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
+    confirmed = (confirm(study, top=confirm_top, n_seeds=confirm_seeds,
+                         n_eval_episodes=confirm_episodes) if confirm_top else None)
     best = best_run(study)
-    best_trial = study.best_trial
+    best_trial = study.trials[confirmed[0]["trial"]] if confirmed else study.best_trial
     if out is not None:
+        how = (f", confirmed mean return {confirmed[0]['mean']:.6g} over {confirm_seeds} fresh "
+               f"seeds, the best of the top {confirm_top}" if confirmed else "")
         header = (f"Best trial ({best_trial.number}, mean return {best_trial.value:.6g} after "
-                  f"{steps} steps) of study {study.study_name!r}, by autolearn rl tune.\n"
-                  f"Train it: autolearn rl train --config {out} --steps N")
+                  f"{steps} steps{how}) of study {study.study_name!r}, by autolearn rl "
+                  f"tune.\nTrain it: autolearn rl train --config {out} --steps N")
         best["n_timesteps"] = steps
         out.write_text(dump_yaml(best, header), encoding="utf-8")
     if json_output:
         emit_json({"study": study.study_name, "trials": counts, "best_trial": best_trial.number,
                    "best_value": best_trial.value, "best_params": best_trial.params,
-                   "best_config": best, "out": None if out is None else str(out)})
+                   "best_config": best, "out": None if out is None else str(out),
+                   "confirmation": study.user_attrs.get("rl_confirmation")
+                   if confirmed else None})
         return
     states = ", ".join(f"{n} {k}" for k, n in counts.items())
+    for row in confirmed or []:
+        typer.echo(f"confirmed trial {row['trial']} (search {row['search_value']:.4g}): mean "
+                   f"{row['mean']:.4g} over " + ", ".join(f"{v:.4g}" for v in row["returns"]))
     typer.echo(f"{sum(counts.values())} trials ({states}); best: trial {best_trial.number}, "
-               f"mean return {best_trial.value:.4g}")
+               f"mean return {best_trial.value:.4g}" + (
+                   f" (confirmed {confirmed[0]['mean']:.4g})" if confirmed else ""))
     typer.echo("best parameters: " + ", ".join(f"{k}={v}" for k, v in best_trial.params.items()))
     if out is not None:
         typer.echo(f"config written to {out}")

@@ -22,7 +22,10 @@ from typing import Any
 
 from autolearn.exceptions import ConfigError, NoCompletedTrialsError, TrialPruned
 
-__all__ = ["SEARCH_SPACES", "best_run", "default_pruner", "objective", "tune"]
+__all__ = ["SEARCH_SPACES", "best_run", "confirm", "default_pruner", "objective", "tune"]
+
+#: The study user attribute where :func:`confirm` keeps its results.
+CONFIRMATION = "rl_confirmation"
 
 SearchSpace = Callable[[Any], dict[str, Any]]
 
@@ -277,15 +280,87 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
     return study
 
 
+def _train_and_evaluate(config: Mapping[str, Any], seed: int, n_eval_episodes: int) -> float:
+    """Train a recorded trial config (``n_timesteps`` steps) with ``seed``; the mean return
+    of ``n_eval_episodes`` deterministic episodes (seeded ``seed``) at the end."""
+    from autolearn.rl.common.callbacks import evaluate
+    from autolearn.rl.configs import build_agent, make_eval_env, resolve
+
+    run_keys = ("algo", "env", "n_timesteps")
+    spec = resolve(config["algo"], config["env"], n_timesteps=int(config["n_timesteps"]),
+                   overrides={k: v for k, v in config.items() if k not in run_keys},
+                   use_defaults=False)
+    agent = build_agent(spec, seed=seed)
+    eval_env = make_eval_env(spec, n_eval_episodes, train_env=agent.env)
+    try:
+        agent.learn(int(config["n_timesteps"]))
+        return float(evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0])
+    finally:
+        for e in (agent.env, eval_env):
+            if e is not None and not isinstance(e, str):
+                e.close()
+
+
+def confirm(study: Any, *, top: int = 3, n_seeds: int = 3, n_eval_episodes: int = 10,
+            seed: int = 10_000) -> list[dict[str, Any]]:
+    """Retrain the ``top`` best complete trials' configs on ``n_seeds`` fresh seeds each.
+
+    A search picks its best trial by one training run on one seed, and in RL that value
+    is noisy: the best trial is often a lucky seed (the winner's curse). This trains each of
+    the ``top`` trials again, full budget, with seeds ``seed, seed + 1, ...`` (none of
+    them a trial's seed unless you choose so), and evaluates the final agent on
+    ``n_eval_episodes`` deterministic episodes. A run that fails (e.g. a refused NaN) counts
+    as ``-inf``. The results are kept in the study's user attribute ``rl_confirmation``
+    (``[{"trial", "search_value", "returns", "mean"}, ...]``, best mean first), which
+    :func:`best_run` then follows.
+
+    Returns:
+        The rows, best confirmed mean first.
+
+    Raises:
+        ConfigError: ``top`` or ``n_seeds`` below 1, or no complete trial to confirm.
+    """
+    for name, value in (("top", top), ("n_seeds", n_seeds), ("n_eval_episodes",
+                                                             n_eval_episodes)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"`{name}` must be an int >= 1, but got {name}={value!r}")
+    done = [t for t in study.trials if t.state.name == "COMPLETE" and t.value is not None
+            and isinstance(t.user_attrs.get("config"), dict)]
+    if not done:
+        raise ConfigError("the study has no complete trial with a recorded config to confirm")
+    sign = -1.0 if study.direction.name == "MINIMIZE" else 1.0
+    done.sort(key=lambda t: -sign * t.value)
+    rows: list[dict[str, Any]] = []
+    for trial in done[:top]:
+        returns: list[float] = []
+        for k in range(n_seeds):
+            try:
+                ret = _train_and_evaluate(trial.user_attrs["config"], seed + k,
+                                          n_eval_episodes)
+            except Exception:  # noqa: BLE001 - a config that fails on a seed ranks last
+                ret = -math.inf
+            returns.append(ret if math.isfinite(ret) else -math.inf)
+        rows.append({"trial": trial.number, "search_value": trial.value, "returns": returns,
+                     "mean": sum(returns) / len(returns)})
+    rows.sort(key=lambda r: -r["mean"])
+    study.set_user_attr(CONFIRMATION, [
+        {**r, "returns": [v if math.isfinite(v) else None for v in r["returns"]],
+         "mean": r["mean"] if math.isfinite(r["mean"]) else None} for r in rows])
+    return rows
+
+
 def best_run(study: Any) -> dict[str, Any]:
-    """The best complete trial's resolved config as plain values (the ``config`` user
-    attribute :func:`objective` records): what ``autolearn rl train --config`` reads.
+    """The best trial's resolved config as plain values (the ``config`` user attribute
+    :func:`objective` records): what ``autolearn rl train --config`` reads. After
+    :func:`confirm`, the trial with the best confirmed mean return; else the best trial
+    of the search.
 
     Raises:
         ConfigError: the study has no complete trial with a recorded config.
     """
+    confirmed = study.user_attrs.get(CONFIRMATION)
     try:
-        best = study.best_trial
+        best = (study.trials[confirmed[0]["trial"]] if confirmed else study.best_trial)
     except NoCompletedTrialsError:
         raise ConfigError("the study has no complete trial yet: run more trials (pruned "
                           "and failed ones have no final value)") from None

@@ -12,7 +12,7 @@ from autolearn.cli import app
 from autolearn.exceptions import ConfigError
 from autolearn.pruners import ThresholdPruner
 from autolearn.rl.configs import read_config_file, resolve
-from autolearn.rl.tune import SEARCH_SPACES, best_run, tune
+from autolearn.rl.tune import SEARCH_SPACES, best_run, confirm, tune
 
 SMALL = {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2}
 
@@ -106,3 +106,69 @@ def test_the_benchmarks_autolearn_side() -> None:
     assert stats["complete"] + stats["pruned"] + stats["failed"] == 2
     assert stats["steps_trained"] >= 256 and config["n_envs"] == 8
     assert confirm(config, 256) >= 8.0  # CartPole's shortest episodes last 8+ steps
+
+
+def _small_study(tmp_path: Path, n: int = 3):  # type: ignore[no-untyped-def]
+    return tune("ppo", "CartPole-v1", n_trials=n, n_timesteps=256, n_evaluations=1,
+                n_eval_episodes=1, fixed=SMALL, storage=f"sqlite:///{tmp_path / 'c.db'}",
+                study_name="c", pruner=ThresholdPruner(lower=-1e9))
+
+
+def test_confirm_retrains_the_top_trials_and_best_run_follows_it(tmp_path: Path) -> None:
+    study = _small_study(tmp_path)
+    rows = confirm(study, top=2, n_seeds=2, n_eval_episodes=2, seed=7)
+    ranked = sorted((t for t in study.trials), key=lambda t: -t.value)
+    assert {r["trial"] for r in rows} == {ranked[0].number, ranked[1].number}
+    assert all(len(r["returns"]) == 2 and r["mean"] == sum(r["returns"]) / 2 for r in rows)
+    assert rows[0]["mean"] >= rows[1]["mean"]
+    assert study.user_attrs["rl_confirmation"][0]["trial"] == rows[0]["trial"]
+    assert best_run(study) == study.trials[rows[0]["trial"]].user_attrs["config"]
+    # the same seeds train the same config to the same return
+    again = confirm(study, top=1, n_seeds=1, n_eval_episodes=2, seed=7)
+    first = next(r for r in rows if r["trial"] == again[0]["trial"])
+    assert again[0]["returns"][0] == first["returns"][0]
+
+
+def test_confirm_ranks_a_failing_config_last(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import autolearn.rl.tune as tune_module
+
+    study = _small_study(tmp_path)
+    best = study.best_trial.number
+
+    def fake(config, seed, n_eval_episodes):  # type: ignore[no-untyped-def]
+        if config == study.trials[best].user_attrs["config"]:
+            raise FloatingPointError("diverged")
+        return 10.0
+
+    monkeypatch.setattr(tune_module, "_train_and_evaluate", fake)
+    rows = confirm(study, top=3, n_seeds=2)
+    assert rows[-1]["trial"] == best and rows[-1]["mean"] == float("-inf")
+    assert study.user_attrs["rl_confirmation"][-1]["mean"] is None
+    assert best_run(study) != study.trials[best].user_attrs["config"]
+
+
+def test_confirm_arguments(tmp_path: Path) -> None:
+    study = _small_study(tmp_path, n=1)
+    for bad in ({"top": 0}, {"n_seeds": 0}, {"n_eval_episodes": 0}):
+        with pytest.raises(ConfigError):
+            confirm(study, **bad)
+    import autolearn
+
+    empty = autolearn.create_study(direction="maximize")
+    with pytest.raises(ConfigError, match="no complete trial"):
+        confirm(empty)
+
+
+def test_command_line_confirm(tmp_path: Path) -> None:
+    out = tmp_path / "best.yaml"
+    result = CliRunner().invoke(app, [
+        "rl", "tune", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "256",
+        "--trials", "3", "--evaluations", "1", "--eval-episodes", "1", "--set", "n_envs=2",
+        "--sampler", "random", "--pruner", "none", "--confirm", "2", "--confirm-seeds", "1",
+        "--confirm-episodes", "1", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    rows = data["confirmation"]
+    assert len(rows) == 2 and data["best_trial"] == rows[0]["trial"]
+    assert "confirmed mean return" in out.read_text()
