@@ -37,11 +37,11 @@ from torch.nn import functional as F
 from autolearn._rng import SeedLike
 from autolearn.rl.common.agent import (
     CSVLogger,
-    attach_env,
     build_actor_critic,
     check,
     check_network,
     check_sde,
+    drop_rollouts,
     explained_variance,
     is_int,
     learn_method,
@@ -51,6 +51,7 @@ from autolearn.rl.common.agent import (
     restore_agent,
     save_checkpoint,
     seed_streams,
+    set_env_method,
     set_learning_rate,
     setup_env,
     start_learning,
@@ -245,17 +246,8 @@ class A2C:
                 break
         return self
 
-    def set_env(self, env: EnvLike) -> None:
-        """Train in ``env`` from now on (SB3's ``set_env``; an id, a factory, an env or a
-        vector env with this agent's spaces, else ``ConfigError``): the next ``learn``
-        starts fresh episodes there. Networks, optimiser state and ``num_timesteps`` are
-        kept."""
-        attach_env(self, env)
-
-    def _restart(self) -> None:
-        """Drop the rollout state: the next ``learn`` resets the env."""
-        self._state = None
-        self._buffer = None
+    set_env = set_env_method()
+    _restart = drop_rollouts
 
     def predict(self, obs: Any, deterministic: bool = True, mask: Any = None) -> np.ndarray:
         """Actions for a batch of observations (or one observation)."""

@@ -61,7 +61,6 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a2c import a2c_loss
 from autolearn.rl.common.agent import (
     CSVLogger,
-    attach_env,
     build_actor_critic,
     check,
     check_network,
@@ -84,7 +83,7 @@ from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient, clipped_norm
-from autolearn.rl.common.hogwild import check_worker_env, learn_async
+from autolearn.rl.common.hogwild import check_worker_env, learn_async, set_worker_env_method
 from autolearn.rl.common.npbackward import ActorCriticGrad, a2c_loss_grad
 from autolearn.rl.common.optim import flat_views, flatten_parameters
 from autolearn.rl.common.returns import nstep_returns
@@ -393,16 +392,7 @@ class A3C:
             self.logger.write(row)
         return keep_going
 
-    def set_env(self, env: EnvLike) -> None:
-        """Train in ``env`` from now on (SB3's ``set_env``; an id or a factory, with this
-        agent's spaces, else ``ConfigError``; a vector env only with one worker): the next
-        ``learn`` starts fresh episodes, the other workers build their copies from it.
-        Networks, optimiser state and ``num_timesteps`` are kept."""
-        check_worker_env(env, self.config.n_workers, "A3C")
-        attach_env(self, env)
-        if self.normalizer is not None and self.env is not None:
-            self.env = self.normalizer.wrap(self.env)
-        self._env_fn = env
+    set_env = set_worker_env_method("A3C")
 
     def _restart(self) -> None:
         """Drop worker 0's rollout state: the next ``learn`` resets the envs."""

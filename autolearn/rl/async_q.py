@@ -58,7 +58,6 @@ from autolearn.exceptions import ConfigError
 from autolearn.rl.a3c import SharedRMSprop
 from autolearn.rl.common.agent import (
     CSVLogger,
-    attach_env,
     check,
     check_network,
     is_int,
@@ -76,7 +75,7 @@ from autolearn.rl.common.callbacks import Callback, run_callbacks
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.finite import check_gradient, clipped_norm
-from autolearn.rl.common.hogwild import check_worker_env, learn_async
+from autolearn.rl.common.hogwild import check_worker_env, learn_async, set_worker_env_method
 from autolearn.rl.common.qnet import QNetwork, masked_q
 from autolearn.rl.common.returns import nstep_returns
 from autolearn.rl.common.rollout import (
@@ -360,14 +359,7 @@ class AsyncQ:
             self.num_timesteps = steps
         return self
 
-    def set_env(self, env: EnvLike) -> None:
-        """Train in ``env`` from now on (SB3's ``set_env``; an id or a factory, with this
-        agent's spaces, else ``ConfigError``; a vector env only with one worker): the next
-        ``learn`` starts fresh episodes, the other workers build their copies from it.
-        Networks, optimiser state and ``num_timesteps`` are kept."""
-        check_worker_env(env, self.config.n_workers, "AsyncQ")
-        attach_env(self, env)
-        self._env_fn = env
+    set_env = set_worker_env_method("AsyncQ")
 
     def _restart(self) -> None:
         """Drop worker 0's rollout state: the next ``learn`` resets the envs."""

@@ -45,7 +45,6 @@ from autolearn._rng import SeedLike
 from autolearn.exceptions import ConfigError
 from autolearn.rl.common.agent import (
     CSVLogger,
-    attach_env,
     check,
     check_network,
     is_int,
@@ -56,6 +55,7 @@ from autolearn.rl.common.agent import (
     restore_agent,
     save_checkpoint,
     seed_streams,
+    set_env_method,
     set_learning_rate,
     setup_env,
     start_learning,
@@ -359,12 +359,7 @@ class DQN:
                 break
         return self
 
-    def set_env(self, env: EnvLike) -> None:
-        """Train in ``env`` from now on (SB3's ``set_env``; an id, a factory, an env or a
-        vector env with this agent's spaces, else ``ConfigError``): the next ``learn``
-        starts fresh episodes there. Networks, optimiser state and ``num_timesteps`` are
-        kept."""
-        attach_env(self, env)
+    set_env = set_env_method()
 
     def _restart(self) -> None:
         """Drop the rollout state: the next ``learn`` resets the env."""

@@ -378,6 +378,27 @@ def _differences(agent: SpaceSpec, env: SpaceSpec) -> str:
                      if getattr(agent, f.name) != getattr(env, f.name))
 
 
+def set_env_method(*, lean: bool = True) -> Callable[[Any, EnvLike], None]:
+    """An agent's ``set_env`` (SB3's name), for ``set_env = set_env_method()`` in the class:
+    :func:`attach_env` (``lean``: as :func:`~autolearn.rl.common.env.make_vec_env`'s)."""
+
+    def set_env(self: Any, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id, a factory, an env or a
+        vector env with this agent's spaces, else ``ConfigError``): the next ``learn``
+        starts fresh episodes there. Networks, optimiser state and ``num_timesteps`` are
+        kept."""
+        attach_env(self, env, lean=lean)
+
+    return set_env
+
+
+def drop_rollouts(agent: Any) -> None:
+    """The on-policy agents' ``_restart``: forget the rollout state and buffer, so the next
+    ``learn`` resets the envs (with the agent's env seed) and starts a fresh rollout."""
+    agent._state = None
+    agent._buffer = None
+
+
 def attach_env(agent: Any, env: EnvLike, *, lean: bool = True) -> None:
     """The body of an agent's ``set_env``: ``agent.env`` becomes ``env`` as a vector env of
     ``agent.config.n_envs`` copies (``ConfigError`` if its spaces are not the agent's), and

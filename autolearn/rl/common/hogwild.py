@@ -49,12 +49,12 @@ from gymnasium.vector import VectorEnv
 
 from autolearn.exceptions import ConfigError, NonFiniteError
 from autolearn.rl.common import locks
-from autolearn.rl.common.agent import blas_threads, setup_env
+from autolearn.rl.common.agent import attach_env, blas_threads, setup_env
 from autolearn.rl.common.env import EnvLike
 from autolearn.rl.common.locks import acquire
 from autolearn.rl.common.schedules import Schedule, as_schedule
 
-__all__ = ["Learner", "check_worker_env", "learn_async"]
+__all__ = ["Learner", "check_worker_env", "learn_async", "set_worker_env_method"]
 
 
 class Learner(Protocol):
@@ -69,6 +69,25 @@ def check_worker_env(env: Any, n_workers: int, name: str) -> None:
     if isinstance(env, VectorEnv) and n_workers > 1:
         raise ConfigError(f"{name} workers build their own env copies: pass an env id or a "
                           "factory, not a VectorEnv, when n_workers > 1")
+
+
+def set_worker_env_method(name: str) -> Callable[[Any, EnvLike], None]:
+    """The asynchronous agents' ``set_env`` (``set_env = set_worker_env_method("A3C")``)."""
+
+    def set_env(self: Any, env: EnvLike) -> None:
+        """Train in ``env`` from now on (SB3's ``set_env``; an id or a factory, with this
+        agent's spaces, else ``ConfigError``; a vector env only with one worker): the next
+        ``learn`` starts fresh episodes, the other workers build their copies from it.
+        Networks, optimiser state, shared normalisation statistics and ``num_timesteps``
+        are kept."""
+        check_worker_env(env, self.config.n_workers, name)
+        attach_env(self, env)
+        normalizer = getattr(self, "normalizer", None)
+        if normalizer is not None and self.env is not None:
+            self.env = normalizer.wrap(self.env)
+        self._env_fn = env
+
+    return set_env
 
 
 def _steps(counter: Any) -> int:
