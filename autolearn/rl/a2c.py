@@ -233,7 +233,8 @@ class A2C:
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
-                "ep_length_mean": ep_length, "learning_rate": lr,
+                "ep_length_mean": ep_length, "episodes": state.n_episodes,
+                "learning_rate": lr,
                 **{k: float(v) for k, v in stats.items()},
                 "explained_variance": explained_variance(batch.old_values, batch.returns),
                 "grad_norm": grad_norm,

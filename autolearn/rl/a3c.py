@@ -287,7 +287,8 @@ class _ActorLearner:
             self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
         self.steps_done += self.steps_per_update
         ep_return, ep_length = self._episode_stats()
-        return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
+        return {"ep_return_mean": ep_return, "ep_length_mean": ep_length,
+                "episodes": self.state.n_episodes, "learning_rate": lr,
                 **{k: float(v) for k, v in stats.items()},
                 "explained_variance": explained_variance(values, returns),
                 "grad_norm": grad_norm}

@@ -261,7 +261,8 @@ class _QLearner:
         self.optimizer.step([p.grad for p in self.local_params], lr)  # type: ignore[misc]
         self.steps_done += self.steps_per_update
         ep_return, ep_length = mean_episode_stats(self.state.episodes)
-        return {"ep_return_mean": ep_return, "ep_length_mean": ep_length, "learning_rate": lr,
+        return {"ep_return_mean": ep_return, "ep_length_mean": ep_length,
+                "episodes": self.state.n_episodes, "learning_rate": lr,
                 "epsilon": self.epsilon, "loss": float(loss.detach()),
                 "q_mean": float(q_a.detach().mean()),
                 "grad_norm": grad_norm}

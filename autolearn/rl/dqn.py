@@ -324,6 +324,7 @@ class DQN:
                                             if "action_mask" in final_info else True)
                         state.episodes.append((float(state.ep_return[i]),
                                                int(state.ep_length[i])))
+                        state.n_episodes += 1
                         state.ep_return[i], state.ep_length[i] = 0.0, 0
                     check_env_values("DQN", _NOT_STORED, ("sub-env",),
                                      final_observations=real_next)
@@ -346,7 +347,8 @@ class DQN:
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
-                "ep_length_mean": ep_length, "learning_rate": lr, "epsilon": eps,
+                "ep_length_mean": ep_length, "episodes": state.n_episodes,
+                "learning_rate": lr, "epsilon": eps,
                 "loss": float(loss_sum) / n_updates if n_updates else float("nan"),
                 "q_mean": float(q_sum) / n_updates if n_updates else float("nan"),
                 "n_updates": n_updates, "buffer_size": len(buffer),

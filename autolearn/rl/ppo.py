@@ -284,7 +284,8 @@ class PPO:
                                        torch.as_tensor(returns)), clip, recompute)
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row = {"timesteps": self.num_timesteps, "ep_return_mean": ep_return,
-                   "ep_length_mean": ep_length, "learning_rate": lr, "clip_range": clip, **row}
+                   "ep_length_mean": ep_length, "episodes": state.n_episodes,
+                   "learning_rate": lr, "clip_range": clip, **row}
             keep_going = run_callbacks(callback, self, row)
             self.history.append(row)
             if self.logger is not None:

@@ -220,7 +220,8 @@ class REINFORCE:
             ep_return, ep_length = mean_episode_stats(state.episodes)
             row: dict[str, Any] = {
                 "timesteps": self.num_timesteps, "ep_return_mean": ep_return,
-                "ep_length_mean": ep_length, "learning_rate": lr, "loss": float(loss.detach()),
+                "ep_length_mean": ep_length, "episodes": state.n_episodes,
+                "learning_rate": lr, "loss": float(loss.detach()),
                 "value_loss": float(value_loss.detach()), "entropy": float(entropy.mean().detach()),
                 "baseline": float(b) if isinstance(b, float) else float(b[used].mean()),
                 "used_fraction": float(used.float().mean()),

@@ -26,6 +26,7 @@ from autolearn.rl import (
     EveryNTimesteps,
     PPOConfig,
     REINFORCEConfig,
+    StopOnMaxEpisodes,
     StopOnNoImprovement,
     make_vec_env,
 )
@@ -212,3 +213,36 @@ def test_loading_a_file_that_is_no_agent_is_a_config_error(tmp_path: Any) -> Non
         PPO.load(tmp_path / "other.pt")
     with pytest.raises(FileNotFoundError):
         PPO.load(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("algo", sorted(AGENTS))
+def test_rows_count_finished_episodes(algo: str) -> None:
+    agent = AGENTS[algo]("CartPole-v1")
+    agent.learn(600)
+    counts = [r["episodes"] for r in agent.history if r.get("worker", 0) == 0]
+    assert counts == sorted(counts) and counts[-1] >= 600 // 500  # CartPole ends by 500
+    finished = len(agent._state.episodes) if hasattr(agent, "_state") and agent._state \
+        else None
+    if finished is not None and finished < 100:  # the deque keeps the last 100
+        assert counts[-1] == finished
+
+
+def test_stop_on_max_episodes() -> None:
+    seen: list[int] = []
+    stop = StopOnMaxEpisodes(10)
+    agent = A2C("CartPole-v1", A2CConfig(n_envs=2), seed=0)
+    agent.learn(100_000, callback=[lambda a, row: seen.append(row["episodes"]), stop])
+    assert seen[-1] >= 10 and seen[-2] < 10 and stop.n_episodes == seen[-1]
+    assert agent.num_timesteps < 100_000
+    with pytest.raises(ConfigError, match="max_episodes"):
+        StopOnMaxEpisodes(0)
+
+
+def test_stop_on_max_episodes_sums_the_workers() -> None:
+    stop = StopOnMaxEpisodes(30)
+    assert stop(_fake(0), {"episodes": 20, "worker": 0}) is True
+    assert stop(_fake(0), {"episodes": 9, "worker": 1}) is True
+    assert stop(_fake(0), {"episodes": 21, "worker": 0}) is False  # 21 + 9
+    agent = A3C("CartPole-v1", A3CConfig(n_workers=2, n_envs=2, rows_per_message=1), seed=0)
+    agent.learn(200_000, callback=StopOnMaxEpisodes(20))
+    assert agent.num_timesteps < 200_000

@@ -25,6 +25,7 @@ __all__ = [
     "CheckpointCallback",
     "EvalCallback",
     "EveryNTimesteps",
+    "StopOnMaxEpisodes",
     "StopOnNoImprovement",
     "StopOnRewardThreshold",
     "evaluate",
@@ -307,3 +308,33 @@ class EveryNTimesteps:
         if not self._every.due(agent.num_timesteps):
             return True
         return run_callbacks(self.callback, agent, row)
+
+
+class StopOnMaxEpisodes:
+    """Stop once the agent's envs have finished ``max_episodes`` episodes in all (every
+    sub-env and worker counted; SB3's ``StopTrainingOnMaxEpisodes`` counts per env, i.e.
+    stops at ``max_episodes * n_envs``).
+
+    It reads the rows' ``episodes`` (episodes finished since the agent's envs were last
+    reset: its first ``learn``, ``set_env`` or ``reset_num_timesteps=True``); for A3C and
+    asynchronous Q-learning the sum of each worker's latest count, so it stops as late as
+    the workers' rows arrive (``rows_per_message``).
+    """
+
+    def __init__(self, max_episodes: int) -> None:
+        if not isinstance(max_episodes, int) or isinstance(max_episodes, bool) or \
+                max_episodes < 1:
+            raise ConfigError(f"`max_episodes` must be an int >= 1, but got "
+                              f"max_episodes={max_episodes!r}")
+        self.max_episodes = max_episodes
+        self._by_worker: dict[int, int] = {}
+
+    @property
+    def n_episodes(self) -> int:
+        """Episodes finished so far, as the rows seen tell."""
+        return sum(self._by_worker.values())
+
+    def __call__(self, agent: _Agent, row: dict[str, Any]) -> bool:
+        if "episodes" in row:
+            self._by_worker[int(row.get("worker", 0))] = int(row["episodes"])
+        return self.n_episodes < self.max_episodes

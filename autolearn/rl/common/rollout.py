@@ -54,6 +54,7 @@ class RolloutState:
     ep_return: np.ndarray
     ep_length: np.ndarray
     episodes: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=100))
+    n_episodes: int = 0  # episodes finished so far (``episodes`` keeps the last 100)
 
 
 def start_rollouts(env: VectorEnv, seed: int | None,
@@ -203,6 +204,7 @@ def step_envs(env: VectorEnv, actions: Any, state: RolloutState
         return obs, rewards, dones, _NO_CUT, info
     for i in np.flatnonzero(dones):
         state.episodes.append((float(state.ep_return[i]), int(state.ep_length[i])))
+        state.n_episodes += 1
         state.ep_return[i] = 0.0
         state.ep_length[i] = 0
     cut = np.flatnonzero(np.logical_and(truncated, np.logical_not(terminated)))
