@@ -357,7 +357,7 @@ def _tune_pruner(kind: TunePruner, evaluations: int) -> Any:
 
 
 def tune_cmd(
-    algo: Annotated[str, typer.Option("--algo", help="ppo, a2c, a3c, dqn or reinforce.")],
+    algo: Annotated[str, typer.Option("--algo", help="ppo, a2c, a3c, dqn, reinforce or async_q.")],
     env: Annotated[str, typer.Option("--env", help="gymnasium id, e.g. CartPole-v1.")],
     steps: Annotated[int, typer.Option("--steps", help="Env steps each trial trains.")],
     trials: Annotated[int | None, typer.Option(

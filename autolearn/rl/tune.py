@@ -251,7 +251,7 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
 
     Args:
         algo, env: as ``autolearn rl train`` (``ppo``, ``a2c``, ``a3c``, ``reinforce``,
-            ``dqn``; a gymnasium id).
+            ``dqn``, ``async_q``; a gymnasium id).
         n_trials: trials to run in this call (``None``: until ``timeout``).
         n_timesteps, n_evaluations, n_eval_episodes, space, fixed, seed: see
             :func:`objective`.
