@@ -54,6 +54,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, vmap
 
 from autolearn._files import atomic_write
+from autolearn._finite import clipped_norm, refuse_non_finite_gradient
 from autolearn._rng import SeedLike, as_generator
 from autolearn.exceptions import ConfigError
 from autolearn.meta._tasks import Task, TaskSampler, stack_tasks
@@ -351,7 +352,11 @@ class MetaLearner:
 
     def meta_step(self, tasks: Sequence[Task], *, loss_fn: LossFn | None = None
                   ) -> dict[str, float]:
-        """One outer update on ``tasks``; returns the step's diagnostics."""
+        """One outer update on ``tasks``; returns the step's diagnostics.
+
+        A non-finite meta-gradient (NaN or inf in a task's data, or training diverging)
+        raises :class:`~autolearn.exceptions.NonFiniteError` and is not applied: the
+        meta-parameters and the optimiser state stay those of the last finite step."""
         cfg = self.config
         loss_fn = loss_fn or self._loss_fn()
         batch = self._batch(tasks)
@@ -378,9 +383,11 @@ class MetaLearner:
                                vectorize=cfg.vectorize).mean()
             loss.backward()
             row = {"loss_before": float(before.mean()), "loss_after": float(loss.detach())}
-        if cfg.max_grad_norm is not None:
-            params = [p for g in self.optimizer.param_groups for p in g["params"]]
-            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        refuse_non_finite_gradient(
+            clipped_norm(params, cfg.max_grad_norm), "MetaLearner",
+            f"{self.meta_steps} meta-steps", "A task's data holds NaN or inf, or training "
+            "diverged: lower `outer_lr` / `inner_lr`, or set `max_grad_norm`")
         self.optimizer.step()
         self.meta_steps += 1
         return row

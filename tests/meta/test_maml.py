@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -258,3 +260,41 @@ def test_baselines_pretrain_transfer_and_scratch() -> None:
     inits = scratch_init_fn(net, seed=0)(3)
     assert inits["0.weight"].shape == (3, 8, 1)
     assert not torch.equal(inits["0.weight"][0], inits["0.weight"][1])
+
+
+class _NanAfter(SinusoidTasks):
+    """Sinusoid tasks whose query targets turn NaN from the ``after``-th batch on."""
+
+    def __init__(self, after: int, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.after, self.calls = after, 0
+
+    def sample(self, n_tasks, rng):  # type: ignore[no-untyped-def]
+        tasks = super().sample(n_tasks, rng)
+        self.calls += 1
+        if self.calls > self.after:
+            t = tasks[0]
+            tasks[0] = t._replace(query_y=torch.full_like(t.query_y, float("nan")))
+        return tasks
+
+
+@pytest.mark.parametrize("algorithm", ["maml", "reptile"])
+def test_a_nan_task_is_refused_and_the_learner_kept(algorithm: str) -> None:
+    from autolearn.exceptions import NonFiniteError
+
+    net = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1))
+    learner = MetaLearner(net, MetaConfig(meta_batch_size=2, algorithm=algorithm), seed=0)
+    kept: list[dict[str, torch.Tensor]] = []
+    learner.fit(_NanAfter(3, shots=5), n_steps=3,
+                callback=lambda lr, row: kept.append(
+                    {k: v.detach().clone() for k, v in lr.params.items()}) or None)
+    state = copy.deepcopy(learner.optimizer.state_dict())
+    with pytest.raises(NonFiniteError, match="MetaLearner: an update produced a non-finite "
+                                            "gradient .* after 3 meta-steps"):
+        learner.fit(_NanAfter(0, shots=5), n_steps=5)
+    assert learner.meta_steps == 3
+    for k, v in learner.params.items():
+        assert torch.equal(v.detach(), kept[-1][k])
+    for key, st in learner.optimizer.state_dict()["state"].items():
+        for name, value in st.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state["state"][key][name]))

@@ -21,12 +21,12 @@ only then is each element tested, so a sum that merely overflows raises nothing)
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from autolearn._finite import all_finite, clipped_norm, refuse_non_finite_gradient
 from autolearn.exceptions import NonFiniteError
 
 __all__ = ["all_finite", "check_env_values", "check_gradient", "clipped_norm", "env_values_error"]
@@ -35,22 +35,6 @@ __all__ = ["all_finite", "check_env_values", "check_gradient", "clipped_norm", "
 ENV_FIX = ("Fix the environment (or wrap it to replace or clip such values); to continue "
            "training, save the agent (agent.save(path)) and load it with the fixed env "
            "(Agent.load(path, env=...)).")
-
-
-def all_finite(x: Any) -> bool:
-    """Whether every element of ``x`` (a numpy array or a tensor) is finite; integer and
-    boolean arrays always are."""
-    if isinstance(x, torch.Tensor):
-        if not x.is_floating_point():
-            return True
-        if x.device.type != "cpu":
-            return bool(torch.isfinite(x).all())
-        x = x.detach().numpy()
-    if x.dtype.kind != "f":
-        return True
-    if math.isfinite(float(np.add.reduce(x, axis=None, dtype=np.float64))):  # NaN, inf: not
-        return True
-    return bool(np.isfinite(x).all())  # the sum may overflow with finite elements
 
 
 def _places(x: Any, axes: tuple[str, ...]) -> str:
@@ -93,20 +77,6 @@ def check_env_values(owner: str, unchanged: str, axes: tuple[str, ...],
 def check_gradient(norm: float, owner: str, timesteps: int) -> None:
     """Raise :class:`~autolearn.exceptions.NonFiniteError` if a gradient's norm (computed
     before clipping) is not finite: the update must not be applied."""
-    if not math.isfinite(norm):
-        raise NonFiniteError(
-            f"{owner}: an update produced a non-finite gradient (norm {norm}) after "
-            f"{timesteps} env steps; it was not applied, so the parameters and the "
-            "optimiser state are those of the last finite update. Training diverged: lower "
-            "`learning_rate`, set `max_grad_norm`, or scale the rewards down "
-            "(NormalizeReward)")
-
-
-def clipped_norm(params: Any, max_norm: float | None) -> float:
-    """The global norm of ``params``' gradients before clipping, clipping them to ``max_norm``
-    (``torch.nn.utils.clip_grad_norm_``) where it is not None."""
-    params = list(params)
-    if max_norm is not None:
-        return float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-    grads = [p.grad for p in params if p.grad is not None]
-    return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
+    refuse_non_finite_gradient(
+        norm, owner, f"{timesteps} env steps", "Training diverged: lower `learning_rate`, "
+        "set `max_grad_norm`, or scale the rewards down (NormalizeReward)")
