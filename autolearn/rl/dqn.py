@@ -290,7 +290,9 @@ class DQN:
                               "disagree about action masks: load one saved from this env")
         state, buffer, n = self._state, self._buffer, env.num_envs
         obs_np = state.obs.numpy()  # the acting loop runs on numpy arrays
-        check_env_values("DQN", _NOT_STORED, ("sub-env",), observations=obs_np)
+        image = self.spec.image
+        check_env_values("DQN", _NOT_STORED, ("sub-env",),
+                         observations=None if image else obs_np)
         mask_np = None if state.mask is None else state.mask.numpy()
         lr_at = as_schedule(cfg.learning_rate, "learning_rate")
         start = self.num_timesteps
@@ -306,7 +308,7 @@ class DQN:
                 # the replay buffer takes only finite transitions (the observations acted
                 # on next, reset ones included, are checked here too)
                 check_env_values("DQN", _NOT_STORED, ("sub-env",), rewards=rewards,
-                                 observations=next_obs)
+                                 observations=None if image else next_obs)
                 next_mask = (None if mask_np is None
                              else np.array(info["action_mask"], bool))
                 real_next, real_mask = next_obs, next_mask
@@ -326,8 +328,9 @@ class DQN:
                                                int(state.ep_length[i])))
                         state.n_episodes += 1
                         state.ep_return[i], state.ep_length[i] = 0.0, 0
-                    check_env_values("DQN", _NOT_STORED, ("sub-env",),
-                                     final_observations=real_next)
+                    if not image:  # (uint8 pixels are never NaN)
+                        check_env_values("DQN", _NOT_STORED, ("sub-env",),
+                                         final_observations=real_next)
                 buffer.add(obs_np, actions, rewards, real_next, terminated,
                            masks=mask_np, next_masks=real_mask)
                 obs_np, mask_np = next_obs, next_mask

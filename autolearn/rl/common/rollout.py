@@ -147,6 +147,7 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
         buf.masks = torch.ones((buf.n_steps, buf.n_envs, state.mask.shape[-1]), dtype=torch.bool,
                                device=dev)
     sde = policy.use_sde
+    check_obs = not spec.image  # images come as uint8 pixels: never NaN
     with torch.inference_mode():
         for t in range(buf.n_steps):
             if sde and (t == 0 or (sde_sample_freq > 0 and t % sde_sample_freq == 0)):
@@ -154,8 +155,8 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             buf.obs[t] = state.obs
             if state.mask is not None:
                 buf.masks[t] = state.mask  # type: ignore[index]
-            # checked before acting: torch's samplers raise their own errors on NaN
-            check_env_values(owner, UNTRAINED, ("sub-env",), observations=state.obs)
+            if check_obs:  # before acting: torch's samplers raise their own errors on NaN
+                check_env_values(owner, UNTRAINED, ("sub-env",), observations=state.obs)
             actions, log_probs, values = policy.act(state.obs, state.mask, generator)
             buf.actions[t] = actions
             buf.log_probs[t] = log_probs
@@ -174,7 +175,7 @@ def collect_rollout(env: VectorEnv, policy: ActorCritic, buf: RolloutBuffer,
             buf.dones[t] = dones
             state.obs = _obs_tensor(obs, dev)
             state.mask = _mask_tensor(info, buf.n_envs, dev) if state.mask is not None else None
-    check_rollout(owner, None, buf.rewards, state.obs)  # observations: checked per step
+    check_rollout(owner, None, buf.rewards, state.obs if check_obs else None)
     with torch.no_grad():  # not inference_mode: the update reads it next to autograd tensors
         last_value = policy.value(state.obs)
     return RolloutBatch(buf.obs, buf.actions, buf.log_probs, buf.values,
