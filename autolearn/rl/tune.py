@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from autolearn.exceptions import ConfigError, NoCompletedTrialsError, TrialPruned
+from autolearn.exceptions import ConfigError, NoCompletedTrialsError, NonFiniteError, TrialPruned
 
 __all__ = ["SEARCH_SPACES", "best_run", "confirm", "default_pruner", "objective", "tune"]
 
@@ -223,7 +223,14 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
         try:
             evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
                                      seed=seed)
-            agent.learn(n_timesteps, callback=[evaluator, report])
+            try:
+                agent.learn(n_timesteps, callback=[evaluator, report])
+            except NonFiniteError as exc:  # diverged: pruned, as the RL Zoo does, so the
+                # sampler counts it among the bad trials instead of ignoring a failed one
+                trial.set_user_attr("timesteps", int(agent.num_timesteps))
+                trial.set_user_attr("non_finite", str(exc).splitlines()[0][:300])
+                raise TrialPruned(f"training diverged after {agent.num_timesteps} steps: "
+                                  f"{exc}") from None
             trial.set_user_attr("timesteps", int(agent.num_timesteps))
             if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
                 value = evaluator.evaluations[-1][1]
@@ -262,8 +269,11 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
             :func:`objective`).
         n_jobs, timeout, show_progress_bar: as ``Study.optimize``.
 
-    A trial whose training fails (a diverging configuration) is stored as failed and the
-    search goes on; bad arguments raise ``ConfigError`` before any trial runs.
+    A trial whose training diverges (:class:`~autolearn.exceptions.NonFiniteError`: a NaN
+    or inf refused) is pruned, as the RL Zoo prunes trials that produce NaN, so samplers
+    count it among the bad trials (its message in the user attribute ``non_finite``); one
+    that fails otherwise is stored as failed; the search goes on either way. Bad arguments
+    raise ``ConfigError`` before any trial runs.
     """
     import autolearn
     from autolearn.samplers import TPESampler

@@ -172,3 +172,27 @@ def test_command_line_confirm(tmp_path: Path) -> None:
     rows = data["confirmation"]
     assert len(rows) == 2 and data["best_trial"] == rows[0]["trial"]
     assert "confirmed mean return" in out.read_text()
+
+
+def test_a_diverging_trial_is_pruned_not_failed() -> None:
+    import gymnasium as gym
+
+    class Huge(gym.Wrapper):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            super().__init__(gym.make("CartPole-v1"))
+
+        def step(self, action):  # type: ignore[no-untyped-def]
+            obs, rew, term, trunc, info = self.env.step(action)
+            return obs, float(rew) * 1e30, term, trunc, info  # squared errors overflow
+
+    gym.register(id="AutolearnTestHugeRewards-v0", entry_point=Huge)
+    try:
+        study = tune("a2c", "AutolearnTestHugeRewards-v0", n_trials=1, n_timesteps=256,
+                     n_evaluations=1, n_eval_episodes=1,
+                     space=lambda trial: {"max_grad_norm": None,
+                                          "learning_rate": trial.suggest_float("lr", 1e-3, 1e-2)})
+    finally:
+        gym.registry.pop("AutolearnTestHugeRewards-v0")
+    (trial,) = study.trials
+    assert trial.state.name == "PRUNED"
+    assert "non-finite gradient" in trial.user_attrs["non_finite"]
