@@ -362,8 +362,9 @@ def confirm(study: Any, *, top: int = 3, n_seeds: int = 3, n_eval_episodes: int 
 def best_run(study: Any) -> dict[str, Any]:
     """The best trial's resolved config as plain values (the ``config`` user attribute
     :func:`objective` records): what ``autolearn rl train --config`` reads. After
-    :func:`confirm`, the trial with the best confirmed mean return; else the best trial
-    of the search.
+    :func:`confirm`, the trial with the best confirmed mean return (trials added to the
+    study since are not considered until ``confirm`` runs again); else the best trial of
+    the search.
 
     Raises:
         ConfigError: the study has no complete trial with a recorded config.
