@@ -16,7 +16,10 @@ training a network of NaNs. The agents and wrappers check instead, and raise
   finite update.
 
 The common case costs one sum per array (a non-finite element makes the sum non-finite;
-only then is each element tested, so a sum that merely overflows raises nothing).
+only then is each element tested, so a sum that merely overflows raises nothing). Image
+observations (uint8 pixels) are never NaN and are not checked. The generic pieces
+(:func:`all_finite`, :func:`clipped_norm`) live in :mod:`autolearn._finite`, shared with
+meta-learning; this module adds the environment-facing checks and messages.
 """
 
 from __future__ import annotations
