@@ -238,9 +238,7 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
                 value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
                 report(agent, {"eval_return_mean": value})  # if it reached a new point
         finally:  # subprocess envs (vectorization "async") must not outlive the trial
-            for e in (agent.env, eval_env):
-                if e is not None and not isinstance(e, str):
-                    e.close()
+            _close(agent.env, eval_env)
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
         return float(value)
@@ -290,6 +288,14 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
     return study
 
 
+def _close(*envs: Any) -> None:
+    """Close the envs a run built (subprocess envs, ``vectorization="async"``, must not
+    outlive it)."""
+    for e in envs:
+        if e is not None and not isinstance(e, str):
+            e.close()
+
+
 def _train_and_evaluate(config: Mapping[str, Any], seed: int, n_eval_episodes: int) -> float:
     """Train a recorded trial config (``n_timesteps`` steps) with ``seed``; the mean return
     of ``n_eval_episodes`` deterministic episodes (seeded ``seed``) at the end."""
@@ -306,9 +312,7 @@ def _train_and_evaluate(config: Mapping[str, Any], seed: int, n_eval_episodes: i
         agent.learn(int(config["n_timesteps"]))
         return float(evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0])
     finally:
-        for e in (agent.env, eval_env):
-            if e is not None and not isinstance(e, str):
-                e.close()
+        _close(agent.env, eval_env)
 
 
 def confirm(study: Any, *, top: int = 3, n_seeds: int = 3, n_eval_episodes: int = 10,

@@ -711,6 +711,16 @@ class SharedRunningMeanStd:
             self._lock.release()
 
 
+def _refused(owner: str, what: str, values: Any, exc: NonFiniteError) -> NonFiniteError:
+    """A normalisation wrapper's error when its statistics refused a step: the env's
+    non-finite ``what`` (``values``, one row per sub-env), or, all finite, ``exc``'s
+    overflow."""
+    if all_finite(np.asarray(values, np.float64)):
+        return NonFiniteError(f"{owner}: {exc}")
+    return env_values_error(owner, what, values, axes=("sub-env",),
+                            unchanged="its running statistics were left unchanged")
+
+
 def _clip_(x: np.ndarray, c: float) -> None:
     """``np.clip(x, -c, c, out=x)`` for a float array, bitwise (numpy's clip is
     ``min(max(x, lo), hi)``, NaN propagating as ``np.maximum`` / ``np.minimum``), without
@@ -755,12 +765,7 @@ class NormalizeObservation(VectorWrapper):
         try:
             return self.rms.update_mean_var(obs)
         except NonFiniteError as e:
-            if all_finite(obs):  # finite but so large that the statistics overflow
-                raise NonFiniteError(f"NormalizeObservation: {e}") from None
-            raise env_values_error("NormalizeObservation", "observations", obs,
-                                   axes=("sub-env",),
-                                   unchanged="its running statistics were left unchanged"
-                                   ) from None
+            raise _refused("NormalizeObservation", "observations", obs, e) from None
 
     def _apply(self, obs: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
         out = np.subtract(obs, mean)
@@ -837,11 +842,7 @@ class NormalizeReward(VectorWrapper):
             try:  # NaN or inf rewards: refused before the statistics or returns change
                 var = self.rms.update_mean_var(returns)[1]
             except NonFiniteError as e:
-                if all_finite(np.asarray(rew, np.float64)):
-                    raise NonFiniteError(f"NormalizeReward (discounted returns): {e}") from None
-                raise env_values_error("NormalizeReward", "rewards", rew, axes=("sub-env",),
-                                       unchanged="its running statistics were left unchanged"
-                                       ) from None
+                raise _refused("NormalizeReward", "rewards", rew, e) from None
             self._next_returns, self.returns = self.returns, returns
             returns[np.logical_or(term, trunc)] = 0.0
         else:
