@@ -711,12 +711,13 @@ class SharedRunningMeanStd:
             self._lock.release()
 
 
-def _refused(owner: str, what: str, values: Any, exc: NonFiniteError) -> NonFiniteError:
+def _refused(owner: str, what: str, values: Any, exc: NonFiniteError,
+             folded: str = "") -> NonFiniteError:
     """A normalisation wrapper's error when its statistics refused a step: the env's
     non-finite ``what`` (``values``, one row per sub-env), or, all finite, ``exc``'s
-    overflow."""
+    overflow of what it folds in (``folded``, e.g. ``" (discounted returns)"``)."""
     if all_finite(np.asarray(values, np.float64)):
-        return NonFiniteError(f"{owner}: {exc}")
+        return NonFiniteError(f"{owner}{folded}: {exc}")
     return env_values_error(owner, what, values, axes=("sub-env",),
                             unchanged="its running statistics were left unchanged")
 
@@ -842,7 +843,8 @@ class NormalizeReward(VectorWrapper):
             try:  # NaN or inf rewards: refused before the statistics or returns change
                 var = self.rms.update_mean_var(returns)[1]
             except NonFiniteError as e:
-                raise _refused("NormalizeReward", "rewards", rew, e) from None
+                raise _refused("NormalizeReward", "rewards", rew, e,
+                               " (discounted returns)") from None
             self._next_returns, self.returns = self.returns, returns
             returns[np.logical_or(term, trunc)] = 0.0
         else:
