@@ -40,7 +40,7 @@ METHODS = ("reinforce", "ppo", "evolution", "random", "tpe", "optuna_tpe")
 #: same weight whatever the reward's spread.
 RAW = {"normalize_advantage": False, "entropy_coef": 0.01}
 #: REINFORCE: batch x lr x advantage handling (running RMS at two entropy weights)
-REINFORCE_GRID = {
+REINFORCE_GRID: dict[str, Sequence[Any]] = {
     "batch_size": (1, 4, 8, 16), "lr": (0.003, 0.01, 0.03),
     "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.03},
                   {"normalize_advantage": "running", "entropy_coef": 0.1}),
@@ -48,9 +48,11 @@ REINFORCE_GRID = {
 #: PPO: raw and with running normalization (entropy 0.1). Batch 1 (4 epochs on every single
 #: architecture) was dropped: in an earlier cifar100 tuning it scored below batch 8 at every
 #: lr (69.3-71.2 vs 70.8-71.9) and it costs the most.
-CONTROLLER_GRID = {"lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (4, 8),
-                   "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.1})}
-EVOLUTION_GRID = {"population_size": (10, 20, 50), "sample_size": (3, 5, 10)}
+CONTROLLER_GRID: dict[str, Sequence[Any]] = {
+    "lr": (0.005, 0.01, 0.02, 0.05), "batch_size": (4, 8),
+    "advantage": (RAW, {"normalize_advantage": "running", "entropy_coef": 0.1})}
+EVOLUTION_GRID: dict[str, Sequence[Any]] = {"population_size": (10, 20, 50),
+                                            "sample_size": (3, 5, 10)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -190,7 +192,7 @@ def _tune(method: str, table: _Table, seeds: Sequence[int], budget: int,
     else:
         return {}, []
     checkpoints = [c for c in (50, 100, 200, 500) if c <= budget] or [budget]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for hp in grid:
         curves, _ = _score(method, table, seeds, budget, hp, checkpoints)
         score = statistics.fmean(statistics.fmean(c) for c in curves)

@@ -70,7 +70,7 @@ FULL_SEEDS = (0, 1)
 #: moving-average baseline.
 CONTROLLER = {"hidden_size": 32, "batch_size": 8, "baseline_decay": 0.9}
 #: Candidates tried on the tuning seeds (ControllerSampler's defaults are not changed).
-CANDIDATES = {
+CANDIDATES: dict[str, dict[str, Any]] = {
     "lr0.05-ent0.01": {"lr": 0.05, "entropy_coef": 0.01},
     "lr0.05-ent0.1-running": {"lr": 0.05, "entropy_coef": 0.1, "normalize_advantage": "running"},
     "lr0.1-ent0.03-running": {"lr": 0.1, "entropy_coef": 0.03, "normalize_advantage": "running"},

@@ -199,7 +199,8 @@ def run(args: argparse.Namespace) -> Report:
             row = json.loads(line)
             done[_key(row["key"])] = row["record"]
     stop = _stop_time(args.stop_at)
-    reused, pair_seconds, stopped = 0, [], False
+    pair_seconds: list[float] = []
+    reused, stopped = 0, False
     for s in range(seeds):
         keys = {m: {"setup": setup, "budget": budget, "method": m, "seed": SEARCH_SEED + s,
                     "settings": settings if m == "reinforce" else {},

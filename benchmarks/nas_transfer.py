@@ -24,9 +24,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks._common import Report
+
+if TYPE_CHECKING:
+    from autolearn import FrozenTrial
 
 DESCRIPTION = ("NASNet transfer on mnist1d: PPO-searched proxy cell vs random cells vs a "
                "hand-designed conv net, retrained larger; proxy-vs-large rank correlation")
@@ -99,6 +102,12 @@ def _sampler(args: argparse.Namespace, space: Any, batch: int) -> Any:
                              action_mask=space.action_mask)
 
 
+def _value(trial: FrozenTrial) -> float:
+    """The objective value of a trial known to have one."""
+    assert trial.value is not None
+    return trial.value
+
+
 def _proxy_score(space: Any, decisions: dict[str, Any], data: Any, train: Any,
                  size: dict[str, int]) -> float:
     from autolearn.nas import build_child, train_child
@@ -147,9 +156,9 @@ def run(args: argparse.Namespace) -> Report:
                    n_trials=args.samples)
     search_seconds = time.perf_counter() - t0
     complete = [t for t in study.trials if t.value is not None and np.isfinite(t.value)]
-    values = [t.value for t in complete]
+    values = [_value(t) for t in complete]
     k = max(1, len(values) // 4)
-    best_trial = max(complete, key=lambda t: t.value)
+    best_trial = max(complete, key=_value)
     best = {n: best_trial.params[n] for n in space.search_space() if n in best_trial.params}
     print(f"search: {len(complete)} children in {search_seconds:.0f} s, best proxy "
           f"{best_trial.value:.3f}, first/last quarter mean {np.mean(values[:k]):.3f} / "
@@ -158,7 +167,7 @@ def run(args: argparse.Namespace) -> Report:
     # 2. candidates: the searched cell + random cells (independent draws), proxy-scored
     rng = np.random.default_rng(args.seed + 1)
     candidates: list[dict[str, Any]] = [{"name": "searched", "decisions": best,
-                                         "proxy": float(best_trial.value)}]
+                                         "proxy": float(_value(best_trial))}]
     for i in range(args.random_cells):
         d = space.search_space().sample(seed=rng)
         candidates.append({"name": f"random-{i}", "decisions": d,

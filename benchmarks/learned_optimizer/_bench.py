@@ -169,6 +169,8 @@ def run(args: argparse.Namespace) -> Report:
         rows.append([name, f"LSTM ({s.family} weights)", _mean_sd(learned_loss),
                      ", ".join(f"{v:.4g}" for v in per_seed),
                      _mean_sd(learned_acc) if has_acc else "", "", ""])
+        baselines: tuple[str, ...]
+        s_grid: tuple[float, ...] | None
         baselines, s_tuning, s_grid = BASELINE_NAMES, n_tuning, grid
         if s.reduced_baselines and not args.quick:
             baselines, s_tuning, s_grid = ("adam", "nag"), min(3, n_tuning), REDUCED_GRID
@@ -178,12 +180,15 @@ def run(args: argparse.Namespace) -> Report:
             if key not in cache:
                 kw = {"grid": s_grid} if s_grid is not None else {}
                 tuned = tune_baseline(problem, b, n_steps=s.steps, tuning_seeds=tuning, **kw)
+
+                def make_optimizer(p: list[torch.Tensor], lr: float = tuned.learning_rate,
+                                   b: str = b) -> torch.optim.Optimizer:
+                    return BASELINES[b](p, lr)
+
                 losses, accs = [], []
                 for i in range(n_tasks):
                     task = problem.sample_task(HELD_OUT_SEED0 + i)
-                    m, _ = run_baseline(
-                        task, lambda p, lr=tuned.learning_rate, b=b: BASELINES[b](p, lr),
-                        s.steps)
+                    m, _ = run_baseline(task, make_optimizer, s.steps)
                     losses.append(m["loss"])
                     accs.append(m.get("test_accuracy", float("nan")))
                 cache[key] = {"learning_rate": tuned.learning_rate, "loss": losses,

@@ -271,6 +271,7 @@ def run_smac_mf(table: CurveTable, seed: int, budget: int,
                 info = smac.ask()
             except ConfigurationSpaceExhaustedException:
                 break
+            assert info.budget is not None  # the Hyperband intensifier sets one
             b = min(R, max(1, int(round(info.budget))))
             params = {name: choices[int(info.config[name])] if ordinal[name]
                       else choices[[str(c) for c in choices].index(info.config[name])]

@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> Report:
         "rl_runs_quick.jsonl" if args.quick else "rl_runs.jsonl")
     cache = _load_cache(cache_path)
     tasks = list(_tasks(args))
+    rec: dict[str, Any] | None
     if not args.report_only:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
         libs = [x for x in args.libs.split(",") if x]
@@ -231,6 +232,8 @@ def _report(records: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     def group(kind: str, algo: str, env: str, n_envs: int, lib: str) -> list[dict[str, Any]]:
         return by.get((kind, algo, env, str(n_envs), lib), [])
 
+    a: dict[str, Any] | float  # a setting's solve statistics, then a throughput
+    b: dict[str, Any] | float
     for s in SETTINGS.values():
         ours = group("solve", s.algo, s.env, s.n_envs, "autolearn")
         if not ours:

@@ -214,7 +214,8 @@ def run_sb3(setting: Setting, seed: int, *, mode: str, budget: int) -> dict[str,
 
     def obs_stats() -> tuple[np.ndarray, np.ndarray] | None:
         if isinstance(venv, VecNormalize):
-            return venv.obs_rms.mean, venv.obs_rms.var
+            # SB3 annotates obs_rms as its dict-observation variant only
+            return venv.obs_rms.mean, venv.obs_rms.var  # type: ignore[attr-defined]
         return None
 
     class _Eval(BaseCallback):  # type: ignore[misc]

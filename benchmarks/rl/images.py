@@ -55,6 +55,7 @@ class PixelGrid(gym.Env):  # type: ignore[type-arg]
     truncated after ``4 n`` steps."""
 
     action_space = gym.spaces.Discrete(4)
+    observation_space: gym.spaces.Box
     _MOVES = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
     def __init__(self, n: int = 4, cell: int = 9) -> None:

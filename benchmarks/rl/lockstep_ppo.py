@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 N_ENVS, N_STEPS = 16, 256
-HP = {"n_steps": N_STEPS, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4, "ent_coef": 0.0}
+HP: dict[str, Any] = {"n_steps": N_STEPS, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4,
+                      "ent_coef": 0.0}
 
 
 def _max_diff(a: Any, b: Any) -> float:
@@ -115,12 +116,16 @@ def main(argv: list[str] | None = None) -> None:
             return True
 
         def _on_rollout_end(self) -> None:
+            assert isinstance(self.model, sb3.PPO)
             b = self.model.rollout_buffer
+            # SB3 annotates obs_rms as its dict-observation variant only
             sb3_roll.update(obs=b.observations.copy(), actions=b.actions[..., 0].copy(),
                             rewards=b.rewards.copy(), values=b.values.copy(),
                             log_probs=b.log_probs.copy(), advantages=b.advantages.copy(),
-                            returns=b.returns.copy(), obs_mean=venv.obs_rms.mean.copy(),
-                            obs_var=venv.obs_rms.var.copy(), ret_var=float(venv.ret_rms.var))
+                            returns=b.returns.copy(),
+                            obs_mean=venv.obs_rms.mean.copy(),  # type: ignore[attr-defined]
+                            obs_var=venv.obs_rms.var.copy(),  # type: ignore[attr-defined]
+                            ret_var=float(venv.ret_rms.var))
 
     our_roll: dict[str, Any] = {}
     collect, gae = ppo_module.collect_rollout, ppo_module.gae
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
 
     recorder = Recorder()
     obs_norm = env.env
+    assert isinstance(obs_norm, NormalizeObservation)
     for it in range(args.iters):
         sb3_actions.clear()
         sb3_perms.clear()

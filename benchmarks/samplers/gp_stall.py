@@ -12,6 +12,7 @@ installed; private API, Optuna 5.1). Usage (from the repository root)::
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,11 +29,13 @@ def main(seed: int, n: int) -> None:
     from autolearn.samplers._gp import GPSampler
     from autolearn.samplers.bo._base import CubeSpace
     from autolearn.samplers.bo.acquisition import log_ei
+    from autolearn.samplers.bo.gp import GPPosterior
     from autolearn.space import UnitCubeTransform
     from benchmarks.samplers._space import suggest_all
     from benchmarks.samplers.problems import PROBLEMS
 
     objective, opt = PROBLEMS["hartmann6"].load()
+    assert opt is not None  # Hartmann-6's minimum is known
     space = PROBLEMS["hartmann6"].space
 
     def f(x: np.ndarray) -> float:
@@ -50,13 +53,15 @@ def main(seed: int, n: int) -> None:
     rng = np.random.default_rng(derive_seed(sampler._seed, n))
     cube = CubeSpace.build(UnitCubeTransform(study.trials[0].distributions))
     post = sampler.surrogate.fit(X, y, cube, rng)
+    assert isinstance(post, GPPosterior)
     print("lengthscales", post.lengthscales.round(3), f"amplitude {post.amplitude[0]:.3g}",
           f"mean {post.mean[0]:.3g} (standardised)")
     dense = qmc.Sobol(6, seed=1).random_base2(16)
     dist = np.linalg.norm(X - X_GLOBAL, axis=1)
     print(f"closest trial to the global minimiser: {dist.min():.2f} away")
 
-    def report(name: str, predict, proposal: np.ndarray | None = None) -> None:
+    def report(name: str, predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+               proposal: np.ndarray | None = None) -> None:
         def score(Z: np.ndarray) -> np.ndarray:
             return log_ei(*predict(Z), best)
 

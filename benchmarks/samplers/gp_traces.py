@@ -79,7 +79,7 @@ def replay(problem: str, seed: int, output_warp: str = "select") -> None:
     from autolearn.samplers._gp import GPSampler
     from autolearn.samplers.bo.gp import GaussianProcess
     from autolearn.samplers.bo.restart import PHASE_KEY
-    from benchmarks.samplers._space import suggest_all
+    from benchmarks.samplers._space import Float, Int, suggest_all
     from benchmarks.samplers.problems import PROBLEMS
 
     prob = PROBLEMS[problem]
@@ -141,7 +141,8 @@ def replay(problem: str, seed: int, output_warp: str = "select") -> None:
     if all(hasattr(p, "low") and not getattr(p, "log", False) for p in prob.space):
         # proposals after the last improvement: how far from the incumbent (unit cube,
         # Euclidean) and how good
-        cube = np.array([[(t.params[p.name] - p.low) / (p.high - p.low) for p in prob.space]
+        bounded = [p for p in prob.space if isinstance(p, Float | Int)]  # all, as tested
+        cube = np.array([[(t.params[p.name] - p.low) / (p.high - p.low) for p in bounded]
                          for t in study.trials])
         i_best = int(np.argmin(values))
         after = slice(i_best + 1, None)
@@ -155,8 +156,8 @@ def replay(problem: str, seed: int, output_warp: str = "select") -> None:
         from scipy.optimize import minimize
 
         names = [p.name for p in prob.space]
-        lows = np.array([p.low for p in prob.space])
-        span = np.array([p.high - p.low for p in prob.space])
+        lows = np.array([p.low for p in bounded])
+        span = np.array([p.high - p.low for p in bounded])
         res = minimize(lambda z: objective(dict(zip(names, lows + z * span, strict=True))),
                        cube[i_best], method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(names))
         print(f"  incumbent's basin: local descent from it ({res.nfev} evaluations) reaches regret "

@@ -1,0 +1,162 @@
+"""A2C on Acrobot-v1 in autolearn and Stable-Baselines3 in lock step, to find where they differ.
+
+The A2C companion of :mod:`benchmarks.rl.lockstep_ppo`: both libraries start from the same
+weights (SB3's initial policy copied into ours), the same env seeds (sub-env ``i`` seeded
+``seed + i``) and the RL Zoo's A2C Acrobot settings (16 envs, n_steps 5, gamma 0.99,
+n-step returns (gae_lambda 1), RMSprop 7e-4 / alpha 0.99 / eps 1e-5, gradient norm
+clipped at 0.5, ent_coef 0, obs + reward normalisation). Every update SB3 runs first; its
+sampled actions are then replayed on our side (our categorical sampler is patched for this
+script only). Printed every ``--every`` updates: the largest difference in the normalised
+observations, actions, rewards (with the truncation bootstrap), values, log-probs,
+returns, the normalisers' statistics, the losses and the parameters after the update.
+Anything beyond float32 rounding (which compounds over updates) is a difference in the
+algorithms.
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.rl.lockstep_a2c --seed 0 --updates 200 --every 20
+
+Diagnostic only (not part of ``python -m benchmarks run rl``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+import torch
+
+N_ENVS, N_STEPS = 16, 5
+HP: dict[str, Any] = {"n_steps": N_STEPS, "ent_coef": 0.0}
+
+
+def _max_diff(a: Any, b: Any) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--updates", type=int, default=200)
+    parser.add_argument("--every", type=int, default=20, help="print every N updates")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    import stable_baselines3 as sb3
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+    from stable_baselines3.common.logger import Logger
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    import autolearn.rl.a2c as a2c_module
+    import autolearn.rl.common.policies as policies
+    from autolearn.rl import A2C, A2CConfig, NormalizeObservation, NormalizeReward, make_vec_env
+
+    seed = args.seed
+    venv = VecNormalize(sb3_make_vec_env("Acrobot-v1", n_envs=N_ENVS, seed=seed), gamma=0.99)
+    model = sb3.A2C("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **HP)
+    env = NormalizeReward(NormalizeObservation(make_vec_env("Acrobot-v1", N_ENVS)), gamma=0.99)
+    agent = A2C(env, A2CConfig(n_envs=N_ENVS, **HP), seed=seed)
+    agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
+
+    def sb3_params() -> list[torch.Tensor]:
+        """SB3's policy in our flat-optimiser order (twin trunk, heads)."""
+        p = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+        pi, vf = "mlp_extractor.policy_net.", "mlp_extractor.value_net."
+        return [torch.cat([p[pi + "0.weight"], p[vf + "0.weight"]]),
+                torch.cat([p[pi + "0.bias"], p[vf + "0.bias"]]),
+                torch.stack([p[pi + "2.weight"].T, p[vf + "2.weight"].T]),
+                torch.stack([p[pi + "2.bias"], p[vf + "2.bias"]])[:, None, :],
+                p["action_net.weight"], p["action_net.bias"], p["value_net.weight"],
+                p["value_net.bias"]]
+
+    with torch.no_grad():
+        for mine, theirs in zip(agent.optimizer.trainable_params(), sb3_params(), strict=True):
+            mine.copy_(theirs)
+
+    sb3_actions: list[np.ndarray] = []
+    replay_actions: list[np.ndarray] = []
+    policies.categorical_sample = lambda log_probs, rng: replay_actions.pop(0).astype(np.int64)
+
+    sb3_roll: dict[str, Any] = {}
+    sb3_log: dict[str, Any] = {}
+    logger_record = Logger.record
+
+    def recording_record(self: Any, key: str, value: Any, exclude: Any = None) -> None:
+        sb3_log[key] = value
+        logger_record(self, key, value, exclude)
+
+    Logger.record = recording_record  # type: ignore[method-assign]
+
+    class Recorder(BaseCallback):  # type: ignore[misc]
+        def _on_step(self) -> bool:
+            sb3_actions.append(np.asarray(self.locals["actions"]).reshape(-1).copy())
+            return True
+
+        def _on_rollout_end(self) -> None:
+            assert isinstance(self.model, sb3.A2C)
+            b = self.model.rollout_buffer
+            sb3_roll.update(obs=b.observations.copy(), actions=b.actions[..., 0].copy(),
+                            rewards=b.rewards.copy(), values=b.values.copy(),
+                            log_probs=b.log_probs.copy(), returns=b.returns.copy(),
+                            # SB3 annotates obs_rms as its dict-observation variant only
+                            obs_mean=venv.obs_rms.mean.copy(),  # type: ignore[attr-defined]
+                            obs_var=venv.obs_rms.var.copy(),  # type: ignore[attr-defined]
+                            ret_var=float(venv.ret_rms.var))
+
+    our_roll: dict[str, Any] = {}
+    collect, nstep = a2c_module.collect_rollout, a2c_module.nstep_returns
+
+    def recording_collect(*a: Any, **k: Any) -> Any:
+        r = collect(*a, **k)
+        our_roll.update(obs=r.obs.numpy().copy(), actions=r.actions.numpy().copy(),
+                        rewards=r.rewards.numpy().copy(), values=r.values.numpy().copy(),
+                        log_probs=r.log_probs.numpy().copy())
+        return r
+
+    def recording_nstep(*a: Any, **k: Any) -> Any:
+        ret = nstep(*a, **k)
+        our_roll.update(returns=np.array(ret))
+        return ret
+
+    a2c_module.collect_rollout = recording_collect  # type: ignore[assignment]
+    a2c_module.nstep_returns = recording_nstep  # type: ignore[assignment]
+
+    recorder = Recorder()
+    obs_norm = env.env
+    assert isinstance(obs_norm, NormalizeObservation)
+    worst_params = 0.0
+    for it in range(args.updates):
+        sb3_actions.clear()
+        model.learn(N_ENVS * N_STEPS, callback=recorder, reset_num_timesteps=it == 0)
+        replay_actions[:] = [a.copy() for a in sb3_actions]
+        agent.learn(N_ENVS * N_STEPS)
+        if replay_actions:
+            raise RuntimeError("the two libraries drew a different number of actions")
+        worst = max(_max_diff(m.detach(), t) for m, t in
+                    zip(agent.optimizer.trainable_params(), sb3_params(), strict=True))
+        worst_params = max(worst_params, worst)
+        if (it + 1) % args.every and it + 1 != args.updates:
+            continue
+        print(f"update {it + 1} (env steps {agent.num_timesteps:,})")
+        for k in ("obs", "actions", "rewards", "values", "log_probs", "returns"):
+            print(f"  {k:11s} max |ours - SB3| {_max_diff(our_roll[k], sb3_roll[k]):.2e}")
+        print(f"  obs stats   max |ours - SB3| mean "
+              f"{_max_diff(obs_norm.rms.mean, sb3_roll['obs_mean']):.2e} var "
+              f"{_max_diff(obs_norm.rms.var, sb3_roll['obs_var']):.2e}; return var "
+              f"{abs(env.rms.var - sb3_roll['ret_var']):.2e}")
+        print(f"  parameters after the update: max |ours - SB3| {worst:.2e} "
+              f"(largest so far {worst_params:.2e})")
+        h = agent.history[-1]
+        for who, row in (("ours", (h["policy_loss"], h["value_loss"], h["entropy"],
+                                   h["explained_variance"])),
+                         (" SB3", (sb3_log["train/policy_loss"], sb3_log["train/value_loss"],
+                                   -sb3_log["train/entropy_loss"],
+                                   sb3_log["train/explained_variance"]))):
+            print(f"  losses {who}: policy {row[0]:.6f} value {row[1]:.6f} "
+                  f"entropy {row[2]:.6f} explained_var {row[3]:.4f}")
+
+
+if __name__ == "__main__":
+    main()
