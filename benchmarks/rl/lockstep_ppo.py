@@ -28,13 +28,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.rl._lockstep import copy_sb3_weights, max_diff, param_gap, record_sb3_log
+
 N_ENVS, N_STEPS = 16, 256
 HP: dict[str, Any] = {"n_steps": N_STEPS, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4,
                       "ent_coef": 0.0}
-
-
-def _max_diff(a: Any, b: Any) -> float:
-    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,7 +45,6 @@ def main(argv: list[str] | None = None) -> None:
     import stable_baselines3 as sb3
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
-    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import VecNormalize
 
     import autolearn.rl.common.policies as policies
@@ -62,20 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                 seed=seed)
     agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
 
-    def sb3_params() -> list[torch.Tensor]:
-        """SB3's policy in our flat-optimiser order (twin trunk, heads)."""
-        p = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
-        pi, vf = "mlp_extractor.policy_net.", "mlp_extractor.value_net."
-        return [torch.cat([p[pi + "0.weight"], p[vf + "0.weight"]]),
-                torch.cat([p[pi + "0.bias"], p[vf + "0.bias"]]),
-                torch.stack([p[pi + "2.weight"].T, p[vf + "2.weight"].T]),
-                torch.stack([p[pi + "2.bias"], p[vf + "2.bias"]])[:, None, :],
-                p["action_net.weight"], p["action_net.bias"], p["value_net.weight"],
-                p["value_net.bias"]]
-
-    with torch.no_grad():
-        for mine, theirs in zip(agent.optimizer.trainable_params(), sb3_params(), strict=True):
-            mine.copy_(theirs)
+    copy_sb3_weights(agent, model)
 
     # record SB3's draws, replay them on our side
     sb3_actions: list[np.ndarray] = []
@@ -101,14 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     policies.categorical_sample = lambda log_probs, rng: replay_actions.pop(0).astype(np.int64)
 
     sb3_roll: dict[str, Any] = {}
-    sb3_log: dict[str, Any] = {}
-    logger_record = Logger.record
-
-    def recording_record(self: Any, key: str, value: Any, exclude: Any = None) -> None:
-        sb3_log[key] = value
-        logger_record(self, key, value, exclude)
-
-    Logger.record = recording_record  # type: ignore[method-assign]
+    sb3_log = record_sb3_log()
 
     class Recorder(BaseCallback):  # type: ignore[misc]
         def _on_step(self) -> bool:
@@ -158,13 +135,12 @@ def main(argv: list[str] | None = None) -> None:
             raise RuntimeError("the two libraries drew a different number of actions/batches")
         print(f"iteration {it} (env steps {agent.num_timesteps:,})")
         for k in ("obs", "actions", "rewards", "values", "log_probs", "advantages", "returns"):
-            print(f"  {k:11s} max |ours - SB3| {_max_diff(our_roll[k], sb3_roll[k]):.2e}")
+            print(f"  {k:11s} max |ours - SB3| {max_diff(our_roll[k], sb3_roll[k]):.2e}")
         print(f"  obs stats   max |ours - SB3| mean "
-              f"{_max_diff(obs_norm.rms.mean, sb3_roll['obs_mean']):.2e} var "
-              f"{_max_diff(obs_norm.rms.var, sb3_roll['obs_var']):.2e}; return var "
+              f"{max_diff(obs_norm.rms.mean, sb3_roll['obs_mean']):.2e} var "
+              f"{max_diff(obs_norm.rms.var, sb3_roll['obs_var']):.2e}; return var "
               f"{abs(env.rms.var - sb3_roll['ret_var']):.2e}")
-        worst = max(_max_diff(m.detach(), t) for m, t in
-                    zip(agent.optimizer.trainable_params(), sb3_params(), strict=True))
+        worst = param_gap(agent, model)
         print(f"  parameters after the update: max |ours - SB3| {worst:.2e}")
         h = agent.history[-1]
         for who, row in (("ours", (h["policy_loss"], h["value_loss"], h["clip_fraction"],
