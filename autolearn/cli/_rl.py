@@ -387,6 +387,9 @@ def tune_cmd(
                       "`autolearn rl train --config`).", dir_okay=False)] = None,
     threads: Annotated[int | None, typer.Option(
         "--threads", help="torch CPU threads per trial.")] = 1,
+    trial_seeds: Annotated[int, typer.Option(
+        "--trial-seeds", help="Seeds each trial trains; its value is their mean final return "
+                              "(the pruner watches the first).")] = 1,
     confirm_top: Annotated[int, typer.Option(
         "--confirm", help="Retrain the K best trials on fresh seeds after the search and pick "
                           "the best confirmed mean return (0: the search's best).")] = 0,
@@ -403,6 +406,11 @@ def tune_cmd(
 
     if confirm_top < 0:
         fail(f"--confirm must be >= 0, but got {confirm_top}")
+    if confirm_top and (confirm_seeds < 1 or confirm_episodes < 1):  # before the search
+        fail(f"--confirm-seeds and --confirm-episodes must be >= 1, but got {confirm_seeds} "
+             f"and {confirm_episodes}")
+    if trial_seeds < 1:
+        fail(f"--trial-seeds must be >= 1, but got {trial_seeds}")
     if steps < 1:
         fail(f"--steps must be >= 1, but got {steps}")
     if trials is not None and trials < 1:
@@ -416,7 +424,8 @@ def tune_cmd(
                  storage=storage, study_name=study_name or f"rl-{algo}-{env}",
                  sampler=_tune_sampler(sampler, seed),
                  pruner=_tune_pruner(pruner, evaluations), seed=seed, n_jobs=n_jobs,
-                 timeout=timeout, show_progress_bar=not json_output and sys.stderr.isatty())
+                 timeout=timeout, show_progress_bar=not json_output and sys.stderr.isatty(),
+                 n_seeds=trial_seeds)
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
@@ -427,8 +436,9 @@ def tune_cmd(
     if out is not None:
         how = (f", confirmed mean return {confirmed[0]['mean']:.6g} over {confirm_seeds} fresh "
                f"seeds, the best of the top {confirm_top}" if confirmed else "")
-        header = (f"Best trial ({best_trial.number}, mean return {best_trial.value:.6g} after "
-                  f"{steps} steps{how}) of study {study.study_name!r}, by autolearn rl "
+        seeds = f" (mean of {trial_seeds} seeds)" if trial_seeds > 1 else ""
+        header = (f"Best trial ({best_trial.number}, mean return {best_trial.value:.6g}{seeds} "
+                  f"after {steps} steps{how}) of study {study.study_name!r}, by autolearn rl "
                   f"tune.\nTrain it: autolearn rl train --config {out} --steps N")
         best["n_timesteps"] = steps
         out.write_text(dump_yaml(best, header), encoding="utf-8")

@@ -162,14 +162,14 @@ def default_pruner(n_evaluations: int) -> Any:
 
 def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
               n_eval_episodes: int = 5, space: SearchSpace | None = None,
-              fixed: Mapping[str, Any] | None = None, seed: int = 0
+              fixed: Mapping[str, Any] | None = None, seed: int = 0, n_seeds: int = 1
               ) -> Callable[[Any], float]:
     """The objective :func:`tune` optimises, for ``study.optimize`` or an ``autolearn
     worker``: a trial's hyperparameters (``space(trial)`` then ``fixed``, which also takes
     the run keys ``normalize`` and ``n_envs``), an agent trained ``n_timesteps`` steps with
-    seed ``seed + trial.number``, evaluated every ``n_timesteps // n_evaluations`` steps on
-    ``n_eval_episodes`` deterministic episodes, returning the mean return of the
-    evaluation at the end of training.
+    seed ``seed + trial.number`` (see ``n_seeds`` below for more than one), evaluated
+    every ``n_timesteps // n_evaluations`` steps on ``n_eval_episodes`` deterministic
+    episodes, returning the mean return of the evaluation at the end of training.
 
     Each evaluation is reported to the trial at step ``k``, the evaluation point it
     reached (``k = num_timesteps // (n_timesteps // n_evaluations)``, 1 to about
@@ -177,12 +177,22 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     differ in size then report at the same steps, which pruners compare. The env step
     count of each is kept in the user attribute ``eval_timesteps`` (``[[k, steps],
     ...]``), the steps trained in ``timesteps`` (also for a pruned trial), the whole
-    resolved config in ``config`` (plain values)."""
+    resolved config in ``config`` (plain values).
+
+    ``n_seeds > 1``: each trial trains ``n_seeds`` agents one after another, trial ``t``
+    with seeds ``seed + t * n_seeds + k`` (``k = 0 .. n_seeds - 1``; ``n_seeds=1`` is
+    ``seed + t``), and returns the mean of their final evaluations (each one in the user
+    attribute ``seed_values``): a single seed's return is a noisy measure of a setting, and
+    the search's best trial is then often a lucky seed. Only the first seed's evaluations
+    are reported, so the pruner judges every trial on its first seed, as with one seed, and
+    a pruned trial trains no further seeds; the others are evaluated once, at the end.
+    ``timesteps`` counts the steps of all seeds trained. A diverging seed
+    (``NonFiniteError``) prunes the trial."""
     from autolearn.rl.common.callbacks import EvalCallback, evaluate
     from autolearn.rl.configs import build_agent, make_eval_env, resolve
 
     for name, value, low in (("n_timesteps", n_timesteps, 1), ("n_evaluations", n_evaluations, 1),
-                             ("n_eval_episodes", n_eval_episodes, 1)):
+                             ("n_eval_episodes", n_eval_episodes, 1), ("n_seeds", n_seeds, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"`{name}` must be an int >= {low}, but got {name}={value!r}")
     if n_evaluations > n_timesteps:
@@ -196,13 +206,12 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     resolve(algo, env, overrides=fixed, n_timesteps=n_timesteps, use_defaults=False)  # typos
     every = n_timesteps // n_evaluations
 
-    def run(trial: Any) -> float:
-        params = _overrides(algo, sample, trial, fixed)
-        spec = resolve(algo, env, overrides=params, n_timesteps=n_timesteps,
-                       use_defaults=False)
-        trial.set_user_attr("config", spec.to_dict())
-        agent = build_agent(spec, seed=seed + trial.number)
-
+    def train(trial: Any, spec: Any, agent_seed: int, watched: bool, done: int
+              ) -> tuple[float, int]:
+        """One agent trained and evaluated: its final mean return and the steps it
+        trained. ``watched``: its evaluations go to the trial and its pruner. ``done``:
+        steps the trial's earlier seeds trained."""
+        agent = build_agent(spec, seed=agent_seed)
         reported: list[list[int]] = []
 
         def report(agent: Any, row: dict[str, Any]) -> bool:
@@ -214,7 +223,7 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
             reported.append([point, int(agent.num_timesteps)])
             trial.set_user_attr("eval_timesteps", reported)
             if trial.should_prune():
-                trial.set_user_attr("timesteps", int(agent.num_timesteps))
+                trial.set_user_attr("timesteps", done + int(agent.num_timesteps))
                 raise TrialPruned(f"pruned at evaluation point {point} ({agent.num_timesteps} "
                                   f"steps, mean return {value:.4g})")
             return True
@@ -223,25 +232,42 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
         try:
             evaluator = EvalCallback(eval_env, eval_every=every, n_episodes=n_eval_episodes,
                                      seed=seed)
-            try:
-                agent.learn(n_timesteps, callback=[evaluator, report])
+            try:  # the other seeds only need their final evaluation
+                agent.learn(n_timesteps, callback=[evaluator, report] if watched else None)
             except NonFiniteError as exc:  # diverged: pruned, as the RL Zoo does, so the
                 # sampler counts it among the bad trials instead of ignoring a failed one
-                trial.set_user_attr("timesteps", int(agent.num_timesteps))
+                trial.set_user_attr("timesteps", done + int(agent.num_timesteps))
                 trial.set_user_attr("non_finite", str(exc).splitlines()[0][:300])
-                raise TrialPruned(f"training diverged after {agent.num_timesteps} steps: "
-                                  f"{exc}") from None
-            trial.set_user_attr("timesteps", int(agent.num_timesteps))
+                raise TrialPruned(f"training diverged after {agent.num_timesteps} steps"
+                                  + (f" (seed {agent_seed})" if n_seeds > 1 else "")
+                                  + f": {exc}") from None
+            trial.set_user_attr("timesteps", done + int(agent.num_timesteps))
             if evaluator.evaluations and evaluator.evaluations[-1][0] == agent.num_timesteps:
                 value = evaluator.evaluations[-1][1]
             else:  # the last update fell between evaluation points: evaluate the final agent
                 value = evaluate(agent, eval_env, n_eval_episodes, seed=seed)[0]
-                report(agent, {"eval_return_mean": value})  # if it reached a new point
+                if watched:
+                    report(agent, {"eval_return_mean": value})  # if it reached a new point
         finally:  # subprocess envs (vectorization "async") must not outlive the trial
             _close(agent.env, eval_env)
         if not math.isfinite(value):
             raise FloatingPointError(f"the final evaluation returned {value}")
-        return float(value)
+        return float(value), int(agent.num_timesteps)
+
+    def run(trial: Any) -> float:
+        params = _overrides(algo, sample, trial, fixed)
+        spec = resolve(algo, env, overrides=params, n_timesteps=n_timesteps,
+                       use_defaults=False)
+        trial.set_user_attr("config", spec.to_dict())
+        values: list[float] = []
+        done = 0
+        for k in range(n_seeds):
+            value, steps = train(trial, spec, seed + trial.number * n_seeds + k, k == 0, done)
+            values.append(value)
+            done += steps
+            if n_seeds > 1:
+                trial.set_user_attr("seed_values", values)
+        return sum(values) / len(values)
 
     return run
 
@@ -251,15 +277,15 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
          space: SearchSpace | None = None, fixed: Mapping[str, Any] | None = None,
          storage: Any = None, study_name: str | None = None, sampler: Any = None,
          pruner: Any = None, seed: int = 0, n_jobs: int = 1, timeout: float | None = None,
-         show_progress_bar: bool = False) -> Any:
+         show_progress_bar: bool = False, n_seeds: int = 1) -> Any:
     """Search ``algo``'s hyperparameters on ``env``; the (created or resumed) study.
 
     Args:
         algo, env: as ``autolearn rl train`` (``ppo``, ``a2c``, ``a3c``, ``reinforce``,
             ``dqn``, ``async_q``; a gymnasium id).
         n_trials: trials to run in this call (``None``: until ``timeout``).
-        n_timesteps, n_evaluations, n_eval_episodes, space, fixed, seed: see
-            :func:`objective`.
+        n_timesteps, n_evaluations, n_eval_episodes, space, fixed, seed, n_seeds: see
+            :func:`objective` (``n_seeds``: seeds each trial trains, its value their mean).
         storage, study_name: where the study lives (``None``: in memory); an existing
             study of that name is resumed.
         sampler: default ``TPESampler(seed=seed)``; pruner: default
@@ -277,7 +303,8 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
     from autolearn.samplers import TPESampler
 
     run = objective(algo, env, n_timesteps=n_timesteps, n_evaluations=n_evaluations,
-                    n_eval_episodes=n_eval_episodes, space=space, fixed=fixed, seed=seed)
+                    n_eval_episodes=n_eval_episodes, space=space, fixed=fixed, seed=seed,
+                    n_seeds=n_seeds)
     study = autolearn.create_study(
         storage, study_name=study_name, direction="maximize",
         sampler=sampler if sampler is not None else TPESampler(seed=seed),

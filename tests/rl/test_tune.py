@@ -196,3 +196,58 @@ def test_a_diverging_trial_is_pruned_not_failed() -> None:
     (trial,) = study.trials
     assert trial.state.name == "PRUNED"
     assert "non-finite gradient" in trial.user_attrs["non_finite"]
+
+
+def _fixed_space(trial: object) -> dict[str, object]:
+    return {}
+
+
+def test_several_seeds_per_trial_average_their_final_returns() -> None:
+    kw = {"n_timesteps": 256, "n_evaluations": 2, "n_eval_episodes": 2, "space": _fixed_space,
+          "fixed": {"n_envs": 2}, "pruner": ThresholdPruner(lower=-1e9)}
+    one = tune("a2c", "CartPole-v1", n_trials=4, **kw)  # trial t: seed t
+    two = tune("a2c", "CartPole-v1", n_trials=2, n_seeds=2, **kw)  # trial t: seeds 2t, 2t+1
+    single = [t.value for t in one.trials]
+    assert len(set(single)) > 1, "the seeds must differ for this test to mean anything"
+    for t in two.trials:
+        pair = single[2 * t.number: 2 * t.number + 2]
+        assert t.user_attrs["seed_values"] == pair
+        assert t.value == pytest.approx(sum(pair) / 2)
+        first = one.trials[2 * t.number]  # only the first seed reports to the pruner
+        assert t.intermediate_values == first.intermediate_values
+        assert t.user_attrs["eval_timesteps"] == first.user_attrs["eval_timesteps"]
+        assert t.user_attrs["timesteps"] == 2 * first.user_attrs["timesteps"]
+
+
+def test_a_pruned_trial_trains_no_further_seeds() -> None:
+    study = tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=400, n_evaluations=4,
+                 n_eval_episodes=1, pruner=ThresholdPruner(lower=1e9), fixed={"n_envs": 2},
+                 n_seeds=3)
+    (trial,) = study.trials
+    assert trial.state.name == "PRUNED" and "seed_values" not in trial.user_attrs
+    assert trial.user_attrs["timesteps"] < 400
+    with pytest.raises(ConfigError, match="`n_seeds` must be an int >= 1"):
+        tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=100, n_seeds=0)
+
+
+def test_command_line_trial_seeds_and_confirm_arguments_checked_first(tmp_path: Path) -> None:
+    out = tmp_path / "best.yaml"
+    result = CliRunner().invoke(app, [
+        "rl", "tune", "--algo", "a2c", "--env", "CartPole-v1", "--steps", "200",
+        "--trials", "2", "--evaluations", "1", "--eval-episodes", "1", "--set", "n_envs=2",
+        "--sampler", "random", "--pruner", "none", "--trial-seeds", "2", "--out", str(out),
+        "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["trials"] == {"complete": 2}
+    assert "(mean of 2 seeds)" in out.read_text()
+    db = tmp_path / "rl.db"
+    for args, message in ((["--trial-seeds", "0"], "--trial-seeds must be >= 1"),
+                          (["--confirm", "2", "--confirm-seeds", "0"],
+                           "--confirm-seeds and --confirm-episodes must be >= 1"),
+                          (["--confirm", "1", "--confirm-episodes", "0"],
+                           "--confirm-seeds and --confirm-episodes must be >= 1")):
+        bad = CliRunner().invoke(app, [
+            "rl", "tune", "--algo", "a2c", "--env", "CartPole-v1", "--steps", "200",
+            "--trials", "1", "--storage", f"sqlite:///{db}", *args])
+        assert bad.exit_code != 0 and message in bad.output, bad.output
+    assert not db.exists(), "refused before the search: no study was created"
