@@ -18,10 +18,11 @@ from typing import IO
 __all__ = ["atomic_write"]
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(fh)`` on a temporary file beside ``path`` (same folder, so the rename
     stays on one file system), flush it to disk, then move it over ``path``; if ``write``
-    raises, ``path`` is left as it was and the temporary file removed. Returns ``path``."""
+    raises, ``path`` is left as it was and the temporary file removed (what ``write``
+    returns is ignored). Returns ``path``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -8,7 +8,9 @@ user's YAML/TOML file and ``--set key=value`` overrides (in increasing priority;
     config.yaml         the resolved run: algo, env, n_timesteps, normalize and every field
     progress.csv        one diagnostics row per update
     evaluations.csv     periodic evaluations (with --eval-every)
+    best_model.pt       the agent at its best evaluation so far (with --eval-every)
     normalization.json  running observation/reward statistics (when normalize is on)
+    best_normalization.json  those statistics as they were for best_model.pt
     summary.json        steps, times, final evaluation
 
 torch and gymnasium are imported only when a command runs, so ``autolearn --help`` stays
@@ -27,6 +29,7 @@ from typing import Annotated, Any
 
 import typer
 
+from autolearn._files import atomic_write
 from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
 from autolearn.exceptions import NonFiniteError
 
@@ -35,6 +38,8 @@ __all__ = ["register"]
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.yaml"
 NORMALIZATION_FILE = "normalization.json"
+BEST_MODEL_FILE = "best_model.pt"  # EvalCallback's (SB3's) name
+BEST_NORMALIZATION_FILE = "best_normalization.json"
 
 DeviceOpt = Annotated[
     str, typer.Option("--device", help="cpu, cuda, cuda:<index>, mps or auto (CUDA if present).")
@@ -123,7 +128,8 @@ def train(
     dev = resolve_device(device)
     out_dir = out if out is not None else Path("runs") / f"{spec.algo}-{spec.env}-seed{seed}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (NORMALIZATION_FILE, "evaluations.csv"):  # from an earlier run into --out
+    for stale in (NORMALIZATION_FILE, "evaluations.csv", BEST_MODEL_FILE,
+                  BEST_NORMALIZATION_FILE):  # from an earlier run into --out
         (out_dir / stale).unlink(missing_ok=True)
     header = (f"Resolved by autolearn rl train (seed {seed}, device {dev}).\n"
               f"Sources, lowest priority first: {', '.join(spec.sources) or 'defaults'}")
@@ -133,9 +139,18 @@ def train(
     callbacks: list[Any] = []
     evaluator = None
     if eval_every is not None:
+        def keep_best_statistics(agent: Any, row: dict[str, Any]) -> bool:
+            """best_model.pt's normalisation statistics, saved beside it."""
+            best = normalization_state(agent.env)
+            if best is not None:
+                text = json.dumps(best).encode("utf-8")
+                atomic_write(out_dir / BEST_NORMALIZATION_FILE, lambda fh: fh.write(text))
+            return True
+
         evaluator = EvalCallback(make_eval_env(spec, eval_episodes, train_env=agent.env),
                                  eval_every=eval_every, n_episodes=eval_episodes,
-                                 stop_at=stop_at)
+                                 stop_at=stop_at, best_model_save_path=out_dir,
+                                 on_new_best=keep_best_statistics)
         callbacks.append(evaluator)
     elif stop_at is not None:
         callbacks.append(StopOnRewardThreshold(stop_at))
@@ -177,6 +192,10 @@ def train(
             w.writerows(evaluator.evaluations)
         summary["evaluations"] = [{"timesteps": t, "return_mean": m, "return_std": s}
                                   for t, m, s in evaluator.evaluations]
+        if evaluator.evaluations:
+            t_best, m_best, _ = max(evaluator.evaluations, key=lambda e: e[1])  # the first
+            summary["best"] = {"timesteps": t_best, "return_mean": m_best,
+                               "model": str(out_dir / BEST_MODEL_FILE)}
         if stop_at is not None:
             hit = [t for t, m, _ in evaluator.evaluations if m >= stop_at]
             summary["solved_at"] = hit[0] if hit else None
@@ -255,8 +274,10 @@ def evaluate_cmd(
     agent = agent_cls.load(path, seed=seed, device=device)
     spec = RunSpec(algo, str(env_id), agent.config, normalize=str(saved.get("normalize", "none")))
     state = None
-    if (run_dir / NORMALIZATION_FILE).is_file():
-        state = json.loads((run_dir / NORMALIZATION_FILE).read_text(encoding="utf-8"))
+    stats_file = run_dir / (BEST_NORMALIZATION_FILE if path.name == BEST_MODEL_FILE
+                            else NORMALIZATION_FILE)
+    if stats_file.is_file():
+        state = json.loads(stats_file.read_text(encoding="utf-8"))
     from autolearn.rl import evaluate
 
     eval_env = make_eval_env(spec, episodes, state=state)

@@ -327,3 +327,29 @@ def test_mountaincar_continuous_file_is_what_its_benchmark_checked():
     from benchmarks.rl.mountaincar_continuous import tuned_file_mismatches
 
     assert tuned_file_mismatches() == []
+
+
+def test_train_keeps_the_best_evaluated_agent_with_its_statistics(tmp_path):
+    """--eval-every also writes best_model.pt (EvalCallback's, SB3's name) and the
+    normalisation statistics it was evaluated with; `rl eval` of that file uses them, so it
+    reproduces the best evaluation exactly."""
+    out = tmp_path / "r"
+    (out).mkdir()
+    (out / "best_model.pt").write_text("stale")  # from an earlier run: removed
+    summary = json.loads(ok(
+        "train", "--algo", "a2c", "--env", "CartPole-v1", "--steps", "3000", "--set",
+        "n_envs=4", "--set", "normalize=both", "--eval-every", "500", "--eval-episodes", "3",
+        "--no-defaults", "--out", str(out), "--no-progress", "--json").stdout)
+    means = [e["return_mean"] for e in summary["evaluations"]]
+    best = summary["best"]
+    assert best["return_mean"] == max(means)
+    assert best["timesteps"] == summary["evaluations"][means.index(max(means))]["timesteps"]
+    assert best["model"] == str(out / "best_model.pt")
+    assert (out / "best_normalization.json").is_file()
+    assert json.loads((out / "best_normalization.json").read_text()) != json.loads(
+        (out / "normalization.json").read_text()), "statistics of another time than the end"
+    again = json.loads(ok("eval", str(out / "best_model.pt"), "--episodes", "3",
+                          "--json").stdout)
+    assert again["return_mean"] == best["return_mean"]
+    final = json.loads(ok("eval", str(out), "--episodes", "3", "--json").stdout)
+    assert final["return_mean"] == summary["final_eval"]["return_mean"]
