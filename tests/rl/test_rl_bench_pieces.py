@@ -2,6 +2,7 @@
 execute, while the report reads every seed of both libraries from the cache."""
 
 import argparse
+import json
 
 import pytest
 
@@ -88,4 +89,22 @@ def test_side_by_side_helpers_and_result_pages(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tune_vs_optuna, "confirm", lambda config, steps: 400.0)
     tune_vs_optuna.main(["--seeds", "1", "--trials", "2"])
     assert "| 400.0 | 400.0 | 1.00 |" in (tmp_path / "rl_tune_vs_optuna.md").read_text()
+    capsys.readouterr()
+
+
+def test_trial_seeds_benchmark_runs_both_arms_on_equal_training_runs(tmp_path, monkeypatch,
+                                                                     capsys):
+    from benchmarks.rl import _sidebyside, trial_seeds
+
+    monkeypatch.setattr(_sidebyside, "RESULTS", tmp_path)
+    trial_seeds.main(["--algo", "a2c", "--steps", "200", "--trials", "4", "--k", "2",
+                      "--searches", "2", "--fresh", "1", "--n-envs", "2"])
+    data = json.loads((tmp_path / "rl_trial_seeds.json").read_text())
+    arms = {r["lib"] for r in data["runs"]}
+    assert arms == {"1 seed per trial", "2 seeds per trial"} and len(data["runs"]) == 4
+    for r in data["runs"]:  # every search made 4 training runs of >= 200 steps
+        assert r["complete"] + r["pruned"] + r["failed"] == (4 if r["lib"][0] == "1" else 2)
+        assert len(r["fresh_returns"]) == 1 and r["fresh"] == r["fresh_returns"][0]
+    assert len(data["diff"]) == 2
+    assert "seeds per trial or one" in (tmp_path / "rl_trial_seeds.md").read_text()
     capsys.readouterr()
