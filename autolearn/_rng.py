@@ -17,6 +17,10 @@ def as_generator(seed: SeedLike) -> np.random.Generator:
         from autolearn.exceptions import ConfigError
 
         raise ConfigError(f"`seed` must be an int, a numpy Generator or None, but got {seed!r}")
+    if seed is not None and seed < 0:
+        from autolearn.exceptions import ConfigError
+
+        raise ConfigError(f"`seed` must be >= 0 (numpy seeds are non-negative), but got {seed}")
     return np.random.default_rng(seed)
 
 

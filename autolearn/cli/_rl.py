@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import enum
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -117,6 +118,8 @@ def train(
         fail(f"--eval-episodes must be >= 0, but got {eval_episodes}")
     if eval_every is not None and eval_episodes == 0:
         fail("--eval-every needs --eval-episodes >= 1")
+    if stop_at is not None and not math.isfinite(stop_at):
+        fail(f"--stop-at must be a finite return, but got {stop_at}")
     spec = resolve(algo, env, path=config, overrides=over, n_timesteps=steps,
                    use_defaults=not no_defaults)
     if spec.n_timesteps is None:
@@ -127,6 +130,11 @@ def train(
 
     dev = resolve_device(device)
     out_dir = out if out is not None else Path("runs") / f"{spec.algo}-{spec.env}-seed{seed}"
+    # the agent and its evaluation env first: a run that cannot start (an unknown env, an
+    # algorithm that does not fit its spaces, ...) leaves an earlier run in --out intact
+    agent = build_agent(spec, seed=seed, device=dev, log_path=out_dir / "progress.csv")
+    eval_env: Any = (make_eval_env(spec, eval_episodes, train_env=agent.env)
+                     if eval_every is not None else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (NORMALIZATION_FILE, "evaluations.csv", BEST_MODEL_FILE,
                   BEST_NORMALIZATION_FILE):  # from an earlier run into --out
@@ -135,7 +143,6 @@ def train(
               f"Sources, lowest priority first: {', '.join(spec.sources) or 'defaults'}")
     (out_dir / CONFIG_FILE).write_text(dump_yaml(spec.to_dict(), header), encoding="utf-8")
 
-    agent = build_agent(spec, seed=seed, device=dev, log_path=out_dir / "progress.csv")
     callbacks: list[Any] = []
     evaluator = None
     if eval_every is not None:
@@ -147,8 +154,7 @@ def train(
                 atomic_write(out_dir / BEST_NORMALIZATION_FILE, lambda fh: fh.write(text))
             return True
 
-        evaluator = EvalCallback(make_eval_env(spec, eval_episodes, train_env=agent.env),
-                                 eval_every=eval_every, n_episodes=eval_episodes,
+        evaluator = EvalCallback(eval_env, eval_every=eval_every, n_episodes=eval_episodes,
                                  stop_at=stop_at, best_model_save_path=out_dir,
                                  on_new_best=keep_best_statistics)
         callbacks.append(evaluator)
@@ -301,6 +307,12 @@ def defaults(
     from autolearn.rl.configs import list_default_files
 
     files = list_default_files(algo, env)
+    if not files and (algo is not None or env is not None):
+        known = list_default_files()
+        fail(f"no tuned default file for {'algo=' + repr(algo) if algo else ''}"
+             f"{', ' if algo and env else ''}{'env=' + repr(env) if env else ''}; there are "
+             f"files for the algos {', '.join(sorted({a for a, _, _ in known}))} and the envs "
+             f"{', '.join(sorted({e for _, e, _ in known}))}")
     if algo is not None and env is not None:
         if not files:
             fail(f"no tuned default file for algo={algo!r}, env={env!r}; see "
@@ -432,6 +444,12 @@ def tune_cmd(
              f"and {confirm_episodes}")
     if trial_seeds < 1:
         fail(f"--trial-seeds must be >= 1, but got {trial_seeds}")
+    if out is not None and not out.parent.is_dir():  # before the search, not after it
+        fail(f"--out {str(out)!r}: no directory {str(out.parent)!r} to write it in")
+    from autolearn.rl.tune import SEARCH_SPACES
+
+    if algo not in SEARCH_SPACES:
+        fail(f"--algo must be one of {', '.join(sorted(SEARCH_SPACES))}, but got {algo!r}")
     if steps < 1:
         fail(f"--steps must be >= 1, but got {steps}")
     if trials is not None and trials < 1:
@@ -477,7 +495,11 @@ def tune_cmd(
     typer.echo(f"{sum(counts.values())} trials ({states}); best: trial {best_trial.number}, "
                f"mean return {best_trial.value:.4g}" + (
                    f" (confirmed {confirmed[0]['mean']:.4g})" if confirmed else ""))
-    typer.echo("best parameters: " + ", ".join(f"{k}={v}" for k, v in best_trial.params.items()))
+    fixed = parse_overrides(overrides or [])
+    typer.echo("best parameters: " + ", ".join(f"{k}={v}" for k, v in best_trial.params.items()
+                                               if k not in fixed))
+    if fixed:  # what --set fixed wins over what the sampler drew under the same name
+        typer.echo("fixed (--set): " + ", ".join(f"{k}={v}" for k, v in fixed.items()))
     if out is not None:
         typer.echo(f"config written to {out}")
 

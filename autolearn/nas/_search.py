@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autolearn._resume import settings_diffs
 from autolearn.exceptions import ConfigError
 from autolearn.nas._child import (
     ChildObjective,
@@ -140,14 +141,7 @@ def _train_record(train: TrainConfig) -> dict[str, Any]:
 
 
 def _check_resume(stored: Mapping[str, Any], given: Mapping[str, Any], study_name: str) -> None:
-    diffs = []
-    for key, value in given.items():
-        old = stored.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
-            diffs += [f"{key}.{k}: stored {old.get(k)!r}, given {value.get(k)!r}"
-                      for k in sorted(set(old) | set(value)) if old.get(k) != value.get(k)]
-        elif old != value:
-            diffs.append(f"{key}: stored {old!r}, given {value!r}")
+    diffs = settings_diffs({k: stored.get(k) for k in given}, given)
     if diffs:
         raise ResumeMismatchError(
             f"study {study_name!r} was started with other settings ({'; '.join(diffs)}); "

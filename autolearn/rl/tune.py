@@ -20,12 +20,15 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from autolearn._resume import jsonable, settings_diffs
 from autolearn.exceptions import ConfigError, NoCompletedTrialsError, NonFiniteError, TrialPruned
 
 __all__ = ["SEARCH_SPACES", "best_run", "confirm", "default_pruner", "objective", "tune"]
 
 #: The study user attribute where :func:`confirm` keeps its results.
 CONFIRMATION = "rl_confirmation"
+#: the study user attribute holding the settings a search was started with
+SETTINGS = "rl_tune_settings"
 
 SearchSpace = Callable[[Any], dict[str, Any]]
 
@@ -189,6 +192,7 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     ``timesteps`` counts the steps of all seeds trained. A diverging seed
     (``NonFiniteError``) prunes the trial."""
     from autolearn.rl.common.callbacks import EvalCallback, evaluate
+    from autolearn.rl.common.env import check_env_id
     from autolearn.rl.configs import build_agent, make_eval_env, resolve
 
     for name, value, low in (("n_timesteps", n_timesteps, 1), ("n_evaluations", n_evaluations, 1),
@@ -204,6 +208,7 @@ def objective(algo: str, env: str, *, n_timesteps: int, n_evaluations: int = 10,
     sample: SearchSpace = space if space is not None else SEARCH_SPACES[algo]
     fixed = dict(fixed or {})
     resolve(algo, env, overrides=fixed, n_timesteps=n_timesteps, use_defaults=False)  # typos
+    check_env_id(env)  # an unknown id: refused here, not by every trial failing
     every = n_timesteps // n_evaluations
 
     def train(trial: Any, spec: Any, agent_seed: int, watched: bool, done: int
@@ -310,9 +315,41 @@ def tune(algo: str, env: str, *, n_trials: int | None = 20, n_timesteps: int,
         sampler=sampler if sampler is not None else TPESampler(seed=seed),
         pruner=pruner if pruner is not None else default_pruner(n_evaluations),
         load_if_exists=True)
+    _check_settings(study, jsonable({
+        "algo": algo, "env": env, "n_timesteps": n_timesteps, "n_evaluations": n_evaluations,
+        "n_eval_episodes": n_eval_episodes, "n_seeds": n_seeds, "fixed": dict(fixed or {}),
+        "space": "default" if space is None else getattr(space, "__qualname__", repr(space))}))
     study.optimize(run, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
                    show_progress_bar=show_progress_bar)
     return study
+
+
+def _check_settings(study: Any, settings: dict[str, Any]) -> None:
+    """Record the settings of a new search in the study; refuse to resume one started with
+    other settings, or a study that holds trials of something else, before any trial runs
+    (its trials' values would not be comparable, and ``best_run`` could pick any of them).
+    A study from before the settings were recorded is adopted when every trial's recorded
+    config has this algorithm, env and budget."""
+    stored = study.user_attrs.get(SETTINGS)
+    if stored is None:
+        trials = study.trials
+        same = all(isinstance(c := t.user_attrs.get("config"), dict)
+                   and (c.get("algo"), c.get("env"), c.get("n_timesteps"))
+                   == (settings["algo"], settings["env"], settings["n_timesteps"])
+                   for t in trials)
+        if not same:
+            raise ConfigError(
+                f"study {study.study_name!r} holds {len(trials)} trials that are not "
+                f"`autolearn rl tune` trials of {settings['algo']} on {settings['env']} with "
+                f"{settings['n_timesteps']} steps: use another study name (--study-name)")
+        study.set_user_attr(SETTINGS, settings)
+        return
+    diffs = settings_diffs(stored, settings)
+    if diffs:
+        raise ConfigError(
+            f"study {study.study_name!r} was started with other settings "
+            f"({'; '.join(diffs)}): resume it with those, or use another study name "
+            "(--study-name)")
 
 
 def _close(*envs: Any) -> None:

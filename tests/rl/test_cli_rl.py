@@ -353,3 +353,38 @@ def test_train_keeps_the_best_evaluated_agent_with_its_statistics(tmp_path):
     assert again["return_mean"] == best["return_mean"]
     final = json.loads(ok("eval", str(out), "--episodes", "3", "--json").stdout)
     assert final["return_mean"] == summary["final_eval"]["return_mean"]
+
+
+def test_a_run_that_cannot_start_leaves_the_earlier_run_in_out_intact(tmp_path):
+    out = tmp_path / "run"
+    ok("train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "256", "--set",
+       "normalize=both", "--set", "n_envs=2", "--no-defaults", "--out", str(out),
+       "--eval-episodes", "0", "--no-progress")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"config.yaml", "normalization.json", "model.pt"} <= set(before)
+    for args, message in ((["--env", "NoSuchEnv-v0"], "no gymnasium env 'NoSuchEnv-v0'"),
+                          (["--env", "Pendulum-v1", "--algo", "dqn"], "Discrete")):
+        cmd = ["train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "256",
+               "--no-defaults", "--out", str(out), *args]
+        assert_error(run(*cmd), message)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    fresh = tmp_path / "fresh"
+    assert_error(run("train", "--algo", "ppo", "--env", "NoSuchEnv-v0", "--steps", "64",
+                     "--out", str(fresh)), "no gymnasium env")
+    assert not fresh.exists()
+
+
+def test_bad_values_are_refused_with_a_message(tmp_path):
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00a")
+    base = ["train", "--algo", "ppo", "--env", "CartPole-v1", "--steps", "64", "--out",
+            str(tmp_path / "r")]
+    for extra, message in ((["--seed", "-1"], "`seed` must be >= 0"),
+                           (["--config", str(binary)], "is not UTF-8 text"),
+                           (["--set", "learning_rate=inf"], "`learning_rate` must be finite"),
+                           (["--set", "clip_range=lin_nan"], "`clip_range` must be finite"),
+                           (["--stop-at", "nan"], "--stop-at must be a finite return")):
+        assert_error(run(*base, *extra), message)
+    assert_error(run("eval", str(tmp_path), "--seed", "-1"), "no agent file")  # checked first
+    assert_error(run("defaults", "--algo", "nope"), "no tuned default file for algo='nope'",
+                 "ppo")

@@ -251,3 +251,45 @@ def test_command_line_trial_seeds_and_confirm_arguments_checked_first(tmp_path: 
             "--trials", "1", "--storage", f"sqlite:///{db}", *args])
         assert bad.exit_code != 0 and message in bad.output, bad.output
     assert not db.exists(), "refused before the search: no study was created"
+
+
+def test_resuming_a_study_with_other_settings_is_refused_before_any_trial(tmp_path: Path
+                                                                         ) -> None:
+    import autolearn
+    from autolearn.rl.tune import SETTINGS
+
+    storage = f"sqlite:///{tmp_path / 'r.db'}"
+    kw = {"n_evaluations": 1, "n_eval_episodes": 1, "storage": storage, "study_name": "s"}
+    tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=100, fixed={"n_envs": 2}, **kw)
+    for args, message in (({"algo": "ppo"}, "algo: stored 'a2c', given 'ppo'"),
+                          ({"n_timesteps": 200}, "n_timesteps: stored 100, given 200"),
+                          ({"fixed": {"n_envs": 4}}, "fixed.n_envs: stored 2, given 4"),
+                          ({"n_seeds": 2}, "n_seeds: stored 1, given 2")):
+        call = {"algo": "a2c", "n_timesteps": 100, "fixed": {"n_envs": 2}, **args}
+        with pytest.raises(ConfigError, match=message):
+            tune(call.pop("algo"), "CartPole-v1", n_trials=1, **call, **kw)
+    study = autolearn.load_study(study_name="s", storage=storage)
+    assert len(study.trials) == 1  # nothing ran
+    tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=100, fixed={"n_envs": 2}, **kw)
+    resumed = autolearn.load_study(study_name="s", storage=storage)
+    assert len(resumed.trials) == 2  # the same settings resume
+    # a study from before the settings were recorded: adopted if its trials fit ...
+    study.set_user_attr(SETTINGS, None)
+    tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=100, fixed={"n_envs": 2}, **kw)
+    # ... and a study of something else refused
+    other = autolearn.create_study(storage, study_name="other", direction="maximize")
+    other.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    with pytest.raises(ConfigError, match="not `autolearn rl tune` trials"):
+        tune("a2c", "CartPole-v1", n_trials=1, n_timesteps=100,
+             **{**kw, "study_name": "other"})
+    with pytest.raises(ConfigError, match="no gymnasium env 'NoSuchEnv-v0'"):
+        tune("a2c", "NoSuchEnv-v0", n_trials=1, n_timesteps=100)
+
+
+def test_command_line_checks_algo_and_out_before_searching(tmp_path: Path) -> None:
+    for args, message in ((["--algo", "nope"], "--algo must be one of a2c, a3c"),
+                          (["--algo", "ppo", "--out", str(tmp_path / "no" / "x.yaml")],
+                           "no directory")):
+        bad = CliRunner().invoke(app, ["rl", "tune", "--env", "CartPole-v1", "--steps", "64",
+                                       *args])
+        assert bad.exit_code != 0 and message in bad.output, bad.output

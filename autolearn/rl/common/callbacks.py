@@ -19,7 +19,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from autolearn._files import atomic_write
 from autolearn.exceptions import ConfigError
-from autolearn.rl.common.env import EnvLike, NormalizeObservation, find_wrapper, frozen_normalized
+from autolearn.rl.common.env import (
+    EnvLike,
+    NormalizeObservation,
+    check_env_id,
+    find_wrapper,
+    frozen_normalized,
+)
 
 __all__ = [
     "CheckpointCallback",
@@ -51,6 +57,7 @@ def _vector(env: EnvLike, n: int) -> tuple[VectorEnv, bool]:
     if isinstance(env, gym.Env):
         fns: list[Callable[[], gym.Env]] = [lambda: env]  # type: ignore[list-item, return-value]
     elif isinstance(env, str):
+        check_env_id(env)
         fns = [lambda: gym.make(env)] * n  # type: ignore[arg-type]
     else:
         fns = [env] * n  # type: ignore[list-item]

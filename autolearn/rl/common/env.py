@@ -181,6 +181,18 @@ def find_wrapper(env: Any, cls: type) -> Any:
     return None
 
 
+def check_env_id(env_id: str) -> str:
+    """``env_id`` if gymnasium has it registered, else a :class:`ConfigError` saying why
+    (gymnasium's message: unknown name, version or namespace)."""
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise ConfigError(f"no gymnasium env {env_id!r}: {exc} (registered ids: "
+                          "gymnasium.pprint_registry(); a third-party env's package must be "
+                          "imported first)") from None
+    return env_id
+
+
 def make_vec_env(env: EnvLike, n_envs: int = 1, *, vectorization: str = "sync",
                  wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
                  lean: bool = False) -> VectorEnv:
@@ -208,7 +220,7 @@ def make_vec_env(env: EnvLike, n_envs: int = 1, *, vectorization: str = "sync",
         instance = env
         factory: Callable[[], gym.Env] = lambda: instance  # noqa: E731
     elif isinstance(env, str):
-        env_id = env
+        env_id = check_env_id(env)
         factory = lambda: gym.make(env_id)  # noqa: E731
     elif callable(env):
         factory = env

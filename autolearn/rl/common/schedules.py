@@ -6,6 +6,7 @@ are frozen dataclasses so that configs holding them stay hashable and round-trip
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,12 +47,20 @@ Schedule = Constant | Linear
 
 
 def as_schedule(value: float | Schedule, name: str) -> Schedule:
-    """A number becomes :class:`Constant`; schedules pass through; anything else is an error."""
+    """A number becomes :class:`Constant`; schedules pass through; anything else, or a NaN
+    or infinite value, is an error."""
     if isinstance(value, Constant | Linear):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return Constant(float(value))
-    raise ConfigError(f"`{name}` must be a number or a Constant/Linear schedule, but got {value!r}")
+        schedule = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        schedule = Constant(float(value))
+    else:
+        raise ConfigError(f"`{name}` must be a number or a Constant/Linear schedule, but got "
+                          f"{value!r}")
+    ends = ((schedule.value,) if isinstance(schedule, Constant)
+            else (schedule.start, schedule.end))
+    if not all(math.isfinite(v) for v in ends):
+        raise ConfigError(f"`{name}` must be finite, but got {value!r}")
+    return schedule
 
 
 def schedule_from_dict(d: dict[str, Any]) -> Schedule:
