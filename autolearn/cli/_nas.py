@@ -197,13 +197,15 @@ def _report(study: Any, json_output: bool, rule: str, min_trainings: int = 1) ->
     if json_output:
         emit_json({"study_name": study.study_name, "n_trials": len(study.trials), **counts,
                    "cached": cached, "best": best})
+        if best is None:
+            raise typer.Exit(1)
         return
     typer.echo(f"study {study.study_name!r}: {len(study.trials)} children ({counts['complete']} "
                f"complete, {counts['pruned']} pruned, {counts['fail']} failed; {cached} "
                "cached)")
     if best is None:
-        typer.echo("no child completed")
-        return
+        fail(f"no child of study {study.study_name!r} completed ({counts['fail']} failed, "
+             f"{counts['pruned']} pruned; the warnings above say why each failed)")
     trainings = f" (mean of {best['n_trainings']} trainings)" if best["n_trainings"] > 1 else ""
     typer.echo(f"best: trial #{best['trial']}, validation accuracy {best['value']:.4f}"
                f"{trainings}, {best['n_params']} parameters")

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autolearn.exceptions import ConfigError
+from autolearn.exceptions import ConfigError, NoCompletedTrialsError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -147,7 +147,8 @@ def architecture_estimates(study: Study, *, rule: str = "best_trial",
     Raises:
         ConfigError: ``rule`` is not one of :data:`INCUMBENT_RULES`, or ``min_trainings``
             is not an int >= 1.
-        ValueError: No architecture of the study has ``min_trainings`` completed trainings.
+        NoCompletedTrialsError (a ValueError): No architecture of the study has
+            ``min_trainings`` completed trainings.
     """
     import json
 
@@ -168,10 +169,11 @@ def architecture_estimates(study: Study, *, rule: str = "best_trial",
         entry[1].append(float(t.values[0]))
         entry[2].append(t.number)
     if not groups:
-        raise ValueError(f"study {study.study_name!r} has no completed training to choose from")
+        raise NoCompletedTrialsError(
+            f"study {study.study_name!r} has no completed training to choose from")
     entries = [e for e in groups.values() if len(e[1]) >= min_trainings]
     if not entries:
-        raise ValueError(f"no architecture of study {study.study_name!r} has "
+        raise NoCompletedTrialsError(f"no architecture of study {study.study_name!r} has "
                          f"{min_trainings} completed trainings; lower `min_trainings` or "
                          "re-train candidates (search(..., confirm_top=k))")
     values = [e[1] for e in entries]
@@ -208,7 +210,8 @@ def best_architecture(study: Study, *, rule: str = "best_trial",
     Raises:
         ConfigError: ``rule`` is not one of :data:`INCUMBENT_RULES`, or ``min_trainings``
             is not an int >= 1.
-        ValueError: No architecture has ``min_trainings`` completed trainings.
+        NoCompletedTrialsError (a ValueError): No architecture has ``min_trainings``
+            completed trainings.
 
     Example:
         >>> import autolearn
@@ -271,7 +274,8 @@ def confirm_top(study: Study, objective: Callable[[Any], float], *, top: int = 4
     Raises:
         ConfigError: ``top`` or ``trainings`` is not an int >= 1, or ``objective`` caches
             repeats (``repeats`` other than ``"retrain"``).
-        ValueError: The study has no completed training to rank.
+        NoCompletedTrialsError (a ValueError): The study has no completed training to
+            rank.
 
     Example:
         >>> import autolearn
@@ -317,7 +321,8 @@ def confirm_top(study: Study, objective: Callable[[Any], float], *, top: int = 4
         if key not in best or (value < best[key][0] if minimize else value > best[key][0]):
             best[key] = (value, dict(t.params))
     if not best:
-        raise ValueError(f"study {study.study_name!r} has no completed training to confirm")
+        raise NoCompletedTrialsError(
+            f"study {study.study_name!r} has no completed training to confirm")
     sign = 1.0 if minimize else -1.0
     candidates = sorted(best, key=lambda k: sign * best[k][0])[:top]
     for key in candidates:

@@ -248,7 +248,11 @@ def search(
     if not isinstance(train, TrainConfig):
         raise ConfigError(f"`train` must be a TrainConfig, but got {train!r}")
     size = SEARCH_SIZE.get(arch_space.name, {}) if size is None else size
-    full_size = {**arch_space.default_size(), **dict(size)}
+    full_size = arch_space._size(dict(size))  # unknown keys: a ConfigError
+    # one child built before the study exists: a space that cannot build for this data (a
+    # convolutional space on tabular data) or a bad size value fails here, not in every
+    # child of a study that would then keep these settings
+    build_child(arch_space, arch_space.search_space().sample(seed=0), dataset, size=full_size)
     if isinstance(sampler, str):
         sampler_name = sampler
         sampler_obj = make_sampler(sampler, arch_space, seed=seed, **dict(sampler_kwargs or {}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -23,6 +25,8 @@ __all__ = ["GridSampler"]
 _logger = logging.getLogger(__name__)
 
 GRID_ID_KEY = "grid_id"
+#: which grid a trial's ``grid_id`` indexes (a fingerprint of the grid's points)
+GRID_KEY = "grid_fingerprint"
 _MAX_CLAIM_ATTEMPTS = 64
 
 
@@ -43,6 +47,12 @@ class GridSampler(BaseSampler):
     several workers on one storage. Failed trials keep their point (rerun it with
     ``study.enqueue_trial``). When the last point is claimed the sampler stops the study;
     ``optimize(n_trials=None)`` then ends by itself.
+
+    Resuming a study with another grid is safe: a finished trial covers the point of the
+    new grid that its parameters equal (if any), and the index claims of another grid's
+    running or failed trials are ignored (each claim records a fingerprint of its grid).
+    So points both grids share are not evaluated twice, and every other point of the new
+    grid is.
 
     The objective must suggest exactly the grid's parameters (with the declared names);
     a parameter outside the grid is sampled uniformly at random and a warning is logged.
@@ -93,6 +103,16 @@ class GridSampler(BaseSampler):
         if seed is not None:
             np.random.default_rng(self._seed).shuffle(self._order)
         self._grid_params = set(self._space)
+        self._lookup: dict[tuple[str, ...], dict[tuple[Any, ...], int]] | None = {}
+        try:
+            for i, point in enumerate(self._points):
+                names = tuple(sorted(point))
+                self._lookup.setdefault(names, {}).setdefault(
+                    tuple(point[k] for k in names), i)
+        except TypeError:  # unhashable grid values: _index_of scans the points
+            self._lookup = None
+        self._fingerprint = hashlib.sha256(json.dumps(
+            self._points, sort_keys=True, default=repr).encode("utf-8")).hexdigest()[:16]
         self._lock = threading.Lock()
         self._reset_claims(None)
 
@@ -150,24 +170,54 @@ class GridSampler(BaseSampler):
             running = 0
             for number in numbers:
                 t = storage.get_trial_by_number(sid, number)
-                gid = t.system_attrs.get(GRID_ID_KEY)
+                gid = self._claim(t)
                 if t.state.is_finished():
                     self._open_numbers.discard(number)
+                    if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                        covered = self._index_of(t.params)  # whatever grid claimed it
+                        gid = covered if covered is not None else gid
                     if gid is not None:
-                        self._final_claims[int(gid)] = t.trial_id
+                        self._final_claims[gid] = t.trial_id
                     continue
                 self._open_numbers.add(number)
                 if t.trial_id == exclude_trial_id:
                     continue
                 if gid is not None:
-                    open_claims[int(gid)] = t.trial_id
+                    open_claims[gid] = t.trial_id
                 if t.state == TrialState.RUNNING:
                     running += 1
             taken = dict(self._final_claims)
         taken.update(open_claims)
         return taken, running
 
+    def _claim(self, t: FrozenTrial) -> int | None:
+        """The point of this grid that ``t`` claimed, or ``None`` (no claim, or a claim on
+        another grid). A claim from before fingerprints were recorded counts if the
+        parameters ``t`` has agree with the point."""
+        gid = t.system_attrs.get(GRID_ID_KEY)
+        if gid is None or not 0 <= int(gid) < len(self._points):
+            return None
+        stored = t.system_attrs.get(GRID_KEY)
+        if stored is None:
+            point = self._points[int(gid)]
+            same = all(t.params[k] == v for k, v in point.items() if k in t.params)
+        else:
+            same = stored == self._fingerprint
+        return int(gid) if same else None
+
     def _index_of(self, params: Mapping[str, Any]) -> int | None:
+        """The first point all of whose parameters ``params`` has, with equal values."""
+        if self._lookup is not None:  # one dict lookup per set of parameter names
+            hits = []
+            for names, index in self._lookup.items():
+                if all(k in params for k in names):
+                    try:
+                        hit = index.get(tuple(params[k] for k in names))
+                    except TypeError:  # an unhashable value: no point holds it
+                        continue
+                    if hit is not None:
+                        hits.append(hit)
+            return min(hits) if hits else None
         for i, p in enumerate(self._points):
             if all(k in params and params[k] == v for k, v in p.items()):
                 return i
@@ -202,6 +252,9 @@ class GridSampler(BaseSampler):
             storage.set_trial_attr(trial.trial_id, GRID_ID_KEY, pick, system=True)
             clash = pick in self._taken(study, trial.trial_id)[0]
             if not clash:
+                # which grid ``pick`` indexes; until this is written, others count the claim
+                # as one from before fingerprints (an open trial's: taken)
+                storage.set_trial_attr(trial.trial_id, GRID_KEY, self._fingerprint, system=True)
                 if len(taken) + 1 >= len(self._points):
                     study.stop()
                 return dict(self._points[pick])

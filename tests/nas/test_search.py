@@ -176,3 +176,19 @@ def test_search_spends_the_last_trainings_confirming_the_top(tmp_path: Path) -> 
         search("mlp", "iris", budget=4, repeats="retrain", confirm_top=2)
     with pytest.raises(ConfigError, match="`confirm_trainings` must be an int >= 1"):
         search("mlp", "iris", budget=4, repeats="retrain", confirm_top=1, confirm_trainings=0)
+
+
+def test_settings_that_cannot_build_a_child_are_refused_before_the_study_exists(
+        tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'n.db'}"
+    with pytest.raises(ConfigError, match="unknown size keys \\['cells'\\]"):
+        search("mlp", "iris", budget=1, storage=storage, study_name="s", size={"cells": 2})
+    with pytest.raises(ConfigError, match="builds convolutional networks"):
+        search("nasnet", "iris", budget=1, storage=storage, study_name="s")
+    assert autolearn.get_all_study_names(storage) == []  # the name is still free
+    study = autolearn.create_study(storage, study_name="empty", direction="maximize")
+    from autolearn.exceptions import NoCompletedTrialsError
+    from autolearn.nas import best_architecture
+
+    with pytest.raises(NoCompletedTrialsError, match="no completed training"):
+        best_architecture(study)

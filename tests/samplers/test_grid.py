@@ -130,3 +130,57 @@ def test_grid_sampler_pickles_mid_study():
     rest = autolearn.create_study(sampler=clone)
     rest.optimize(lambda t: float(t.suggest_int("x", 0, 3)))
     assert sorted(t.params["x"] for t in rest.trials) == [0, 1, 2, 3]
+
+
+def test_resuming_with_another_grid_evaluates_each_new_point_once(tmp_path):
+    """Claims are indices into a grid: another grid's must not hide this grid's points
+    (they did: a resumed study skipped points, or stopped before running any)."""
+    storage = f"sqlite:///{tmp_path / 'g.db'}"
+
+    def objective(t):
+        return t.suggest_float("x", 0.0, 1.0)
+
+    def run(values, n_trials=None):
+        study = autolearn.create_study(storage, study_name="g", load_if_exists=True,
+                                       sampler=GridSampler({"x": values}))
+        study.optimize(objective, n_trials=n_trials)
+        return sorted(t.params["x"] for t in study.trials)
+
+    assert run([0.1, 0.2]) == [0.1, 0.2]
+    assert run([0.5, 0.7]) == [0.1, 0.2, 0.5, 0.7]  # both new points, none skipped
+    # a point both grids share is not evaluated again
+    assert run([0.1, 0.5, 0.9]) == [0.1, 0.2, 0.5, 0.7, 0.9]
+    # a failed trial keeps its point in its own grid only
+    study = autolearn.create_study(storage, study_name="f", sampler=GridSampler({"x": [1, 2]}))
+
+    def fails(t):
+        t.suggest_int("x", 1, 2)
+        raise RuntimeError("boom")
+
+    study.optimize(fails, n_trials=2, catch=(RuntimeError,))
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 2
+    again = autolearn.create_study(storage, study_name="f", load_if_exists=True,
+                                   sampler=GridSampler({"x": [1, 2]}))
+    assert again.sampler.is_exhausted(again)
+    other = autolearn.create_study(storage, study_name="f", load_if_exists=True,
+                                   sampler=GridSampler({"x": [3, 4]}))
+    assert not other.sampler.is_exhausted(other)
+    other.optimize(lambda t: t.suggest_int("x", 1, 4))
+    assert sorted(t.params["x"] for t in other.trials if t.state == TrialState.COMPLETE) == [3, 4]
+
+
+def test_a_claim_from_before_fingerprints_counts_where_its_parameters_agree():
+    from autolearn.samplers._grid import GRID_KEY
+
+    study = autolearn.create_study(sampler=GridSampler({"x": [1, 2]}))
+
+    def fails(t):
+        t.suggest_int("x", 1, 4)
+        raise RuntimeError("boom")
+
+    study.optimize(fails, n_trials=2, catch=(RuntimeError,))  # claims 0 (x=1), 1 (x=2)
+    for t in study.trials:  # as an older autolearn wrote them: no fingerprint
+        study._storage.set_trial_attr(t.trial_id, GRID_KEY, None, system=True)
+    assert sorted(GridSampler({"x": [1, 2]})._taken(study, -1)[0]) == [0, 1]
+    # another grid: index 0 is x=1 there too (counts), index 1 is x=3 (the trial had x=2)
+    assert sorted(GridSampler({"x": [1, 3]})._taken(study, -1)[0]) == [0]
