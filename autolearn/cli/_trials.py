@@ -22,6 +22,7 @@ from autolearn.cli._common import (
     trial_to_dict,
     trials_table,
 )
+from autolearn.exceptions import TrialNotFoundError
 from autolearn.study import TrialState
 
 if TYPE_CHECKING:
@@ -170,10 +171,14 @@ def tell(
         fail(f"a {st.name} trial takes no --values")
     if reason is not None and st != TrialState.FAIL:
         fail("--reason goes with --state fail")
-    frozen = s.tell(trial_number, vals if st == TrialState.COMPLETE else None, st,
-                    skip_if_finished=skip_if_finished,
-                    fail_reason=reason or ("failed (told from the command line)"
-                                           if st == TrialState.FAIL else None))
+    try:
+        frozen = s.tell(trial_number, vals if st == TrialState.COMPLETE else None, st,
+                        skip_if_finished=skip_if_finished,
+                        fail_reason=reason or ("failed (told from the command line)"
+                                               if st == TrialState.FAIL else None))
+    except TrialNotFoundError:
+        fail(f"study {study!r} has no trial number {trial_number} (it has {len(s.trials)} "
+             "trials; `autolearn trials` lists them)")
     if json_output:
         emit_json(trial_to_dict(frozen))
         return

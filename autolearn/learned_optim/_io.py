@@ -62,7 +62,11 @@ def _resolve(source: str | os.PathLike[str]) -> Path | Any:
 
 def _payload(source: str | os.PathLike[str]) -> dict[str, Any]:
     with _resolve(source).open("rb") as fh:
-        payload = torch.load(fh, weights_only=True)
+        try:
+            payload = torch.load(fh, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+            raise ConfigError(f"`weights` {str(source)!r} is not an autolearn LSTM-optimizer "
+                              f"file ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ConfigError(f"`weights` {str(source)!r} is not an autolearn LSTM-optimizer file")
     return payload

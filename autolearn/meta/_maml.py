@@ -511,8 +511,15 @@ class MetaLearner:
         :func:`autolearn.meta.build_model` spec. The outer optimizer's state is not saved:
         further ``fit`` calls restart it.
         """
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        spec = json.loads(payload["model_spec"])
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+            spec = json.loads(payload["model_spec"])
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a bad file
+            raise ConfigError(f"{os.fspath(path)!r} is not a learner saved by "
+                              f"MetaLearner.save ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
         if model is None:
             if spec is None:
                 raise ConfigError("`model` must be given to load a learner whose network "

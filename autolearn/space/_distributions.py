@@ -55,6 +55,15 @@ class BaseDistribution(ABC):
         """Constructor keyword arguments; the inverse of ``type(self)(**d)``."""
 
 
+def _as_float(name: str, value: Any) -> float:
+    """``float(value)``, or a :class:`SearchSpaceError` naming the bound that is not a
+    number (``"a"``, ``None``, a list...)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SearchSpaceError(f"`{name}` must be a number, but got {name}={value!r}") from None
+
+
 def _check_finite(name: str, value: float) -> None:
     if not math.isfinite(value):
         raise SearchSpaceError(f"`{name}` must be finite, but got {name}={value}")
@@ -77,8 +86,8 @@ class FloatDistribution(BaseDistribution):
     step: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "low", float(self.low))
-        object.__setattr__(self, "high", float(self.high))
+        object.__setattr__(self, "low", _as_float("low", self.low))
+        object.__setattr__(self, "high", _as_float("high", self.high))
         _check_finite("low", self.low)
         _check_finite("high", self.high)
         if self.log and self.step is not None:
@@ -95,7 +104,7 @@ class FloatDistribution(BaseDistribution):
                 f"`low > 0` must hold for a log distribution, but got low={self.low}"
             )
         if self.step is not None:
-            step = float(self.step)
+            step = _as_float("step", self.step)
             _check_finite("step", step)
             if step <= 0:
                 raise SearchSpaceError(f"`step > 0` must hold, but got step={step}")
@@ -167,7 +176,7 @@ class IntDistribution(BaseDistribution):
     def __post_init__(self) -> None:
         for name in ("low", "high", "step"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not float(v).is_integer():
+            if isinstance(v, bool) or not _as_float(name, v).is_integer():
                 raise SearchSpaceError(f"`{name}` must be an integer, but got {name}={v!r}")
             object.__setattr__(self, name, int(v))
         if self.step <= 0:

@@ -234,12 +234,14 @@ def test_tell_and_ask_errors(url: str) -> None:
     assert_error(run("tell", *base, "--state", "pruned", "--values", "1,2"), "no --values")
     assert_error(run("tell", *base, "--state", "done"), "--state")
     assert_error(run("tell", "--storage", url, "--study", "s", "--trial-number", "7",
-                     "--values", "1,2"), "7")
+                     "--values", "1,2"), "study 's' has no trial number 7")
     ok("tell", *base, "--values", "1", "--values", "2")
     ask = ("ask", "--storage", url, "--study", "s", "--params")
     assert_error(run(*ask, '{"x": '), "invalid JSON")
     assert_error(run(*ask, '{"x": {"type": "float", "low": 2, "high": 1}}'), "low <= high")
     assert_error(run(*ask, '{"x": 3}'), "'x'")
+    assert_error(run(*ask, '{"x": {"type": "float", "low": "a", "high": 1}}'),
+                 "`low` must be a number")
     assert_error(run(*ask, "@/no/such/file.json"), "cannot read")
     assert len(autolearn.load_study(study_name="s", storage=url).trials) == 1
 

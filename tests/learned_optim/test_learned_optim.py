@@ -277,3 +277,13 @@ def test_example_runs_with_a_tiny_budget(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "final loss after 100 steps" in out.stdout
     assert (tmp_path / "w.pt").exists()
+
+
+def test_loading_weights_from_a_file_of_something_else_is_a_config_error(tmp_path):
+    from autolearn.exceptions import ConfigError
+    from autolearn.learned_optim import load_weights
+
+    bad = tmp_path / "w.pt"
+    bad.write_text("junk")
+    with pytest.raises(ConfigError, match="is not an autolearn LSTM-optimizer file"):
+        load_weights(bad)

@@ -75,3 +75,16 @@ def test_meta_fewshot_mnist1d_example_runs() -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr
     assert "pretrained" in out.stdout and "scratch" in out.stdout
+
+
+def test_eval_of_a_file_that_is_not_a_learner_is_an_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolearn.cli import app
+
+    run = tmp_path / "bad"
+    run.mkdir()
+    (run / "learner.pt").write_text("junk")
+    result = CliRunner().invoke(app, ["meta", "eval", str(run)])
+    assert result.exit_code == 1 and "is not a learner saved by MetaLearner.save" in (
+        result.output), result.output

@@ -176,3 +176,16 @@ def test_unit_cube_round_trip():
         q = tf.decode(x)
         for k, d in space.items():
             assert d.contains(d.to_internal(q[k]))
+
+
+def test_bounds_that_are_not_numbers_are_search_space_errors():
+    from autolearn.exceptions import SearchSpaceError
+    from autolearn.space import FloatDistribution, IntDistribution
+
+    for make, name in ((lambda: FloatDistribution("a", 1), "low"),
+                       (lambda: FloatDistribution(0, [1]), "high"),
+                       (lambda: FloatDistribution(0, 1, step="s"), "step"),
+                       (lambda: IntDistribution(None, 3), "low"),
+                       (lambda: IntDistribution(0, "x"), "high")):
+        with pytest.raises(SearchSpaceError, match=f"`{name}` must be a number"):
+            make()
