@@ -173,8 +173,9 @@ class ArchitectureSpace(abc.ABC):
 
 def _width(size: Mapping[str, Any]) -> float:
     w = size["width"]
-    if isinstance(w, bool) or not isinstance(w, int | float) or not w > 0:
-        raise ConfigError(f"size `width` must be a positive number, but got {w!r}")
+    if isinstance(w, bool) or not isinstance(w, int | float) or not 0 < w <= 1000:
+        raise ConfigError(f"size `width` must be a positive number, at most 1000 (layers "
+                          f"that many times their searched size), but got {w!r}")
     return float(w)
 
 

@@ -193,8 +193,10 @@ def test_size_keywords_are_checked() -> None:
         space.build(d, (1, 8), 3, width=2.0)
     with pytest.raises(ConfigError, match="cells"):
         space.build(d, (1, 8), 3, cells=0)
-    with pytest.raises(ConfigError, match="width"):
-        MacroSpace().build(MacroSpace().search_space().sample(seed=0), (1, 8), 3, width=-1)
+    for width in (-1, 1e300, float("nan")):
+        with pytest.raises(ConfigError, match="width"):
+            MacroSpace().build(MacroSpace().search_space().sample(seed=0), (1, 8), 3,
+                               width=width)
     with pytest.raises(ConfigError, match="mlp"):
         MLPSpace().build(MLPSpace().search_space().sample(seed=0), (), 3)
 

@@ -181,6 +181,10 @@ def find_wrapper(env: Any, cls: type) -> Any:
     return None
 
 
+#: The most copies of an env one vector env steps (in one process, or one subprocess each).
+MAX_ENVS = 65_536
+
+
 def check_env_id(env_id: str) -> str:
     """``env_id`` if gymnasium has it registered, else a :class:`ConfigError` saying why
     (gymnasium's message: unknown name, version or namespace)."""
@@ -212,8 +216,8 @@ def make_vec_env(env: EnvLike, n_envs: int = 1, *, vectorization: str = "sync",
     """
     if isinstance(env, VectorEnv):
         return env
-    if n_envs < 1:
-        raise ConfigError(f"`n_envs` must be >= 1, but got n_envs={n_envs}")
+    if not 1 <= n_envs <= MAX_ENVS:
+        raise ConfigError(f"`n_envs` must be in [1, {MAX_ENVS}], but got n_envs={n_envs}")
     if isinstance(env, gym.Env):
         if n_envs != 1:
             raise ConfigError("pass a factory (or an id), not an env instance, for n_envs > 1")
