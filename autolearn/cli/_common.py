@@ -49,7 +49,8 @@ StorageOpt = Annotated[
     typer.Option(
         "--storage",
         envvar=STORAGE_ENV,
-        help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., journal:///file.jsonl.",
+        help="Storage URL: sqlite:///file.db, postgresql+psycopg://..., journal://file.jsonl "
+             "(both paths relative; sqlite:////abs.db, journal:///abs.jsonl are absolute).",
         show_envvar=True,
     ),
 ]
