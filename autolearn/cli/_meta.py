@@ -108,7 +108,9 @@ def train(
         "--set", help="MetaConfig field, key=value (JSON value); repeatable.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the init and task draws.")] = 0,
     eval_tasks: Annotated[int, typer.Option(min=0, help="Held-out tasks scored after "
-                                            "training (0: skip).")] = 100,
+                                            "training (0: skip), drawn with seed 12345: "
+                                            "`meta eval --seed 12345` scores the same "
+                                            "ones.")] = 100,
     progress: Annotated[bool, typer.Option("--progress/--no-progress",
                                            help="Show a progress bar on stderr.")] = False,
     json_output: JsonOpt = False,
