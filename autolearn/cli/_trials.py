@@ -121,11 +121,12 @@ def ask(
     ``tell`` even when your script fails (``tell --state fail``).
     """
     space = parse_search_space(params) if params is not None else None
+    dists = as_distributions(space) if space is not None else None  # bad ones: no trial
     s = load_study(storage, study, leases=False)
     trial = s.ask()
     try:
-        if space is not None:
-            as_distributions(space).suggest(trial)
+        if dists is not None:
+            dists.suggest(trial)
     except BaseException as exc:
         s.tell(trial, state=TrialState.FAIL, fail_reason=f"{type(exc).__name__}: {exc}",
                skip_if_finished=True)

@@ -242,6 +242,7 @@ def test_tell_and_ask_errors(url: str) -> None:
     assert_error(run(*ask, '{"x": 3}'), "'x'")
     assert_error(run(*ask, '{"x": {"type": "float", "low": "a", "high": 1}}'),
                  "`low` must be a number")
+    assert_error(run(*ask, '{"x": []}'), "`choices` must contain")  # refused before asking
     assert_error(run(*ask, "@/no/such/file.json"), "cannot read")
     assert len(autolearn.load_study(study_name="s", storage=url).trials) == 1
 
