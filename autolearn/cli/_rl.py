@@ -111,6 +111,8 @@ def train(
 
     over = parse_overrides(overrides or [])
     if n_envs is not None:
+        if "n_envs" in over and str(over["n_envs"]).strip() != str(n_envs):
+            fail(f"--n-envs {n_envs} and --set n_envs={over['n_envs']} disagree: give it once")
         over = {"n_envs": str(n_envs), **over}
     if eval_every is not None and eval_every < 1:
         fail(f"--eval-every must be >= 1, but got {eval_every}")

@@ -370,6 +370,11 @@ def resolve(algo: str | None = None, env: str | None = None, *,
     else:
         over = parse_overrides(overrides)
     file_algo = user.get("algo")
+    for key, given in (("algo", algo), ("env", env)):  # --set algo=... beside --algo ...
+        if given is not None and key in over and _run_value(key, over[key]) != _run_value(
+                key, given):
+            raise ConfigError(f"{key}={over[key]!r} (an override) contradicts {key}="
+                              f"{given!r}: give it once")
     if algo is None:
         algo = over.get("algo", file_algo)
     if algo is None:

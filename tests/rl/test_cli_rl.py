@@ -384,7 +384,10 @@ def test_bad_values_are_refused_with_a_message(tmp_path):
                            (["--set", "learning_rate=inf"], "`learning_rate` must be finite"),
                            (["--set", "clip_range=lin_nan"], "`clip_range` must be finite"),
                            (["--stop-at", "nan"], "--stop-at must be a finite return"),
-                           (["--n-envs", "99999999999999999999"], "`n_envs` must be in [1, ")):
+                           (["--n-envs", "99999999999999999999"], "`n_envs` must be in [1, "),
+                           (["--n-envs", "2", "--set", "n_envs=4"], "disagree"),
+                           (["--set", "algo=dqn"], "algo='dqn' (an override) contradicts"),
+                           (["--set", "env=Acrobot-v1"], "contradicts env='CartPole-v1'")):
         assert_error(run(*base, *extra), message)
     assert_error(run("eval", str(tmp_path), "--seed", "-1"), "no agent file")  # checked first
     assert_error(run("defaults", "--algo", "nope"), "no tuned default file for algo='nope'",
