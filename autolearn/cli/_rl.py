@@ -32,7 +32,7 @@ import typer
 
 from autolearn._files import atomic_write
 from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
-from autolearn.exceptions import NonFiniteError
+from autolearn.exceptions import ConfigError, NonFiniteError
 
 __all__ = ["register"]
 
@@ -280,6 +280,15 @@ def evaluate_cmd(
         fail(f"no {CONFIG_FILE} next to {str(path)!r} says which env it was trained on; "
              "pass --env")
     agent = agent_cls.load(path, seed=seed, device=device)
+    from autolearn.rl.common.agent import setup_env
+
+    try:  # an env of other spaces: said here, not by a shape error inside predict
+        probe, _ = setup_env(str(env_id), 1, "sync", agent.spec)
+    except ConfigError as exc:
+        fail(f"{str(path)!r} was trained on {saved.get('env', 'another env')}, whose spaces "
+             f"differ from {env_id}'s: {exc}")
+    if probe is not None:
+        probe.close()
     spec = RunSpec(algo, str(env_id), agent.config, normalize=str(saved.get("normalize", "none")))
     state = None
     stats_file = run_dir / (BEST_NORMALIZATION_FILE if path.name == BEST_MODEL_FILE

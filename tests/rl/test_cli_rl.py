@@ -368,6 +368,9 @@ def test_a_run_that_cannot_start_leaves_the_earlier_run_in_out_intact(tmp_path):
                "--no-defaults", "--out", str(out), *args]
         assert_error(run(*cmd), message)
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert_error(run("eval", str(out), "--env", "Acrobot-v1"),
+                 "was trained on CartPole-v1, whose spaces differ from Acrobot-v1's",
+                 "obs_shape: the agent's (4,), the env's (6,)")
     fresh = tmp_path / "fresh"
     assert_error(run("train", "--algo", "ppo", "--env", "NoSuchEnv-v0", "--steps", "64",
                      "--out", str(fresh)), "no gymnasium env")
