@@ -131,10 +131,15 @@ def train(
     if shots is None:
         shots = 10 if tasks.value == "sinusoid" else 1
     sampler = _sampler(tasks.value, "train", ways=ways, shots=shots, n_query=None)
+    if out.exists() and not out.is_dir():  # found before training, not after it
+        fail(f"--out {str(out)!r} is a file; it must be a directory (new or existing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {str(out)!r}: cannot create it ({exc.strerror})")
     spec = default_model_spec(tasks.value, sampler.n_outputs)
     learner = MetaLearner(build_model(spec, seed=seed), config, seed=seed, model_spec=spec)
     learner.fit(sampler, steps, progress=progress, log_every=max(1, steps // 100))
-    out.mkdir(parents=True, exist_ok=True)
     learner.save(out / LEARNER_FILE)
     (out / HISTORY_FILE).write_text(json.dumps(learner.history, indent=1) + "\n")
     result: dict[str, Any] = {"out": str(out), "algorithm": algo.value, "tasks": tasks.value,

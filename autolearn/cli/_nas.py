@@ -268,6 +268,8 @@ def retrain(
     _set_threads(threads)
     if not arch.exists():
         fail(f"no such file: {str(arch)!r} (write one with `autolearn nas export --out`)")
+    if save is not None and (save.is_dir() or not save.parent.is_dir()):  # before training
+        fail(f"--save {str(save)!r} must name a file in an existing directory")
     try:
         spec = json.loads(arch.read_text())
     except json.JSONDecodeError as exc:

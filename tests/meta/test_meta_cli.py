@@ -88,3 +88,16 @@ def test_eval_of_a_file_that_is_not_a_learner_is_an_error(tmp_path):
     result = CliRunner().invoke(app, ["meta", "eval", str(run)])
     assert result.exit_code == 1 and "is not a learner saved by MetaLearner.save" in (
         result.output), result.output
+
+
+def test_train_refuses_an_out_that_is_a_file_before_training(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolearn.cli import app
+
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    result = CliRunner().invoke(app, ["meta", "train", "--tasks", "sinusoid", "--steps",
+                                      "100000", "--out", str(afile)])  # would take minutes
+    assert result.exit_code == 1 and "is a file; it must be a directory" in result.output
+    assert afile.read_text() == "mine"

@@ -82,6 +82,13 @@ def test_cli_errors(tmp_path: Path) -> None:
     code, out = _run("nas", "search", "--storage", f"sqlite:///{tmp_path / 'a.db'}",
                      "--size", "cells")
     assert code == 1 and "key=value" in out
+    arch = tmp_path / "arch.json"
+    arch.write_text("{}")
+    code, out = _run("nas", "retrain", str(arch), "--save", str(tmp_path))  # a directory
+    assert code == 1 and "must name a file in an existing directory" in out
+    code, out = _run("nas", "search", "--storage", f"sqlite:///{tmp_path / 'b.db'}",
+                     "--space", "mlp", "--data", "iris", "--size", "cells=2")
+    assert code == 1 and "unknown size keys" in out
 
 
 @pytest.mark.parametrize("script, args, expect", [
