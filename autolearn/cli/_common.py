@@ -178,6 +178,9 @@ def parse_directions(
     from autolearn.study import StudyDirection
 
     dirs = _split(directions or [])
+    if directions is not None and not dirs:
+        fail("--directions needs at least one of minimize / maximize, e.g. "
+             "--directions minimize,maximize")
     if direction is not None and dirs:
         fail("give either --direction or --directions, not both")
     for d in ([direction] if direction else []) + dirs:

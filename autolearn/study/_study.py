@@ -523,8 +523,8 @@ def create_study(
     dirs = _directions(direction, directions)
     store = get_storage(storage)
     name = study_name if study_name is not None else f"study-{uuid.uuid4().hex[:12]}"
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"`study_name` must be a non-empty string, but got {study_name!r}")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"`study_name` must be a non-blank string, but got {study_name!r}")
     try:
         store.create_study(dirs, name)
     except DuplicatedStudyError:

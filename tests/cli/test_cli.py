@@ -169,6 +169,8 @@ def test_errors(url: str, tmp_path: Path) -> None:
     assert_error(run("create-study", "--storage", url, "--direction", "up"), "direction")
     assert_error(run("create-study", "--storage", url, "--direction", "minimize",
                      "--directions", "maximize"), "not both")
+    assert_error(run("create-study", "--storage", url, "--directions", ""), "at least one")
+    assert_error(run("create-study", "--storage", url, "--study", "   "), "non-blank")
     assert_error(run("trials", "--storage", url, "--study", "a", "--state", "done"), "--state")
     assert_error(run("best-trial", "--storage", url, "--study", "a"), "no COMPLETE trial")
     assert_error(run("no-such-command"), "no-such-command")
