@@ -325,9 +325,6 @@ def defaults(
              f"files for the algos {', '.join(sorted({a for a, _, _ in known}))} and the envs "
              f"{', '.join(sorted({e for _, e, _ in known}))}")
     if algo is not None and env is not None:
-        if not files:
-            fail(f"no tuned default file for algo={algo!r}, env={env!r}; see "
-                 "`autolearn rl defaults`")
         text = files[0][2].read_text(encoding="utf-8")
         if json_output:
             from autolearn.rl.configs import read_config_file
