@@ -86,13 +86,16 @@ def _summary(scores: dict[str, Any]) -> dict[str, Any]:
 def _print_scores(scores: dict[str, Any], split: str) -> None:
     loss = scores["loss"]
     steps = len(loss) - 1
-    line = (f"{split} query loss: {loss[0]:.4g} before adaptation, {loss[min(1, steps)]:.4g} "
-            f"after 1 step, {loss[-1]:.4g} after {steps} steps")
-    typer.echo(line)
+
+    def after(values: Any, fmt: str) -> str:  # "after 1 step" only when there were steps
+        one = f", {values[1]:{fmt}} after 1 step" if steps > 1 else ""
+        return f"{one}, {values[-1]:{fmt}} after {steps} step{'s' if steps != 1 else ''}" \
+            if steps else " (no adaptation steps)"
+
+    typer.echo(f"{split} query loss: {loss[0]:.4g} before adaptation{after(loss, '.4g')}")
     if "accuracy" in scores:
         acc = scores["accuracy"]
-        typer.echo(f"{split} query accuracy: {acc[0]:.1%} before, {acc[min(1, steps)]:.1%} "
-                   f"after 1 step, {acc[-1]:.1%} after {steps} steps")
+        typer.echo(f"{split} query accuracy: {acc[0]:.1%} before{after(acc, '.1%')}")
 
 
 def train(
@@ -100,7 +103,8 @@ def train(
     algo: Annotated[Algo, typer.Option("--algo", help="Meta-learning algorithm.")] = Algo.maml,
     tasks: Annotated[TaskFamily, typer.Option("--tasks", help="Task family.")]
     = TaskFamily.sinusoid,
-    ways: Annotated[int, typer.Option(min=2, help="N in N-way classification.")] = 5,
+    ways: Annotated[int | None, typer.Option(
+        min=2, help="N in N-way classification (default 5; not for sinusoid).")] = None,
     shots: Annotated[int | None, typer.Option(
         min=1, help="K: support examples (per class); default 10 (sinusoid) or 1.")] = None,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Outer (meta) steps.")] = 1000,
@@ -130,6 +134,10 @@ def train(
                         **{**FAMILY_DEFAULTS[tasks.value], **overrides})
     if shots is None:
         shots = 10 if tasks.value == "sinusoid" else 1
+    if ways is not None and tasks.value == "sinusoid":
+        fail("--ways is for classification task families (digits, mnist1d); sinusoid tasks "
+             "are regressions")
+    ways = 5 if ways is None else ways
     sampler = _sampler(tasks.value, "train", ways=ways, shots=shots, n_query=None)
     if out.exists() and not out.is_dir():  # found before training, not after it
         fail(f"--out {str(out)!r} is a file; it must be a directory (new or existing)")
@@ -180,6 +188,9 @@ def evaluate(
     family = spec.get("name")
     if family not in ("sinusoid", "digits", "mnist1d"):
         fail(f"{str(path)!r} was trained on custom tasks; evaluate it from Python")
+    if family == "sinusoid" and split != "test":
+        fail("--split is for classification task families (digits, mnist1d); sinusoid tasks "
+             "are drawn afresh")
     sampler = _sampler(family, split, ways=spec.get("ways", 5), shots=spec["shots"],
                        n_query=15 if family != "sinusoid" else None)
     scores = learner.evaluate(sampler, n_tasks=n_tasks, inner_steps=inner_steps, seed=seed)

@@ -101,3 +101,23 @@ def test_train_refuses_an_out_that_is_a_file_before_training(tmp_path):
                                       "100000", "--out", str(afile)])  # would take minutes
     assert result.exit_code == 1 and "is a file; it must be a directory" in result.output
     assert afile.read_text() == "mine"
+
+
+def test_options_that_do_not_apply_to_sinusoid_are_errors_and_zero_steps_reads_right(tmp_path):
+    from typer.testing import CliRunner
+
+    from autolearn.cli import app
+
+    run = CliRunner().invoke
+    out = tmp_path / "sin"
+    bad = run(app, ["meta", "train", "--tasks", "sinusoid", "--steps", "2", "--ways", "3",
+                    "--out", str(out)])
+    assert bad.exit_code == 1 and "--ways is for classification" in bad.output
+    ok = run(app, ["meta", "train", "--tasks", "sinusoid", "--steps", "2", "--eval-tasks", "0",
+                   "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    bad = run(app, ["meta", "eval", str(out), "--split", "val", "--n-tasks", "2"])
+    assert bad.exit_code == 1 and "--split is for classification" in bad.output
+    zero = run(app, ["meta", "eval", str(out), "--inner-steps", "0", "--n-tasks", "2"])
+    assert zero.exit_code == 0 and "(no adaptation steps)" in zero.output
+    assert "after 1 step" not in zero.output
