@@ -185,7 +185,8 @@ class Study:
         done = self.get_trials(states=(TrialState.COMPLETE,))
         if not done:
             raise NoCompletedTrialsError(
-                f"study {self.study_name!r} has no COMPLETE trial yet; run optimize() first"
+                f"study {self.study_name!r} has no COMPLETE trial yet; run trials first "
+                "(optimize, a worker, or ask/tell)"
             )
         sign = 1.0 if self._directions[0] == StudyDirection.MINIMIZE else -1.0
         return min(done, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]

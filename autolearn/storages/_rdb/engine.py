@@ -64,8 +64,8 @@ def sqlite_path(url: str) -> Path | None:
     database = parsed.database
     if not database or database == ":memory:" or "mode=memory" in str(parsed.query):
         raise ConfigError(
-            f"an in-memory SQLite URL ({url!r}) cannot be shared by a storage; use "
-            "storage=None for an in-memory store or 'sqlite:///path/to/file.db'"
+            f"an in-memory SQLite URL ({url!r}) cannot be shared by a storage; use a file, "
+            "'sqlite:///path/to/file.db' (in Python, storage=None is an in-memory store)"
         )
     return Path(database)
 
