@@ -32,7 +32,7 @@ import typer
 
 from autolearn._files import atomic_write
 from autolearn.cli._common import JsonOpt, add_group, emit_json, fail
-from autolearn.exceptions import ConfigError, NonFiniteError
+from autolearn.exceptions import ConfigError
 
 __all__ = ["register"]
 
@@ -175,8 +175,8 @@ def train(
     stopped: BaseException | None = None
     try:
         agent.learn(spec.n_timesteps, callback=callbacks)
-    except (KeyboardInterrupt, NonFiniteError) as exc:  # the agent is intact: keep it
-        stopped = exc
+    except (KeyboardInterrupt, Exception) as exc:  # e.g. a refused NaN (NonFiniteError),
+        stopped = exc  # Ctrl-C, or an env that raised: keep the agent as last updated
     finally:
         if bar is not None:
             bar.close()

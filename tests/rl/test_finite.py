@@ -295,3 +295,35 @@ def test_cli_train_saves_the_agent_when_training_stops_on_a_nan(tmp_path: Any) -
     assert summary["stopped"].startswith("NonFiniteError") and summary["timesteps"] < 400
     agent = A2C.load(out / "model.pt")
     assert all(np.isfinite(p).all() for p in _params(agent))
+
+
+class RaisesAt300(gym.Wrapper):  # type: ignore[type-arg]
+    def __init__(self) -> None:
+        super().__init__(gym.make("CartPole-v1"))
+        self.steps = 0
+
+    def step(self, action):  # type: ignore[no-untyped-def]
+        self.steps += 1
+        if self.steps == 300:
+            raise RuntimeError("the simulator crashed")
+        return self.env.step(action)
+
+
+def test_cli_train_saves_the_agent_when_the_env_raises(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from autolearn.cli import app
+
+    gym.register(id="AutolearnTestCrashingCartPole-v0", entry_point=RaisesAt300)
+    try:
+        out = tmp_path / "run"
+        result = CliRunner().invoke(app, [
+            "rl", "train", "--algo", "a2c", "--env", "AutolearnTestCrashingCartPole-v0",
+            "--steps", "2000", "--set", "n_envs=1", "--out", str(out), "--no-progress"])
+    finally:
+        gym.registry.pop("AutolearnTestCrashingCartPole-v0")
+    assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == "RuntimeError: the simulator crashed"
+    assert 0 < summary["timesteps"] < 300
+    assert A2C.load(out / "model.pt").num_timesteps == summary["timesteps"]
