@@ -55,3 +55,51 @@ def record_sb3_log() -> dict[str, Any]:
 
     Logger.record = recording_record  # type: ignore[method-assign]
     return log
+
+
+def acrobot_pair(sb3_algo: str, n_envs: int, hp: dict[str, Any], seed: int,
+                 **ours: Any) -> tuple[Any, Any, Any, Any]:
+    """``(venv, model, env, agent)``: SB3's ``sb3_algo`` ("A2C" / "PPO") and autolearn's on
+    Acrobot-v1 with the zoo's obs + reward normalisation, ``hp`` on both sides (``ours``:
+    extra autolearn config fields), the same env seeds and autolearn starting from SB3's
+    initial weights."""
+    import stable_baselines3 as sb3
+    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    import autolearn.rl as rl
+
+    venv = VecNormalize(sb3_make_vec_env("Acrobot-v1", n_envs=n_envs, seed=seed), gamma=0.99)
+    model = getattr(sb3, sb3_algo)("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **hp)
+    env = rl.NormalizeReward(rl.NormalizeObservation(rl.make_vec_env("Acrobot-v1", n_envs)),
+                             gamma=0.99)
+    config = getattr(rl, f"{sb3_algo}Config")(n_envs=n_envs, **hp, **ours)
+    agent = getattr(rl, sb3_algo)(env, config, seed=seed)
+    agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
+    copy_sb3_weights(agent, model)
+    return venv, model, env, agent
+
+
+def sb3_recorder(venv: Any, actions: list[np.ndarray], roll: dict[str, Any]) -> Any:
+    """An SB3 callback that appends each step's sampled actions to ``actions`` and, at the
+    end of each rollout, puts the rollout buffer's arrays (observations, actions, rewards,
+    values, log-probs, advantages, returns) and ``venv``'s normaliser statistics in
+    ``roll``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    class Recorder(BaseCallback):  # type: ignore[misc]
+        def _on_step(self) -> bool:
+            actions.append(np.asarray(self.locals["actions"]).reshape(-1).copy())
+            return True
+
+        def _on_rollout_end(self) -> None:
+            assert isinstance(self.model, OnPolicyAlgorithm)
+            b = self.model.rollout_buffer
+            roll.update(obs=b.observations.copy(), actions=b.actions[..., 0].copy(),
+                        rewards=b.rewards.copy(), values=b.values.copy(),
+                        log_probs=b.log_probs.copy(), advantages=b.advantages.copy(),
+                        returns=b.returns.copy(), obs_mean=venv.obs_rms.mean.copy(),
+                        obs_var=venv.obs_rms.var.copy(), ret_var=float(venv.ret_rms.var))
+
+    return Recorder()

@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.rl._lockstep import copy_sb3_weights, max_diff, param_gap, record_sb3_log
+from benchmarks.rl._lockstep import (
+    acrobot_pair,
+    max_diff,
+    param_gap,
+    record_sb3_log,
+    sb3_recorder,
+)
 
 N_ENVS, N_STEPS = 16, 5
 HP: dict[str, Any] = {"n_steps": N_STEPS, "ent_coef": 0.0}
@@ -41,23 +47,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    import stable_baselines3 as sb3
-    from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
 
     import autolearn.rl.a2c as a2c_module
     import autolearn.rl.common.policies as policies
-    from autolearn.rl import A2C, A2CConfig, NormalizeObservation, NormalizeReward, make_vec_env
+    from autolearn.rl import NormalizeObservation
 
     seed = args.seed
-    venv = VecNormalize(sb3_make_vec_env("Acrobot-v1", n_envs=N_ENVS, seed=seed), gamma=0.99)
-    model = sb3.A2C("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **HP)
-    env = NormalizeReward(NormalizeObservation(make_vec_env("Acrobot-v1", N_ENVS)), gamma=0.99)
-    agent = A2C(env, A2CConfig(n_envs=N_ENVS, **HP), seed=seed)
-    agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
-
-    copy_sb3_weights(agent, model)
+    venv, model, env, agent = acrobot_pair("A2C", N_ENVS, HP, seed)
 
     sb3_actions: list[np.ndarray] = []
     replay_actions: list[np.ndarray] = []
@@ -65,22 +61,6 @@ def main(argv: list[str] | None = None) -> None:
 
     sb3_roll: dict[str, Any] = {}
     sb3_log = record_sb3_log()
-
-    class Recorder(BaseCallback):  # type: ignore[misc]
-        def _on_step(self) -> bool:
-            sb3_actions.append(np.asarray(self.locals["actions"]).reshape(-1).copy())
-            return True
-
-        def _on_rollout_end(self) -> None:
-            assert isinstance(self.model, sb3.A2C)
-            b = self.model.rollout_buffer
-            sb3_roll.update(obs=b.observations.copy(), actions=b.actions[..., 0].copy(),
-                            rewards=b.rewards.copy(), values=b.values.copy(),
-                            log_probs=b.log_probs.copy(), returns=b.returns.copy(),
-                            # SB3 annotates obs_rms as its dict-observation variant only
-                            obs_mean=venv.obs_rms.mean.copy(),  # type: ignore[attr-defined]
-                            obs_var=venv.obs_rms.var.copy(),  # type: ignore[attr-defined]
-                            ret_var=float(venv.ret_rms.var))
 
     our_roll: dict[str, Any] = {}
     collect, nstep = a2c_module.collect_rollout, a2c_module.nstep_returns
@@ -100,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     a2c_module.collect_rollout = recording_collect  # type: ignore[assignment]
     a2c_module.nstep_returns = recording_nstep  # type: ignore[assignment]
 
-    recorder = Recorder()
+    recorder = sb3_recorder(venv, sb3_actions, sb3_roll)
     obs_norm = env.env
     assert isinstance(obs_norm, NormalizeObservation)
     worst_params = 0.0

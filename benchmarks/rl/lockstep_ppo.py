@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.rl._lockstep import copy_sb3_weights, max_diff, param_gap, record_sb3_log
+from benchmarks.rl._lockstep import (
+    acrobot_pair,
+    max_diff,
+    param_gap,
+    record_sb3_log,
+    sb3_recorder,
+)
 
 N_ENVS, N_STEPS = 16, 256
 HP: dict[str, Any] = {"n_steps": N_STEPS, "gae_lambda": 0.94, "gamma": 0.99, "n_epochs": 4,
@@ -42,24 +48,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    import stable_baselines3 as sb3
-    from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
 
     import autolearn.rl.common.policies as policies
     import autolearn.rl.ppo as ppo_module
-    from autolearn.rl import PPO, NormalizeObservation, NormalizeReward, PPOConfig, make_vec_env
+    from autolearn.rl import NormalizeObservation
 
     seed = args.seed
-    venv = VecNormalize(sb3_make_vec_env("Acrobot-v1", n_envs=N_ENVS, seed=seed), gamma=0.99)
-    model = sb3.PPO("MlpPolicy", venv, seed=seed, device="cpu", verbose=0, **HP)
-    env = NormalizeReward(NormalizeObservation(make_vec_env("Acrobot-v1", N_ENVS)), gamma=0.99)
-    agent = PPO(env, PPOConfig(n_envs=N_ENVS, **HP, recompute_advantages=False),  # as SB3
-                seed=seed)
-    agent._env_seed = seed  # as SB3's make_vec_env: sub-env i gets seed + i
-
-    copy_sb3_weights(agent, model)
+    venv, model, env, agent = acrobot_pair("PPO", N_ENVS, HP, seed, recompute_advantages=False)
 
     # record SB3's draws, replay them on our side
     sb3_actions: list[np.ndarray] = []
@@ -87,23 +82,6 @@ def main(argv: list[str] | None = None) -> None:
     sb3_roll: dict[str, Any] = {}
     sb3_log = record_sb3_log()
 
-    class Recorder(BaseCallback):  # type: ignore[misc]
-        def _on_step(self) -> bool:
-            sb3_actions.append(np.asarray(self.locals["actions"]).reshape(-1).copy())
-            return True
-
-        def _on_rollout_end(self) -> None:
-            assert isinstance(self.model, sb3.PPO)
-            b = self.model.rollout_buffer
-            # SB3 annotates obs_rms as its dict-observation variant only
-            sb3_roll.update(obs=b.observations.copy(), actions=b.actions[..., 0].copy(),
-                            rewards=b.rewards.copy(), values=b.values.copy(),
-                            log_probs=b.log_probs.copy(), advantages=b.advantages.copy(),
-                            returns=b.returns.copy(),
-                            obs_mean=venv.obs_rms.mean.copy(),  # type: ignore[attr-defined]
-                            obs_var=venv.obs_rms.var.copy(),  # type: ignore[attr-defined]
-                            ret_var=float(venv.ret_rms.var))
-
     our_roll: dict[str, Any] = {}
     collect, gae = ppo_module.collect_rollout, ppo_module.gae
 
@@ -121,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ppo_module.collect_rollout, ppo_module.gae = recording_collect, recording_gae
 
-    recorder = Recorder()
+    recorder = sb3_recorder(venv, sb3_actions, sb3_roll)
     obs_norm = env.env
     assert isinstance(obs_norm, NormalizeObservation)
     for it in range(args.iters):

@@ -275,19 +275,26 @@ class NanAt400(Inject):
         super().__init__("reward", at=400)
 
 
-def test_cli_train_saves_the_agent_when_training_stops_on_a_nan(tmp_path: Any) -> None:
+def _cli_train_a2c(env_cls: Any, out: Any) -> Any:
+    """``autolearn rl train`` of A2C (one env, 2,000 steps) on ``env_cls`` registered for
+    the call; the CliRunner result."""
     from typer.testing import CliRunner
 
     from autolearn.cli import app
 
-    gym.register(id="AutolearnTestNanCartPole-v0", entry_point=NanAt400)
+    env_id = f"AutolearnTest{env_cls.__name__}-v0"
+    gym.register(id=env_id, entry_point=env_cls)
     try:
-        out = tmp_path / "run"
-        result = CliRunner().invoke(app, [
-            "rl", "train", "--algo", "a2c", "--env", "AutolearnTestNanCartPole-v0",
-            "--steps", "2000", "--set", "n_envs=1", "--out", str(out), "--no-progress"])
+        return CliRunner().invoke(app, [
+            "rl", "train", "--algo", "a2c", "--env", env_id, "--steps", "2000", "--set",
+            "n_envs=1", "--out", str(out), "--no-progress"])
     finally:
-        gym.registry.pop("AutolearnTestNanCartPole-v0")
+        gym.registry.pop(env_id)
+
+
+def test_cli_train_saves_the_agent_when_training_stops_on_a_nan(tmp_path: Any) -> None:
+    out = tmp_path / "run"
+    result = _cli_train_a2c(NanAt400, out)
     assert result.exit_code == 1, result.output
     assert "A2C: the environment returned rewards that are not finite" in result.stderr
     assert "saved to" in result.stderr and "Traceback" not in result.output
@@ -310,18 +317,8 @@ class RaisesAt300(gym.Wrapper):  # type: ignore[type-arg]
 
 
 def test_cli_train_saves_the_agent_when_the_env_raises(tmp_path: Any) -> None:
-    from typer.testing import CliRunner
-
-    from autolearn.cli import app
-
-    gym.register(id="AutolearnTestCrashingCartPole-v0", entry_point=RaisesAt300)
-    try:
-        out = tmp_path / "run"
-        result = CliRunner().invoke(app, [
-            "rl", "train", "--algo", "a2c", "--env", "AutolearnTestCrashingCartPole-v0",
-            "--steps", "2000", "--set", "n_envs=1", "--out", str(out), "--no-progress"])
-    finally:
-        gym.registry.pop("AutolearnTestCrashingCartPole-v0")
+    out = tmp_path / "run"
+    result = _cli_train_a2c(RaisesAt300, out)
     assert result.exit_code == 1 and isinstance(result.exception, RuntimeError)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stopped"] == "RuntimeError: the simulator crashed"
