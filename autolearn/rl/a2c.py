@@ -57,7 +57,7 @@ from autolearn.rl.common.agent import (
     start_learning,
 )
 from autolearn.rl.common.buffers import PolicyBatch, flatten, normalize_advantages
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient
@@ -239,10 +239,7 @@ class A2C:
                 "explained_variance": explained_variance(batch.old_values, batch.returns),
                 "grad_norm": grad_norm,
             }
-            keep_going = run_callbacks(callback, self, row)
-            self.history.append(row)
-            if self.logger is not None:
-                self.logger.write(row)
+            keep_going = record_update(callback, self, row)
             if not keep_going:
                 break
         return self

@@ -79,7 +79,7 @@ from autolearn.rl.common.agent import (
     start_learning,
 )
 from autolearn.rl.common.buffers import flatten
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SharedNormalizer, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient, clipped_norm
@@ -387,10 +387,7 @@ class A3C:
     def _log(self, row: dict[str, Any], steps: int,
              callback: Callback | list[Callback] | None) -> bool:
         self.num_timesteps = steps
-        keep_going = run_callbacks(callback, self, row)
-        self.history.append(row)
-        if self.logger is not None:
-            self.logger.write(row)
+        keep_going = record_update(callback, self, row)
         return keep_going
 
     set_env = set_worker_env_method("A3C")

@@ -71,7 +71,7 @@ from autolearn.rl.common.agent import (
     setup_env,
     start_learning,
 )
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.finite import check_gradient, clipped_norm
@@ -343,10 +343,7 @@ class AsyncQ:
 
         def log(row: dict[str, Any], steps: int) -> bool:
             self.num_timesteps = steps
-            keep_going = run_callbacks(callback, self, row)
-            self.history.append(row)
-            if self.logger is not None:
-                self.logger.write(row)
+            keep_going = record_update(callback, self, row)
             return keep_going
 
         assert self._env_fn is not None  # else there is no env and start_learning raised

@@ -60,7 +60,7 @@ from autolearn.rl.common.agent import (
     setup_env,
     start_learning,
 )
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig, build_extractor
 from autolearn.rl.common.finite import check_env_values, check_gradient
@@ -356,10 +356,7 @@ class DQN:
                 "q_mean": float(q_sum) / n_updates if n_updates else float("nan"),
                 "n_updates": n_updates, "buffer_size": len(buffer),
             }
-            keep_going = run_callbacks(callback, self, row)
-            self.history.append(row)
-            if self.logger is not None:
-                self.logger.write(row)
+            keep_going = record_update(callback, self, row)
             if not keep_going:
                 break
         return self

@@ -63,7 +63,7 @@ from autolearn.rl.common.agent import (
     start_learning,
 )
 from autolearn.rl.common.buffers import PolicyBatch, flatten, minibatches, normalize_advantages
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient
@@ -286,10 +286,7 @@ class PPO:
             row = {"timesteps": self.num_timesteps, "ep_return_mean": ep_return,
                    "ep_length_mean": ep_length, "episodes": state.n_episodes,
                    "learning_rate": lr, "clip_range": clip, **row}
-            keep_going = run_callbacks(callback, self, row)
-            self.history.append(row)
-            if self.logger is not None:
-                self.logger.write(row)
+            keep_going = record_update(callback, self, row)
             if not keep_going:
                 break
         return self

@@ -58,7 +58,7 @@ from autolearn.rl.common.agent import (
     setup_env,
     start_learning,
 )
-from autolearn.rl.common.callbacks import Callback, run_callbacks
+from autolearn.rl.common.callbacks import Callback, record_update
 from autolearn.rl.common.env import EnvLike, SpaceSpec
 from autolearn.rl.common.extractors import FeaturesConfig
 from autolearn.rl.common.finite import check_gradient, clipped_norm
@@ -228,10 +228,7 @@ class REINFORCE:
                 "explained_variance": explained_variance(values.detach()[used], G[used])
                 if cfg.baseline == "value" and int(used.sum()) > 1 else float("nan"),
             }
-            keep_going = run_callbacks(callback, self, row)
-            self.history.append(row)
-            if self.logger is not None:
-                self.logger.write(row)
+            keep_going = record_update(callback, self, row)
             if not keep_going:
                 break
         return self

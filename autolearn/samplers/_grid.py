@@ -114,6 +114,7 @@ class GridSampler(BaseSampler):
         self._fingerprint = hashlib.sha256(json.dumps(
             self._points, sort_keys=True, default=repr).encode("utf-8")).hexdigest()[:16]
         self._lock = threading.Lock()
+        self._picked: dict[int, int] = {}  # trial id -> the point it claimed (this process)
         self._reset_claims(None)
 
     def _reset_claims(self, key: tuple[int, int, str] | None) -> None:
@@ -255,6 +256,8 @@ class GridSampler(BaseSampler):
                 # which grid ``pick`` indexes; until this is written, others count the claim
                 # as one from before fingerprints (an open trial's: taken)
                 storage.set_trial_attr(trial.trial_id, GRID_KEY, self._fingerprint, system=True)
+                with self._lock:
+                    self._picked[trial.trial_id] = pick
                 if len(taken) + 1 >= len(self._points):
                     study.stop()
                 return dict(self._points[pick])
@@ -270,6 +273,15 @@ class GridSampler(BaseSampler):
     ) -> Any:
         from autolearn.space import sample_distribution
 
+        with self._lock:
+            pick = self._picked.get(trial.trial_id)
+        if pick is not None and param_name in self._points[pick]:
+            # the grid's value was refused by the distribution the objective asked for: a
+            # random value instead would count the point as done without evaluating it
+            raise SearchSpaceError(
+                f"the grid's value {self._points[pick][param_name]!r} for {param_name!r} is not "
+                f"in the distribution the objective suggests ({distribution!r}); make the "
+                "grid's values fit the suggest call")
         if param_name in self._grid_params:
             # Inactive in the claimed point (conditional space) but suggested anyway.
             _logger.warning(
@@ -284,6 +296,11 @@ class GridSampler(BaseSampler):
         return sample_distribution(
             distribution, np.random.default_rng(derive_seed(self._seed, trial.number, 1))
         )
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: Any,
+                    values: Sequence[float] | None) -> None:
+        with self._lock:
+            self._picked.pop(trial.trial_id, None)
 
     def is_exhausted(self, study: Study) -> bool:
         return len(self._taken(study, -1)[0]) >= len(self._points)

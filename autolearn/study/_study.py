@@ -18,6 +18,7 @@ from autolearn.exceptions import (
     ConfigError,
     DuplicatedStudyError,
     NoCompletedTrialsError,
+    SearchSpaceError,
     StudyNotFoundError,
     TrialStateError,
 )
@@ -72,7 +73,11 @@ def check_values(
                 pass
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             return None, f"the objective returned {v!r}, which is not a real number"
-        f = float(v)
+        try:
+            f = float(v)
+        except (OverflowError, TypeError, ValueError) as exc:  # e.g. 10**400, a bad __float__
+            return None, (f"the objective returned {type(v).__name__} value that is not a "
+                          f"float ({type(exc).__name__}: {exc})")
         if math.isnan(f):
             return None, f"the objective returned NaN: {values!r}"
         out.append(f)
@@ -220,6 +225,15 @@ class Study:
             fixed_distributions: Parameters to suggest right away, as with
                 ``trial.suggest(name, distribution)``.
         """
+        if fixed_distributions is not None:  # checked before a trial (maybe an enqueued one)
+            if not isinstance(fixed_distributions, Mapping):  # is taken for them
+                raise SearchSpaceError(f"`fixed_distributions` must map parameter names to "
+                                       f"distributions, but got {fixed_distributions!r}")
+            for name, dist in fixed_distributions.items():
+                if not isinstance(dist, BaseDistribution):
+                    raise SearchSpaceError(
+                        f"`fixed_distributions[{name!r}]` must be a distribution "
+                        f"(FloatDistribution(0, 1), ...), but got {dist!r}")
         self._reap()
         frozen = self._storage.create_trial(self._study_id)
         _heartbeat.register(self._storage, frozen.trial_id)
@@ -355,6 +369,18 @@ class Study:
 
     def add_trial(self, trial: FrozenTrial) -> None:
         """Store a finished record (see :func:`autolearn.create_trial`), e.g. past results."""
+        self._check_record(trial)
+        self._storage.create_trial(self._study_id, trial)
+
+    def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
+        """:meth:`add_trial` for each record; every one is checked before any is stored."""
+        records = list(trials)
+        for t in records:
+            self._check_record(t)
+        for t in records:
+            self._storage.create_trial(self._study_id, t)
+
+    def _check_record(self, trial: FrozenTrial) -> None:
         if not isinstance(trial, FrozenTrial):
             raise ConfigError(f"add_trial() takes a FrozenTrial (create_trial(...)), got {trial!r}")
         if trial.state == TrialState.RUNNING:
@@ -365,11 +391,6 @@ class Study:
                     f"the study has {len(self._directions)} objective(s), but the trial has "
                     f"values {trial.values}"
                 )
-        self._storage.create_trial(self._study_id, trial)
-
-    def add_trials(self, trials: Iterable[FrozenTrial]) -> None:
-        for t in trials:
-            self.add_trial(t)
 
     def stop(self) -> None:
         """Stop ``optimize`` after the running trial(s) (from a callback or a sampler)."""

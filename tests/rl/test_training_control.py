@@ -246,3 +246,19 @@ def test_stop_on_max_episodes_sums_the_workers() -> None:
     agent = A3C("CartPole-v1", A3CConfig(n_workers=2, n_envs=2, rows_per_message=1), seed=0)
     agent.learn(200_000, callback=StopOnMaxEpisodes(20))
     assert agent.num_timesteps < 200_000
+
+
+def test_a_raising_callback_still_leaves_the_applied_update_in_history_and_log(tmp_path):
+    from autolearn.rl import PPO, PPOConfig
+
+    log = tmp_path / "log.csv"
+    agent = PPO("CartPole-v1", PPOConfig(n_steps=32, batch_size=32, n_epochs=1), seed=0,
+                log_path=log)
+
+    def boom(agent, row):
+        raise RuntimeError("callback bug")
+
+    with pytest.raises(RuntimeError, match="callback bug"):
+        agent.learn(64, callback=boom)
+    assert agent.num_timesteps == 32 and len(agent.history) == 1
+    assert agent.history[0]["timesteps"] == 32 and len(log.read_text().splitlines()) == 2

@@ -184,3 +184,13 @@ def test_a_claim_from_before_fingerprints_counts_where_its_parameters_agree():
     assert sorted(GridSampler({"x": [1, 2]})._taken(study, -1)[0]) == [0, 1]
     # another grid: index 0 is x=1 there too (counts), index 1 is x=3 (the trial had x=2)
     assert sorted(GridSampler({"x": [1, 3]})._taken(study, -1)[0]) == [0]
+
+
+def test_a_grid_value_the_objective_cannot_take_fails_its_trial_visibly():
+    """It was replaced by a random value and the point counted as done."""
+    study = autolearn.create_study(sampler=GridSampler({"x": [5.0, 0.5]}))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0))
+    bad, good = sorted(study.trials, key=lambda t: t.state != TrialState.FAIL)
+    assert bad.state == TrialState.FAIL and "the grid's value 5.0 for 'x'" in (
+        bad.system_attrs["fail_reason"])
+    assert good.state == TrialState.COMPLETE and good.params == {"x": 0.5}

@@ -377,3 +377,34 @@ def test_many_short_trials_in_parallel(tmp_path, storage):
     trials = study.trials
     assert sorted(t.number for t in trials) == list(range(180))
     assert all(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_values_float_cannot_hold_fail_the_trial_and_the_run_goes_on():
+    """10**400 escaped optimize (OverflowError) and left its trial RUNNING."""
+    study = autolearn.create_study()
+    study.optimize(lambda t: 10**400, n_trials=3)
+    assert [t.state for t in study.trials] == [TrialState.FAIL] * 3
+    assert "OverflowError" in study.trials[0].system_attrs["fail_reason"]
+
+
+def test_a_bad_ask_keeps_the_enqueued_trial_and_adds_none():
+    from autolearn.exceptions import SearchSpaceError
+    from autolearn.space import FloatDistribution
+
+    study = autolearn.create_study()
+    study.enqueue_trial({"x": 0.25})
+    for bad in ({"x": (0, 1)}, [1]):
+        with pytest.raises(SearchSpaceError):
+            study.ask(bad)  # type: ignore[arg-type]
+    assert len(study.trials) == 1  # the enqueued one, still waiting
+    assert study.ask({"x": FloatDistribution(0, 1)}).params == {"x": 0.25}
+
+
+def test_add_trials_checks_every_record_before_storing_any():
+    study = autolearn.create_study()
+    good = autolearn.create_trial(value=1.0)
+    with pytest.raises(ConfigError, match="takes a FrozenTrial"):
+        study.add_trials([good, good, "not a trial"])  # type: ignore[list-item]
+    assert study.trials == []
+    study.add_trials([good, good])
+    assert len(study.trials) == 2

@@ -122,6 +122,19 @@ def run_callbacks(callback: Callback | Sequence[Callback] | None, agent: Any,
     return keep_going
 
 
+def record_update(callback: Callback | Sequence[Callback] | None, agent: Any,
+                  row: dict[str, Any]) -> bool:
+    """Run the callbacks on an update's diagnostics ``row`` (they may add to it), then keep
+    the row in ``agent.history`` and its CSV log, also when a callback raised (the update
+    it describes was applied); ``False`` if a callback asked to stop."""
+    try:
+        return run_callbacks(callback, agent, row)
+    finally:
+        agent.history.append(row)
+        if agent.logger is not None:
+            agent.logger.write(row)
+
+
 class _Every:
     def __init__(self, every: int, name: str) -> None:
         if every < 1:
