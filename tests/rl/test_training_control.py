@@ -262,3 +262,31 @@ def test_a_raising_callback_still_leaves_the_applied_update_in_history_and_log(t
         agent.learn(64, callback=boom)
     assert agent.num_timesteps == 32 and len(agent.history) == 1
     assert agent.history[0]["timesteps"] == 32 and len(log.read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    ("PPOConfig(shared='nope')", "`shared` must be True or False, but got 'nope'"),
+    ("DQNConfig(double_q=1)", "`double_q` must be True or False"),
+    ("A2CConfig(normalize_advantage='yes')", "`normalize_advantage` must be True or False"),
+    ("PPOConfig(gamma=True)", "`gamma` must be a number, but got True"),
+    ("PPOConfig(n_steps='32')", "`n_steps` must be a number, but got '32'"),
+    ("A3CConfig(ent_coef=None)", "`ent_coef` must be a number, but got None"),
+    ("REINFORCEConfig(learning_rate=[1e-3])", "`learning_rate` must be a number"),
+    ("AsyncQConfig(dueling='x')", "`dueling` must be True or False"),
+])
+def test_config_fields_of_the_wrong_kind_are_config_errors(make, message):
+    """They were accepted (flags: trained with 'nope' as a truthy value) or raised a bare
+    TypeError from a comparison."""
+    import autolearn.rl as rl
+    from autolearn.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        eval(make, vars(rl))  # noqa: S307 - a fixed expression from this test
+
+
+def test_config_fields_that_allow_none_or_schedules_still_do():
+    from autolearn.rl import PPOConfig
+    from autolearn.rl.common.schedules import Linear
+
+    config = PPOConfig(max_grad_norm=None, learning_rate=Linear(1e-3), clip_range=Linear(0.2))
+    assert config.max_grad_norm is None and config.learning_rate(1.0) == 0.0

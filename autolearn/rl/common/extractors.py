@@ -28,7 +28,9 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +81,41 @@ class FeaturesConfig:
     cnn_strides: tuple[int, ...] = (4, 2, 1)
     features_dim: int = 512
     normalize_images: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every agent config checks its flags and numbers' types before its own rules
+        (whose comparisons would raise a bare TypeError on a string or None)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None:
+            return
+
+        def __post_init__(self: Any) -> None:
+            check_field_types(self)
+            own(self)
+
+        cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
+
+
+def check_field_types(config: Any) -> None:
+    """A :class:`ConfigError` naming the first field whose value has the wrong kind: a flag
+    (a field whose default is ``True`` / ``False``) that is not a bool, or a number (a field
+    whose default is an int or float) that is a bool, a string or another non-number
+    (``None`` where the field's type allows it; schedules where they are allowed)."""
+    from autolearn.rl.common.schedules import Constant, Linear
+
+    for f in dataclasses.fields(config):
+        value, default = getattr(config, f.name), f.default
+        if isinstance(default, bool):
+            if not isinstance(value, bool | np.bool_):
+                raise ConfigError(f"`{f.name}` must be True or False, but got {value!r}")
+        elif isinstance(default, int | float):
+            if value is None and "None" in str(f.type):
+                continue
+            if isinstance(value, Constant | Linear) and "Schedule" in str(f.type):
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ConfigError(f"`{f.name}` must be a number, but got {value!r}")
 
 
 def is_import_path(text: str) -> bool:
