@@ -290,3 +290,16 @@ def test_config_fields_that_allow_none_or_schedules_still_do():
 
     config = PPOConfig(max_grad_norm=None, learning_rate=Linear(1e-3), clip_range=Linear(0.2))
     assert config.max_grad_norm is None and config.learning_rate(1.0) == 0.0
+
+
+def test_a_vector_env_must_have_the_configs_number_of_sub_envs():
+    """It trained with the env's count while config.n_envs (saved with the agent) said
+    another."""
+    from autolearn.exceptions import ConfigError
+    from autolearn.rl import PPO, PPOConfig, make_vec_env
+
+    venv = make_vec_env("CartPole-v1", 3)
+    with pytest.raises(ConfigError, match="steps 3 sub-envs, but the config's n_envs is 2"):
+        PPO(venv, PPOConfig(n_envs=2, n_steps=32, batch_size=32))
+    agent = PPO(venv, PPOConfig(n_envs=3, n_steps=32, batch_size=32))
+    assert agent.env.num_envs == 3 and agent.config.n_envs == 3

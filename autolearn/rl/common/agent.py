@@ -358,6 +358,10 @@ def setup_env(env: EnvLike | None, n_envs: int, vectorization: str,
         if spec is None:
             raise ConfigError("`env` is required (only a loaded agent may be built without one)")
         return None, spec
+    if isinstance(env, VectorEnv) and env.num_envs != n_envs:  # the config would be wrong
+        raise ConfigError(f"the vector env steps {env.num_envs} sub-envs, but the config's "
+                          f"n_envs is {n_envs}: set n_envs={env.num_envs} (or pass an id or a "
+                          "factory, and the agent builds n_envs copies)")
     venv = make_vec_env(env, n_envs, vectorization=vectorization, lean=lean)
     if obs_encoding(venv.single_observation_space) is not None:
         venv = EncodeObservation(venv)  # Discrete & co: one-hot / 0-1 float vectors
