@@ -303,3 +303,13 @@ def test_a_vector_env_must_have_the_configs_number_of_sub_envs():
         PPO(venv, PPOConfig(n_envs=2, n_steps=32, batch_size=32))
     agent = PPO(venv, PPOConfig(n_envs=3, n_steps=32, batch_size=32))
     assert agent.env.num_envs == 3 and agent.config.n_envs == 3
+
+
+def test_config_numbers_must_be_finite():
+    from autolearn.exceptions import ConfigError
+    from autolearn.rl import A2CConfig, PPOConfig
+
+    with pytest.raises(ConfigError, match="`ent_coef` must be finite, but got inf"):
+        PPOConfig(ent_coef=float("inf"))  # trained until the first update diverged
+    with pytest.raises(ConfigError, match="`vf_coef` must be finite"):
+        A2CConfig(vf_coef=float("nan"))

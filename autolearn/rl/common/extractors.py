@@ -100,8 +100,8 @@ class FeaturesConfig:
 def check_field_types(config: Any) -> None:
     """A :class:`ConfigError` naming the first field whose value has the wrong kind: a flag
     (a field whose default is ``True`` / ``False``) that is not a bool, or a number (a field
-    whose default is an int or float) that is a bool, a string or another non-number
-    (``None`` where the field's type allows it; schedules where they are allowed)."""
+    whose default is an int or float) that is a bool, a string, another non-number or not
+    finite (``None`` where the field's type allows it; schedules where they are allowed)."""
     from autolearn.rl.common.schedules import Constant, Linear
 
     for f in dataclasses.fields(config):
@@ -116,6 +116,8 @@ def check_field_types(config: Any) -> None:
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"`{f.name}` must be a number, but got {value!r}")
+            if not math.isfinite(value):  # (inf trained until the first update diverged)
+                raise ConfigError(f"`{f.name}` must be finite, but got {value!r}")
 
 
 def is_import_path(text: str) -> bool:
