@@ -443,7 +443,7 @@ def tune_cmd(
 ) -> None:
     """Search hyperparameters: `autolearn rl tune --algo ppo --env CartPole-v1 --steps 20000`."""
     from autolearn.rl.configs import dump_yaml, parse_overrides
-    from autolearn.rl.tune import best_run, confirm, tune
+    from autolearn.rl.tune import SEARCH_SPACES, best_run, confirm, tune
 
     if confirm_top < 0:
         fail(f"--confirm must be >= 0, but got {confirm_top}")
@@ -454,8 +454,6 @@ def tune_cmd(
         fail(f"--trial-seeds must be >= 1, but got {trial_seeds}")
     if out is not None and not out.parent.is_dir():  # before the search, not after it
         fail(f"--out {str(out)!r}: no directory {str(out.parent)!r} to write it in")
-    from autolearn.rl.tune import SEARCH_SPACES
-
     if algo not in SEARCH_SPACES:
         fail(f"--algo must be one of {', '.join(sorted(SEARCH_SPACES))}, but got {algo!r}")
     if steps < 1:
@@ -465,9 +463,10 @@ def tune_cmd(
     if evaluations < 1 or evaluations > steps:
         fail(f"--evaluations must be in [1, --steps], but got {evaluations}")
     _set_threads(threads)
+    fixed = parse_overrides(overrides or [])
     n_trials = trials if trials is not None else (None if timeout is not None else 20)
     study = tune(algo, env, n_trials=n_trials, n_timesteps=steps, n_evaluations=evaluations,
-                 n_eval_episodes=eval_episodes, fixed=parse_overrides(overrides or []),
+                 n_eval_episodes=eval_episodes, fixed=fixed,
                  storage=storage, study_name=study_name or f"rl-{algo}-{env}",
                  sampler=_tune_sampler(sampler, seed),
                  pruner=_tune_pruner(pruner, evaluations), seed=seed, n_jobs=n_jobs,
@@ -503,7 +502,6 @@ def tune_cmd(
     typer.echo(f"{sum(counts.values())} trials ({states}); best: trial {best_trial.number}, "
                f"mean return {best_trial.value:.4g}" + (
                    f" (confirmed {confirmed[0]['mean']:.4g})" if confirmed else ""))
-    fixed = parse_overrides(overrides or [])
     typer.echo("best parameters: " + ", ".join(f"{k}={v}" for k, v in best_trial.params.items()
                                                if k not in fixed))
     if fixed:  # what --set fixed wins over what the sampler drew under the same name

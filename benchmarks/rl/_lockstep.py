@@ -103,3 +103,31 @@ def sb3_recorder(venv: Any, actions: list[np.ndarray], roll: dict[str, Any]) -> 
                         obs_var=venv.obs_rms.var.copy(), ret_var=float(venv.ret_rms.var))
 
     return Recorder()
+
+
+def replayed_actions() -> list[np.ndarray]:
+    """A queue whose arrays autolearn's categorical sampler returns, in order, instead of
+    sampling (patched for this process): fill it with SB3's actions before each update."""
+    import autolearn.rl.common.policies as policies
+
+    queue: list[np.ndarray] = []
+    policies.categorical_sample = lambda log_probs, rng: queue.pop(0).astype(np.int64)
+    return queue
+
+
+def record_our_rollouts(module: Any) -> dict[str, Any]:
+    """Patch ``module.collect_rollout`` (an agent module, e.g. ``autolearn.rl.ppo``) so each
+    rollout's observations, actions, rewards, values and log-probs land in the returned
+    dict."""
+    roll: dict[str, Any] = {}
+    collect = module.collect_rollout
+
+    def recording_collect(*a: Any, **k: Any) -> Any:
+        r = collect(*a, **k)
+        roll.update(obs=r.obs.numpy().copy(), actions=r.actions.numpy().copy(),
+                    rewards=r.rewards.numpy().copy(), values=r.values.numpy().copy(),
+                    log_probs=r.log_probs.numpy().copy())
+        return r
+
+    module.collect_rollout = recording_collect
+    return roll

@@ -31,7 +31,9 @@ from benchmarks.rl._lockstep import (
     acrobot_pair,
     max_diff,
     param_gap,
+    record_our_rollouts,
     record_sb3_log,
+    replayed_actions,
     sb3_recorder,
 )
 
@@ -49,35 +51,23 @@ def main(argv: list[str] | None = None) -> None:
 
 
     import autolearn.rl.a2c as a2c_module
-    import autolearn.rl.common.policies as policies
     from autolearn.rl import NormalizeObservation
 
     seed = args.seed
     venv, model, env, agent = acrobot_pair("A2C", N_ENVS, HP, seed)
 
     sb3_actions: list[np.ndarray] = []
-    replay_actions: list[np.ndarray] = []
-    policies.categorical_sample = lambda log_probs, rng: replay_actions.pop(0).astype(np.int64)
-
+    replay_actions = replayed_actions()
     sb3_roll: dict[str, Any] = {}
     sb3_log = record_sb3_log()
-
-    our_roll: dict[str, Any] = {}
-    collect, nstep = a2c_module.collect_rollout, a2c_module.nstep_returns
-
-    def recording_collect(*a: Any, **k: Any) -> Any:
-        r = collect(*a, **k)
-        our_roll.update(obs=r.obs.numpy().copy(), actions=r.actions.numpy().copy(),
-                        rewards=r.rewards.numpy().copy(), values=r.values.numpy().copy(),
-                        log_probs=r.log_probs.numpy().copy())
-        return r
+    our_roll = record_our_rollouts(a2c_module)
+    nstep = a2c_module.nstep_returns
 
     def recording_nstep(*a: Any, **k: Any) -> Any:
         ret = nstep(*a, **k)
         our_roll.update(returns=np.array(ret))
         return ret
 
-    a2c_module.collect_rollout = recording_collect  # type: ignore[assignment]
     a2c_module.nstep_returns = recording_nstep  # type: ignore[assignment]
 
     recorder = sb3_recorder(venv, sb3_actions, sb3_roll)

@@ -32,7 +32,9 @@ from benchmarks.rl._lockstep import (
     acrobot_pair,
     max_diff,
     param_gap,
+    record_our_rollouts,
     record_sb3_log,
+    replayed_actions,
     sb3_recorder,
 )
 
@@ -49,7 +51,6 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
 
 
-    import autolearn.rl.common.policies as policies
     import autolearn.rl.ppo as ppo_module
     from autolearn.rl import NormalizeObservation
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     # record SB3's draws, replay them on our side
     sb3_actions: list[np.ndarray] = []
     sb3_perms: list[np.ndarray] = []
-    replay_actions: list[np.ndarray] = []
+    replay_actions = replayed_actions()
     replay_perms: list[np.ndarray] = []
     np_permutation, torch_randperm = np.random.permutation, torch.randperm
 
@@ -77,27 +78,18 @@ def main(argv: list[str] | None = None) -> None:
 
     np.random.permutation = recording_permutation  # type: ignore[assignment]
     torch.randperm = replaying_randperm  # type: ignore[assignment]
-    policies.categorical_sample = lambda log_probs, rng: replay_actions.pop(0).astype(np.int64)
 
     sb3_roll: dict[str, Any] = {}
     sb3_log = record_sb3_log()
-
-    our_roll: dict[str, Any] = {}
-    collect, gae = ppo_module.collect_rollout, ppo_module.gae
-
-    def recording_collect(*a: Any, **k: Any) -> Any:
-        r = collect(*a, **k)
-        our_roll.update(obs=r.obs.numpy().copy(), actions=r.actions.numpy().copy(),
-                        rewards=r.rewards.numpy().copy(), values=r.values.numpy().copy(),
-                        log_probs=r.log_probs.numpy().copy())
-        return r
+    our_roll = record_our_rollouts(ppo_module)
+    gae = ppo_module.gae
 
     def recording_gae(*a: Any, **k: Any) -> Any:
         adv, ret = gae(*a, **k)
         our_roll.update(advantages=np.array(adv), returns=np.array(ret))
         return adv, ret
 
-    ppo_module.collect_rollout, ppo_module.gae = recording_collect, recording_gae
+    ppo_module.gae = recording_gae
 
     recorder = sb3_recorder(venv, sb3_actions, sb3_roll)
     obs_norm = env.env
